@@ -1,0 +1,40 @@
+# knotball: every target installs what it needs (Python 3.11+ is all a machine must have).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+STUBS := $(VENV)/mpy-stubs
+DEMO_TRACE := host_tools/knotball/data/demo_session.csv
+
+.PHONY: venv demo test bench lint clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "knotball needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# ESP32 type stubs live apart from the venv's site-packages: they would shadow the host's
+# own stdlib stubs when type-checking host code.
+$(STUBS)/.stamp: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --target $(STUBS) micropython-esp32-stubs
+	@touch $@
+
+demo: venv
+	$(BIN)/knotball sim $(DEMO_TRACE)
+
+test: venv
+	$(BIN)/python -m pytest
+
+bench: venv
+	$(BIN)/python tests/bench.py
+
+lint: venv $(STUBS)/.stamp
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python tests/lint_firmware.py $(STUBS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

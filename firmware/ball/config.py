@@ -1,0 +1,141 @@
+# Firmware configuration (DESIGN.md contract 2): defaults, validation, atomic save.
+# Shared by the ball (checked at boot) and the host (checked before anything touches a ball),
+# so both refuse the same files with the same words.
+import json
+import os
+
+try:
+    from typing import Any
+except ImportError:
+    pass
+
+# The session time limit may never be configured past this: "at most 5-6 minutes on an area".
+HARD_CAP_S = 360
+
+# Band edges in newtons for a ball between a back and a wall. Leaning into a wall turns a
+# fraction of body weight into force on the ball: self-massage presses are tens of newtons.
+# Pressure-pain thresholds on back muscles are ~300-600 kPa on a 1 cm^2 algometer tip
+# (~30-60 N), and a ball spreads force over a few cm^2, so "strong but good" lands around
+# 40-60 N for a typical adult; thresholds vary ~5-fold between people, which personal
+# calibration of the bands will handle. See README "Where the default bands come from".
+DEFAULTS = {
+    "light_n": 5.0,  # first contact: below this the ball is idle
+    "medium_n": 20.0,
+    "firm_n": 35.0,
+    "over_n": 55.0,  # too hard: the body starts fighting back
+    "session_limit_s": 60,  # "begin with up to one minute"
+    "idle_stop_s": 20,  # a session also ends after this long without contact
+    "hold_min_s": 5,  # a steady hold has done its work
+    "hold_max_s": 60,  # time to move on
+    "max_sessions_per_day": 3,
+    "warn_before_s": 10,  # time warning this long before the limit (at most half-way)
+    "zero_counts": 0,  # calibration: raw counts at no load
+    "counts_per_n": 1000,  # calibration: raw counts per newton (integer, 1..999999)
+}
+
+BAND_KEYS = ("light_n", "medium_n", "firm_n", "over_n")
+_INT_KEYS = ("max_sessions_per_day", "zero_counts", "counts_per_n")
+
+
+class ConfigError(ValueError):
+    """A config that must not be used. `key` names the offending key (or None)."""
+
+    def __init__(self, key, message):
+        super().__init__((key + ": " + message) if key else message)
+        self.key = key
+
+
+def _number(cfg, key, lo=None, hi=None):
+    v = cfg[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ConfigError(key, "must be a number, got " + repr(v))
+    if key in _INT_KEYS and not isinstance(v, int):
+        raise ConfigError(key, "must be a whole number, got " + repr(v))
+    if v != v:
+        raise ConfigError(key, "must be a number, got NaN")
+    if lo is not None and v < lo:
+        raise ConfigError(key, "{} is below the minimum of {}".format(v, lo))
+    if hi is not None and v > hi:
+        raise ConfigError(key, "{} is above the maximum of {}".format(v, hi))
+    return v
+
+
+def validate(user):
+    # type: (Any) -> dict
+    """Return a full config: DEFAULTS updated with `user`. Raise ConfigError when any key
+    is unknown, mistyped or out of range. Nothing is clamped: a wrong value is refused."""
+    if not isinstance(user, dict):
+        raise ConfigError(None, "the config must be a JSON object of key: value pairs")
+    for key in user:
+        if key not in DEFAULTS:
+            raise ConfigError(key, "unknown key (known keys: " + ", ".join(sorted(DEFAULTS)) + ")")
+    cfg = dict(DEFAULTS)
+    cfg.update(user)
+    for key in cfg:
+        _number(cfg, key)
+    limit = cfg["session_limit_s"]
+    if limit > HARD_CAP_S:
+        raise ConfigError(
+            "session_limit_s",
+            "{} s is above the hard cap of {} s; use at most {}".format(limit, HARD_CAP_S, HARD_CAP_S),
+        )
+    _number(cfg, "session_limit_s", 1)
+    prev = 0
+    for key in BAND_KEYS:
+        v = _number(cfg, key, 0.1, 2000)
+        if v <= prev:
+            raise ConfigError(key, "band edges must increase: light_n < medium_n < firm_n < over_n")
+        prev = v
+    _number(cfg, "idle_stop_s", 1, HARD_CAP_S)
+    _number(cfg, "hold_min_s", 1, HARD_CAP_S)
+    _number(cfg, "hold_max_s", 1, HARD_CAP_S)
+    if cfg["hold_max_s"] <= cfg["hold_min_s"]:
+        raise ConfigError("hold_max_s", "must be greater than hold_min_s")
+    _number(cfg, "max_sessions_per_day", 1, 24)
+    _number(cfg, "warn_before_s", 0, HARD_CAP_S)
+    _number(cfg, "zero_counts", -(1 << 29), 1 << 29)
+    _number(cfg, "counts_per_n", 1, 999999)
+    return cfg
+
+
+def parse(text):
+    """Validate a config given as JSON text."""
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise ConfigError(None, "not valid JSON ({})".format(e))
+    return validate(data)
+
+
+def load(path):
+    """Read and validate the config at `path`. Raise OSError or ConfigError."""
+    with open(path) as f:
+        text = f.read()
+    if not text.strip():
+        raise ConfigError(None, "the file is empty")
+    return parse(text)
+
+
+def load_or_defaults(path):
+    """For boot: (config, problem). A missing file is not a problem; a bad one keeps the
+    ball running on defaults and says why."""
+    try:
+        return load(path), None
+    except OSError:
+        return dict(DEFAULTS), None
+    except ConfigError as e:
+        return dict(DEFAULTS), "{}: {}".format(path, e)
+
+
+def save(path, cfg):
+    """Validate, then write atomically: a temporary file renamed over the old one, so after
+    a power cut the file holds the old or the new config, never a torn one."""
+    cfg = validate(cfg)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(json.dumps(cfg))
+    sync = getattr(os, "sync", None)
+    if sync:
+        sync()
+    os.rename(tmp, path)
+    return cfg

@@ -1,0 +1,3 @@
+from knotball.cli import main
+
+raise SystemExit(main())

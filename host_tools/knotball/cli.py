@@ -1,0 +1,38 @@
+"""The `knotball` command: one module per subcommand, registered in COMMANDS."""
+
+import argparse
+import importlib
+import sys
+
+from knotball import __version__
+from knotball.runtime import UsageError
+
+# name -> (module, one-line help). Each module has add_arguments(parser) and run(args) -> int.
+COMMANDS = {
+    "sim": ("knotball.sim", "replay a pressure trace through the real firmware loop"),
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="knotball", description="Host tools for the knotball pressure-sensing massage ball."
+    )
+    parser.add_argument("--version", action="version", version="knotball " + __version__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(module=module)
+        importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return importlib.import_module(args.module).run(args)
+    except UsageError as e:
+        print("knotball {}: {}".format(args.command, e), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("knotball {}: interrupted".format(args.command), file=sys.stderr)
+        return 130

@@ -1,0 +1,55 @@
+"""Shared fixtures: scratch dirs for the core tests and runners for the firmware."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from knotball.runtime import FIRMWARE_ROOT, micropython_exe
+
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture(autouse=True)
+def knotball_tmp(tmp_path, monkeypatch):
+    monkeypatch.setenv("KNOTBALL_TMP", str(tmp_path))
+    return tmp_path
+
+
+def run_micropython(script, *args, heap_kb=None, path=(), cwd=None, timeout=300):
+    """Run a script on the MicroPython unix port with the firmware importable."""
+    argv = [micropython_exe()]
+    if heap_kb:
+        argv += ["-X", "heapsize={}K".format(heap_kb)]
+    env = dict(os.environ)
+    env["MICROPYPATH"] = os.pathsep.join([str(FIRMWARE_ROOT)] + [str(p) for p in path])
+    return subprocess.run(argv + [str(script)] + [str(a) for a in args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def knotball(*args, timeout=300):
+    """Run the installed `knotball` command as a user would."""
+    return subprocess.run([sys.executable, "-m", "knotball"] + [str(a) for a in args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def sim_events(trace_path, cfg=None, runtime="cpython"):
+    """Firmware events for a trace: in-process on CPython (fast), or on the unix port."""
+    if runtime == "cpython":
+        from ball import config
+        from ball import sim
+
+        lines = []
+        sim.run(str(trace_path), config.validate(cfg or {}), lines.append)
+        return [json.loads(line) for line in lines]
+    args = ["sim", trace_path, "--json", "--runtime", runtime]
+    if cfg:
+        cfg_path = Path(str(trace_path) + ".json")
+        cfg_path.write_text(json.dumps(cfg))
+        args += ["--config", cfg_path]
+    res = knotball(*args)
+    assert res.returncode == 0, res.stderr
+    return [json.loads(line) for line in res.stdout.splitlines()]

@@ -1,0 +1,67 @@
+# Tiny helpers shared by the core tests, which run unchanged on CPython (pytest) and on the
+# MicroPython unix port (tests/core/mprun.py): plain asserts, no pytest imports.
+import os
+
+
+def raises(exc, fn, *args):
+    """Call fn(*args); return the exception it raised, which must be an `exc`."""
+    try:
+        fn(*args)
+    except exc as e:
+        return e
+    raise AssertionError("expected {} from {}".format(exc.__name__, fn))
+
+
+def tmp_path(name):
+    """A scratch file path in the directory the test runner chose."""
+    base = os.getenv("KNOTBALL_TMP") or "."
+    return base + "/" + name
+
+
+class FakeBoard:
+    """Outputs and sensor with no hardware: remembers the last command to each output."""
+
+    def __init__(self, counts=0):
+        self.counts = counts
+        self.rgb = (-1, -1, -1)
+        self.duty = -1
+        self.motor_log = []
+        self.offs = 0
+        self.t = 0
+
+    def read_sensor(self):
+        return self.counts
+
+    def led(self, r, g, b):
+        self.rgb = (r, g, b)
+
+    def motor(self, duty):
+        self.duty = duty
+        self.motor_log.append((self.t, duty))
+
+    def off(self):
+        self.offs += 1
+
+    def ticks_ms(self):
+        return self.t
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+    def ticks_add(self, t, ms):
+        return t + ms
+
+    def sleep_ms(self, ms):
+        self.t += ms
+
+
+def run_session(sess, forces_mn, start_ms=0, period_ms=10):
+    """Step `sess` through a list of forces; return [(t_ms, events)] for non-empty events."""
+    out = []
+    t = start_ms
+    for f in forces_mn:
+        ev = sess.step(t, f)
+        if ev:
+            out.append((t, ev))
+        t += period_ms
+    return out

@@ -1,0 +1,120 @@
+# MicroPython-only checks of the sampling loop's memory behaviour, used by the tests
+# (heap_lock: no allocation at all) and by `make bench` (bytes per iteration, time per
+# iteration). Run: micropython loopcheck.py lock|alloc|cost
+import gc
+import sys
+import time
+from array import array
+
+import micropython
+
+from ball import config
+from ball.app import PERIOD_MS, App
+
+
+class RingBoard:
+    """A board whose sensor replays preallocated counts and whose outputs keep ints:
+    nothing here allocates, so anything that does is the firmware's."""
+
+    def __init__(self, counts):
+        self.counts = counts
+        self.i = 0
+        self.duty = 0
+        self.r = 0
+        self.changes = 0
+
+    def read_sensor(self):
+        c = self.counts[self.i]
+        self.i += 1
+        if self.i >= len(self.counts):
+            self.i = 0
+        return c
+
+    def led(self, r, g, b):
+        self.r = r
+        self.changes += 1
+
+    def motor(self, duty):
+        self.duty = duty
+        self.changes += 1
+
+    def off(self):
+        self.duty = 0
+
+
+def session_counts(cfg):
+    """A 70 s session's counts: roll, hold, press too hard, roll past the limit, release."""
+    cpn = cfg["counts_per_n"]
+    out = array("i")
+    t = 0
+    while t < 7000:
+        if t < 100:
+            n = 0
+        elif t < 1500:
+            n = 15 + (t % 100) // 5  # rolling 15..35 N
+        elif t < 2300:
+            n = 27  # a hold
+        elif t < 2450:
+            n = 70  # too hard
+        elif t < 6600:
+            n = 20 + (t % 70) // 3
+        else:
+            n = 0
+        noise = ((t * 7919) % 13) - 6  # deterministic +-6 % of 1 N steps
+        out.append(n * cpn + noise * cpn // 10)
+        t += 1
+    return out
+
+
+def run_locked(app, start, n):
+    """Run n ticks with the heap locked; a MemoryError means the loop allocated."""
+    micropython.heap_lock()
+    try:
+        t = start
+        end = start + n * PERIOD_MS
+        while t < end:
+            app.tick(t)
+            t += PERIOD_MS
+    finally:
+        micropython.heap_unlock()
+    return t
+
+
+def main(mode):
+    cfg = config.validate({})
+    board = RingBoard(session_counts(cfg))
+    app = App(board, cfg)
+    gc.collect()
+    if mode == "lock":
+        # The whole session (start, bands, holds, too hard, warning, stop, release) with
+        # the heap locked, twice round so a second session starts too.
+        t = run_locked(app, 0, 14000)
+        sess = app.session
+        print("sessions", sess.sessions_today, "changes", board.changes, "holds", sess.holds)
+        assert sess.sessions_today == 2, "expected two sessions in the locked run"
+        assert sess.over_count >= 1 and board.changes > 20
+        print("ok heap-locked ticks", t // PERIOD_MS)
+    elif mode == "alloc":
+        n = 7000
+        gc.collect()
+        gc.disable()
+        before = gc.mem_alloc()
+        t = 0
+        while t < n * PERIOD_MS:
+            app.tick(t)
+            t += PERIOD_MS
+        after = gc.mem_alloc()
+        gc.enable()
+        print("alloc_bytes_per_iter", (after - before) / n)
+    elif mode == "cost":
+        n = 20000
+        t0 = time.ticks_us()
+        t = 0
+        while t < n * PERIOD_MS:
+            app.tick(t)
+            t += PERIOD_MS
+        print("us_per_iter", time.ticks_diff(time.ticks_us(), t0) / n)
+    return app
+
+
+main(sys.argv[1] if len(sys.argv) > 1 else "lock")

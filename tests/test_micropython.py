@@ -1,0 +1,29 @@
+"""The firmware on the real MicroPython unix port: the core tests, and the heap-locked loop."""
+
+import pytest
+
+from conftest import TESTS, run_micropython
+
+CORE_MODULES = sorted(p.stem for p in (TESTS / "core").glob("test_*.py"))
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_tests_pass_on_micropython(module, tmp_path):
+    res = run_micropython(TESTS / "core" / "mprun.py", module, path=[TESTS / "core"])
+    assert res.returncode == 0, res.stdout + res.stderr
+    last = res.stdout.strip().splitlines()[-1]
+    passed = int(last.split()[0])
+    assert passed > 0 and last.endswith(" 0 failed")
+
+
+def test_whole_session_runs_with_the_heap_locked():
+    """A MemoryError here means some part of a sampling-loop iteration allocated."""
+    res = run_micropython(TESTS / "mp" / "loopcheck.py", "lock", path=[TESTS / "mp"])
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "ok heap-locked ticks 14000" in res.stdout
+
+
+def test_loop_allocates_zero_bytes_per_iteration():
+    res = run_micropython(TESTS / "mp" / "loopcheck.py", "alloc", path=[TESTS / "mp"])
+    assert res.returncode == 0, res.stderr
+    assert "alloc_bytes_per_iter 0.0" in res.stdout
