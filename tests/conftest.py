@@ -26,21 +26,30 @@ def run_micropython(script, *args, heap_kb=None, path=(), cwd=None, timeout=300)
         argv += ["-X", "heapsize={}K".format(heap_kb)]
     env = dict(os.environ)
     env["MICROPYPATH"] = os.pathsep.join([str(FIRMWARE_ROOT)] + [str(p) for p in path])
-    return subprocess.run(argv + [str(script)] + [str(a) for a in args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        argv + [str(script)] + [str(a) for a in args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def knotball(*args, timeout=300):
     """Run the installed `knotball` command as a user would."""
-    return subprocess.run([sys.executable, "-m", "knotball"] + [str(a) for a in args],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "knotball"] + [str(a) for a in args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def sim_events(trace_path, cfg=None, runtime="cpython"):
     """Firmware events for a trace: in-process on CPython (fast), or on the unix port."""
     if runtime == "cpython":
-        from ball import config
-        from ball import sim
+        from ball import config, sim
 
         lines = []
         sim.run(str(trace_path), config.validate(cfg or {}), lines.append)

@@ -60,8 +60,7 @@ def _number(cfg, key, lo=None, hi=None):
     return v
 
 
-def validate(user):
-    # type: (Any) -> dict
+def validate(user: Any) -> dict:
     """Return a full config: DEFAULTS updated with `user`. Raise ConfigError when any key
     is unknown, mistyped or out of range. Nothing is clamped: a wrong value is refused."""
     if not isinstance(user, dict):
@@ -77,14 +76,18 @@ def validate(user):
     if limit > HARD_CAP_S:
         raise ConfigError(
             "session_limit_s",
-            "{} s is above the hard cap of {} s; use at most {}".format(limit, HARD_CAP_S, HARD_CAP_S),
+            "{} s is above the hard cap of {} s; use at most {}".format(
+                limit, HARD_CAP_S, HARD_CAP_S
+            ),
         )
     _number(cfg, "session_limit_s", 1)
     prev = 0
     for key in BAND_KEYS:
         v = _number(cfg, key, 0.1, 2000)
         if v <= prev:
-            raise ConfigError(key, "band edges must increase: light_n < medium_n < firm_n < over_n")
+            raise ConfigError(
+                key, "band edges must increase: light_n < medium_n < firm_n < over_n"
+            )
         prev = v
     _number(cfg, "idle_stop_s", 1, HARD_CAP_S)
     _number(cfg, "hold_min_s", 1, HARD_CAP_S)

@@ -32,30 +32,36 @@ class TraceSensor:
         if not head:
             raise TraceError(path, 1, "the file is empty; expected the header " + HEADER)
         if head.strip().replace(" ", "") != HEADER:
-            raise TraceError(path, 1, "expected the header {!r}, got {!r}".format(HEADER, head.strip()))
+            raise TraceError(
+                path, 1, "expected the header {!r}, got {!r}".format(HEADER, head.strip())
+            )
         self.counts = cal.to_counts(0.0)
         self.next_t = None
         self.next_n = 0.0
         self.last_t = None
         self.ended = False
-        if not self._advance():
+        start = self._advance()
+        if start is None:
             raise TraceError(path, 2, "no readings after the header")
-        self.start_ms = self.next_t
+        self.start_ms = start
 
-    def _advance(self):
+    def _advance(self) -> float | None:
+        """Read the next reading into next_t/next_n; return its time, or None at the end."""
         while True:
             line = self.f.readline()
             if not line:
                 self.next_t = None
                 self.f.close()
-                return False
+                return None
             self.lineno += 1
             line = line.strip()
             if line:
                 break
         parts = line.split(",")
         if len(parts) != 2:
-            raise TraceError(self.path, self.lineno, "expected 2 fields t_ms,force_n, got {}".format(len(parts)))
+            raise TraceError(
+                self.path, self.lineno, "expected 2 fields t_ms,force_n, got {}".format(len(parts))
+            )
         try:
             t = float(parts[0])
         except ValueError:
@@ -63,15 +69,19 @@ class TraceSensor:
         try:
             n = float(parts[1])
         except ValueError:
-            raise TraceError(self.path, self.lineno, "force_n {!r} is not a number".format(parts[1]))
+            raise TraceError(
+                self.path, self.lineno, "force_n {!r} is not a number".format(parts[1])
+            )
         if t != t or n != n or n in (float("inf"), float("-inf")):
             raise TraceError(self.path, self.lineno, "not a finite number")
         if self.last_t is not None and t < self.last_t:
-            raise TraceError(self.path, self.lineno, "t_ms goes backwards ({} after {})".format(t, self.last_t))
+            raise TraceError(
+                self.path, self.lineno, "t_ms goes backwards ({} after {})".format(t, self.last_t)
+            )
         self.last_t = t
         self.next_t = t
         self.next_n = n
-        return True
+        return t
 
     def at(self, t_ms):
         """Raw counts at trace time t_ms."""
@@ -141,7 +151,9 @@ class SimBoard:
 
 def summary_json(t_ms, sess):
     bm = sess.band_ms
-    cues = ",".join('"{}":{}'.format(n, sess.cue_counts[i]) for i, n in enumerate(session.CUE_NAMES))
+    cues = ",".join(
+        '"{}":{}'.format(n, sess.cue_counts[i]) for i, n in enumerate(session.CUE_NAMES)
+    )
     return (
         '{{"t_ms":{},"event":"summary","duration_ms":{},"band_ms":{{"light":{},"medium":{},'
         '"firm":{},"over":{}}},"peak_n":{},"mean_n":{},"holds":{},"longest_hold_ms":{},'
@@ -166,13 +178,15 @@ def summary_json(t_ms, sess):
 def run(trace_path, cfg, write):
     """Replay the trace through the firmware loop; write(str) receives each JSON line."""
     board = SimBoard(trace_path, cfg, write)
-    summaries = []
+    summaries: list[str] = []
 
     def listener(now_ms, ev):
         t = board.t_ms()
         sess = app.session
         if ev & session.EV_BAND:
-            write('{{"t_ms":{},"event":"band","band":"{}"}}'.format(t, session.BAND_NAMES[sess.band]))
+            write(
+                '{{"t_ms":{},"event":"band","band":"{}"}}'.format(t, session.BAND_NAMES[sess.band])
+            )
         if ev & session.EV_START:
             write('{{"t_ms":{},"event":"session_start"}}'.format(t))
         if ev & session.EV_STOP:
@@ -189,7 +203,11 @@ def run(trace_path, cfg, write):
 
     def stop():
         # After the trace: let a running session end (idle stop) and the last cue finish.
-        return board.trace.ended and app.session.state != session.ACTIVE and not app.feedback.playing()
+        return (
+            board.trace.ended
+            and app.session.state != session.ACTIVE
+            and not app.feedback.playing()
+        )
 
     app.run(stop)
     for line in summaries:

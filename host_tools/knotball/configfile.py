@@ -4,7 +4,6 @@ The rules themselves live in the firmware (`ball.config`): one source of truth."
 import json
 
 from ball import config
-
 from knotball.runtime import UsageError
 
 

@@ -41,5 +41,7 @@ def command(module, args, runtime="micropython", heap_kb=None):
         argv = [sys.executable]
         env["PYTHONPATH"] = str(FIRMWARE_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     else:
-        raise UsageError("unknown runtime {!r}: use one of {}".format(runtime, ", ".join(RUNTIMES)))
+        raise UsageError(
+            "unknown runtime {!r}: use one of {}".format(runtime, ", ".join(RUNTIMES))
+        )
     return argv + ["-m", module] + [str(a) for a in args], env

@@ -12,10 +12,18 @@ from knotball.runtime import RUNTIMES, UsageError, command
 def add_arguments(p):
     p.add_argument("trace", metavar="TRACE.csv", help="pressure trace: header t_ms,force_n")
     p.add_argument("--config", metavar="FILE.json", help="firmware config (default: defaults)")
-    p.add_argument("--runtime", choices=RUNTIMES, default="micropython",
-                   help="where the firmware runs (default: the MicroPython unix port)")
-    p.add_argument("--heap-kb", type=int, metavar="N",
-                   help="MicroPython GC heap in KiB (the ESP32 has about 64 at boot)")
+    p.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="micropython",
+        help="where the firmware runs (default: the MicroPython unix port)",
+    )
+    p.add_argument(
+        "--heap-kb",
+        type=int,
+        metavar="N",
+        help="MicroPython GC heap in KiB (the ESP32 has about 64 at boot)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON event per line")
 
 
@@ -27,8 +35,9 @@ def events(trace, config_path=None, runtime="micropython", heap_kb=None):
         raise UsageError("--heap-kb {} is out of range: use 8 KiB or more".format(heap_kb))
     args = [trace] + ([config_path] if config_path else [])
     argv, env = command("ball.sim", args, runtime, heap_kb)
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         for line in proc.stdout:
             yield json.loads(line)
@@ -41,8 +50,11 @@ def events(trace, config_path=None, runtime="micropython", heap_kb=None):
         raise UsageError(err.strip().splitlines()[-1] if err.strip() else "bad input")
     if rc != 0:
         if "MemoryError" in err:
-            raise RuntimeError("the firmware ran out of memory in a {} KiB heap; try a "
-                               "larger --heap-kb".format(heap_kb))
+            raise RuntimeError(
+                "the firmware ran out of memory in a {} KiB heap; try a larger --heap-kb".format(
+                    heap_kb
+                )
+            )
         raise RuntimeError("the firmware stopped with an error:\n" + err.strip())
 
 

@@ -76,15 +76,21 @@ def render(events, name, runtime, console=None):
     for e in events:
         kind = e["event"]
         if kind == "session_start":
-            table.add_row(_seconds(e["t_ms"]), Text("session started", style="bold cyan"), "a tick")
+            table.add_row(
+                _seconds(e["t_ms"]), Text("session started", style="bold cyan"), "a tick"
+            )
         elif kind == "session_stop":
             reason = e["reason"].replace("_", " ")
-            table.add_row(_seconds(e["t_ms"]), Text("session stopped: " + reason,
-                                                    style="bold cyan"), "")
+            table.add_row(
+                _seconds(e["t_ms"]), Text("session stopped: " + reason, style="bold cyan"), ""
+            )
         elif kind == "cue":
             style = "bold red" if e["cue"] == "too_hard" else "bold"
-            table.add_row(_seconds(e["t_ms"]), Text(e["cue"].replace("_", " "), style=style),
-                          CUE_TEXT.get(e["cue"], ""))
+            table.add_row(
+                _seconds(e["t_ms"]),
+                Text(e["cue"].replace("_", " "), style=style),
+                CUE_TEXT.get(e["cue"], ""),
+            )
     console.print(table)
     for s in (e for e in events if e["event"] == "summary"):
         console.print()
@@ -93,8 +99,10 @@ def render(events, name, runtime, console=None):
 
 def render_summary(s, console, band_changes=None):
     dur = s["duration_ms"]
-    head = Text.assemble(("Summary", "bold"), "  {:.1f} s, stopped by {}".format(
-        dur / 1000, s["stop_reason"].replace("_", " ")))
+    head = Text.assemble(
+        ("Summary", "bold"),
+        "  {:.1f} s, stopped by {}".format(dur / 1000, s["stop_reason"].replace("_", " ")),
+    )
     console.print(head)
     longest = max(list(s["band_ms"].values()) + [1])
     for band in BANDS[1:]:

@@ -42,8 +42,10 @@ class TraceBuilder:
         """A steady press on a knot: the level with a slow, small wobble of the body."""
         phase = self.rng.uniform(0, 2 * math.pi)
         n = self._n(seconds)
-        self.force += [level_n + wobble_n * math.sin(phase + 2 * math.pi * 0.25 * i * self.dt)
-                       for i in range(n)]
+        self.force += [
+            level_n + wobble_n * math.sin(phase + 2 * math.pi * 0.25 * i * self.dt)
+            for i in range(n)
+        ]
         return self
 
     def roll(self, seconds, mean_n, amp_n, freq_hz=0.6, lean_drift_n=0.0):

@@ -1,9 +1,8 @@
 # The fixed-rate loop: samples at 100 Hz, and outputs end off on every exit path.
-from kbtest import FakeBoard, raises
-
 from ball import config
 from ball import session as s
 from ball.app import PERIOD_MS, App
+from kbtest import FakeBoard, raises
 
 
 class Boom(Exception):

@@ -2,9 +2,8 @@
 import json
 import os
 
-from kbtest import raises, tmp_path
-
 from ball import config
+from kbtest import raises, tmp_path
 
 
 def test_defaults_are_valid_and_follow_the_guidance():

