@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # ESP32 type stubs live apart from the venv's site-packages: they would shadow the host's
-# own stdlib stubs when type-checking host code.
-$(STUBS)/.stamp: $(STAMP)
+# own stdlib stubs when type-checking host code. Order-only on the venv: a pyproject.toml edit
+# reinstalls the project, not the stubs (pip --target would only warn that they exist).
+$(STUBS)/.stamp: | $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --target $(STUBS) micropython-esp32-stubs
 	@touch $@
 
