@@ -10,7 +10,7 @@ except ImportError:
 
 
 from ball.feedback import Feedback
-from ball.session import READY, STOP_ABORTED, Session
+from ball.session import ACTIVE, READY, STOP_ABORTED, Session
 from ball.signal import SignalPath
 
 PERIOD_MS = const(10)  # 100 Hz
@@ -23,7 +23,7 @@ class App:
     """Board interface: read_sensor() -> int counts; led(r, g, b); motor(duty 0..1000);
     off(); ticks_ms(); ticks_diff(a, b); ticks_add(t, ms); sleep_ms(ms)."""
 
-    def __init__(self, board, cfg, listener=None):
+    def __init__(self, board, cfg, listener=None, log=None):
         self.board = board
         self.cfg = cfg
         self.signal = SignalPath(cfg)
@@ -31,6 +31,7 @@ class App:
         self.feedback = Feedback(board)
         # listener(now_ms, events) hears every non-empty event mask (console, log, sim).
         self.listener = listener
+        self.log = log  # a log.SessionLog, or None
         self.now = 0
         self.overruns = 0
 
@@ -41,6 +42,8 @@ class App:
         if ev and self.listener is not None:
             self.listener(now_ms, ev)
         self.feedback.update(now_ms, ev, self.session)
+        if self.log is not None:
+            self.log.step(ev, self.session)
         return ev
 
     def run(self, stop=None):
@@ -58,6 +61,9 @@ class App:
                     self.now = 0
                     self.session.rebase()
                 self.tick(self.now)
+                if self.log is not None and self.log.ops:
+                    # Flash work after the outputs are set, one step per sample period.
+                    self.log.service(self.session.state != ACTIVE and not self.feedback.playing())
                 deadline = board.ticks_add(deadline, PERIOD_MS)
                 wait = board.ticks_diff(deadline, board.ticks_ms())
                 if wait > 0:
@@ -79,3 +85,6 @@ class App:
             ev = self.session.stop(self.now, STOP_ABORTED)
             if ev and self.listener is not None:
                 self.listener(self.now, ev)
+            if self.log is not None:
+                self.log.step(ev, self.session)
+                self.log.close()

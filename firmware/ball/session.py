@@ -33,8 +33,9 @@ CUE_NAMES = ("hold_effective", "hold_long", "too_hard", "time_warning", "done", 
 STOP_NONE = const(0)
 STOP_TIME_LIMIT = const(1)
 STOP_IDLE = const(2)
-STOP_ABORTED = const(3)
-STOP_REASONS = ("", "time_limit", "idle", "aborted")
+STOP_ABORTED = const(3)  # the loop ended under it (Ctrl-C, an error)
+STOP_INTERRUPTED = const(4)  # set by the log's recovery: power was cut during the session
+STOP_REASONS = ("", "time_limit", "idle", "aborted", "interrupted")
 
 # States.
 READY = const(0)  # waiting for first contact

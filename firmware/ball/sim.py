@@ -1,10 +1,11 @@
 # The sim board: the real firmware loop on a virtual clock, its sensor fed from a pressure
 # trace, its outputs recorded as JSON lines (DESIGN.md contract 3). Runs on the MicroPython
-# unix port and on CPython:  micropython -m ball.sim TRACE.csv [CONFIG.json]
+# unix port and on CPython:  micropython -m ball.sim TRACE.csv [--config F] [--out DIR]
 import sys
 
-from ball import config, session
+from ball import VERSION, config, session
 from ball.app import App
+from ball.log import SessionLog
 from ball.signal import Calibration
 
 HEADER = "t_ms,force_n"
@@ -175,10 +176,13 @@ def summary_json(t_ms, sess):
     )
 
 
-def run(trace_path, cfg, write):
-    """Replay the trace through the firmware loop; write(str) receives each JSON line."""
+def run(trace_path, cfg, write, out_dir=None):
+    """Replay the trace through the firmware loop; write(str) receives each JSON line.
+    With out_dir, the session log is written there exactly as the ball stores it."""
     board = SimBoard(trace_path, cfg, write)
-    summaries: list[str] = []
+    summaries = []
+    log = SessionLog(out_dir, cfg, VERSION) if out_dir else None
+    errors = [0]
 
     def listener(now_ms, ev):
         t = board.t_ms()
@@ -198,8 +202,11 @@ def run(trace_path, cfg, write):
             if ev & bit:
                 write('{{"t_ms":{},"event":"cue","cue":"{}"}}'.format(t, name))
             bit <<= 1
+        if log is not None and log.errors != errors[0]:
+            errors[0] = log.errors
+            write('{{"t_ms":{},"event":"log_error","message":"{}"}}'.format(t, log.error))
 
-    app = App(board, cfg, listener)
+    app = App(board, cfg, listener, log)
 
     def stop():
         # After the trace: let a running session end (idle stop) and the last cue finish.
@@ -220,17 +227,34 @@ def run(trace_path, cfg, write):
     return app
 
 
+USAGE = "usage: micropython -m ball.sim TRACE.csv [--config CONFIG.json] [--out DIR]\n"
+
+
 def main(argv):
-    if len(argv) < 1 or len(argv) > 2:
-        sys.stderr.write("usage: micropython -m ball.sim TRACE.csv [CONFIG.json]\n")
+    opts = {"--config": None, "--out": None}
+    trace = None
+    i = 0
+    while i < len(argv):
+        if argv[i] in opts and i + 1 < len(argv):
+            opts[argv[i]] = argv[i + 1]
+            i += 2
+        elif trace is None and not argv[i].startswith("--"):
+            trace = argv[i]
+            i += 1
+        else:
+            sys.stderr.write(USAGE)
+            return 2
+    if trace is None:
+        sys.stderr.write(USAGE)
         return 2
+    path = opts["--config"]
     try:
-        cfg = config.load(argv[1]) if len(argv) > 1 else dict(config.DEFAULTS)
+        cfg = config.load(path) if path else dict(config.DEFAULTS)
     except OSError:
-        sys.stderr.write("{}: cannot read the config file\n".format(argv[1]))
+        sys.stderr.write("{}: cannot read the config file\n".format(path))
         return 2
     except config.ConfigError as e:
-        sys.stderr.write("{}: {}\n".format(argv[1], e))
+        sys.stderr.write("{}: {}\n".format(path, e))
         return 2
 
     def write(line):
@@ -238,7 +262,7 @@ def main(argv):
         sys.stdout.write("\n")
 
     try:
-        run(argv[0], cfg, write)
+        run(trace, cfg, write, opts["--out"])
     except TraceError as e:
         sys.stderr.write(str(e) + "\n")
         return 2

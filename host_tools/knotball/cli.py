@@ -10,6 +10,7 @@ from knotball.runtime import UsageError
 # name -> (module, one-line help). Each module has add_arguments(parser) and run(args) -> int.
 COMMANDS = {
     "sim": ("knotball.sim", "replay a pressure trace through the real firmware loop"),
+    "inspect": ("knotball.inspect", "read session log files and print the sessions in them"),
 }
 
 

@@ -25,15 +25,22 @@ def add_arguments(p):
         help="MicroPython GC heap in KiB (the ESP32 has about 64 at boot)",
     )
     p.add_argument("--json", action="store_true", help="one JSON event per line")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write the session log files here, exactly as the ball stores them",
+    )
 
 
-def events(trace, config_path=None, runtime="micropython", heap_kb=None):
+def events(trace, config_path=None, runtime="micropython", heap_kb=None, out_dir=None):
     """Run the firmware on the trace and yield its events as dicts, as they happen."""
     if heap_kb is not None and runtime != "micropython":
         raise UsageError("--heap-kb applies to --runtime micropython only")
     if heap_kb is not None and not 8 <= heap_kb <= 1 << 20:
         raise UsageError("--heap-kb {} is out of range: use 8 KiB or more".format(heap_kb))
-    args = [trace] + ([config_path] if config_path else [])
+    args = [trace] + (["--config", config_path] if config_path else [])
+    if out_dir:
+        args += ["--out", out_dir]
     argv, env = command("ball.sim", args, runtime, heap_kb)
     proc = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -62,7 +69,16 @@ def run(args):
     trace = Path(args.trace)
     if args.config:
         configfile.load(args.config)  # clear messages before anything runs
-    stream = events(str(trace), args.config, args.runtime, args.heap_kb)
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise UsageError("--out {}: not a directory".format(out))
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError("--out {}: cannot create the directory ({})".format(out, e.strerror))
+        args.out = str(out.resolve())
+    stream = events(str(trace), args.config, args.runtime, args.heap_kb, args.out)
     try:
         if args.json:
             for ev in stream:

@@ -1,0 +1,360 @@
+# The session log writer on the ball, and its recovery and rotation.
+# Samples are buffered in RAM; flash work is split into single steps (open, write, flush,
+# close, ...) that service() does one at a time after the outputs are driven, so a flash
+# commit never delays the sample that needed feedback. A log error never stops a session.
+import os
+import sys
+
+from ball import logformat as lf
+from ball.session import EV_START, EV_STOP
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
+        return x
+
+
+SUMMARIES = "summaries.kbl"
+NEXT_ID = "next_id"
+SUFFIX = ".kbl"
+_CHUNK = const(100)  # samples per trace chunk: one checkpoint every 10 s at 10 Hz
+_OUT_SIZE = const(2048)
+# Flash kept free at the end of a session for the next session, a config save and the
+# summaries file; below it the oldest traces are dropped (their summaries stay).
+RESERVE_BYTES = 24 * 1024
+
+_OP_OPEN = const(1)
+_OP_WRITE = const(2)
+_OP_SYNC = const(4)
+_OP_CLOSE = const(8)
+_OP_SAVE_ID = const(16)
+_OP_ROTATE = const(32)
+
+_MICROPYTHON = sys.implementation.name == "micropython"
+
+
+def _write(f, buf, n):
+    if _MICROPYTHON:
+        return f.write(buf, n)  # writes buf[:n] without copying it
+    return f.write(memoryview(buf)[:n])
+
+
+def _join(root, name):
+    return root + "/" + name
+
+
+def session_file(session_id):
+    return "{:08d}{}".format(session_id, SUFFIX)
+
+
+def session_ids(root):
+    """Ids of the session files in root, oldest first."""
+    ids = []
+    for name in os.listdir(root):
+        if name.endswith(SUFFIX) and name != SUMMARIES and name[:-4].isdigit():
+            ids.append(int(name[:-4]))
+    ids.sort()
+    return ids
+
+
+def free_bytes(root):
+    st = os.statvfs(root)
+    return st[0] * st[4]
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _replace(path, data):
+    """Atomically replace path's content: temporary file, flush, rename."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.rename(tmp, path)
+
+
+class SessionLog:
+    def __init__(self, root, cfg, firmware="", unix_time=None):
+        self.root = root
+        self.cfg = cfg
+        self.firmware = firmware
+        self.unix_time = unix_time  # callable -> unix seconds, or None when no clock
+        try:
+            os.mkdir(root)
+        except OSError:
+            pass  # already there
+        self.next_id = _load_next_id(root)
+        self.samples = bytearray(_CHUNK)
+        self.changes = bytearray(2 * _CHUNK)
+        self.out = bytearray(_OUT_SIZE)
+        self.out_len = 0
+        self.f = None
+        self.path = ""
+        self.session_id = 0
+        self.active = False
+        self.ops = 0
+        self.error = None  # the last log error, as text, for the console
+        self.errors = 0
+        self._reset_chunk(0)
+
+    def _reset_chunk(self, t0):
+        self._t0 = t0
+        self._n = 0
+        self._nb = 0
+        self._band0 = 0
+        self._last_band = 0
+        self._sample_end = t0 + lf.TRACE_PERIOD_MS
+        self._acc = 0
+        self._acc_n = 0
+        self._band = 0
+
+    def _fail(self, what, e):
+        self.errors += 1
+        self.error = "{} {}: {}".format(what, self.path, e)
+        self.active = False
+        self.ops = 0
+        self.out_len = 0
+        f, self.f = self.f, None
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass
+
+    # ---- the sampling path: called every tick, allocation-free between checkpoints ----
+
+    def step(self, ev, sess):
+        if ev & EV_START:
+            self._begin(sess)
+        if not self.active:
+            return
+        if sess.elapsed_ms >= self._sample_end:
+            self._close_sample()
+            self._sample_end += lf.TRACE_PERIOD_MS
+            if self._n == _CHUNK:
+                self._seal(sess)
+        if ev & EV_STOP:  # the stop instant ends the trace; it starts no new sample
+            self._close_sample()
+            self._seal(sess)
+            self._end(sess)
+            return
+        f = sess.force_mn
+        self._acc += f if f > 0 else 0
+        self._acc_n += 1
+        self._band = sess.band
+
+    def _close_sample(self):
+        if self._acc_n == 0:
+            return
+        n = self._n
+        band = self._band
+        if n == 0:
+            self._band0 = band
+        elif band != self._last_band:
+            self.changes[2 * self._nb] = n
+            self.changes[2 * self._nb + 1] = band
+            self._nb += 1
+        self._last_band = band
+        self.samples[n] = lf.force_code(self._acc // self._acc_n)
+        self._n = n + 1
+        self._acc = 0
+        self._acc_n = 0
+
+    def _room(self, size):
+        if self.out_len + size + lf.FRAME_OVERHEAD > _OUT_SIZE:
+            self._fail("buffer full for", "flash too slow")
+            return False
+        return True
+
+    def _seal(self, sess):
+        """Turn the buffered samples into a 'T' record (the checkpoint) and queue it."""
+        n, nb = self._n, self._nb
+        if n == 0:
+            return
+        size = lf.TRACE_FIXED + 2 * nb + n
+        if not self._room(size):
+            return
+        out = self.out
+        p = self.out_len + lf.FRAME_HEAD
+        lf.struct.pack_into("<IBBBBB", out, p, self._t0, n, nb, self._band0, 0, 0)
+        out[p + 7] = sess.holds if sess.holds < 255 else 255
+        out[p + 8] = sess.over_count if sess.over_count < 255 else 255
+        i = 0
+        while i < 6:
+            c = sess.cue_counts[i]
+            out[p + 9 + i] = c if c < 255 else 255
+            i += 1
+        lf.struct.pack_into("<I", out, p + 15, sess.peak_mn)
+        q = p + lf.TRACE_FIXED
+        i = 0
+        while i < 2 * nb:
+            out[q + i] = self.changes[i]
+            i += 1
+        q += 2 * nb
+        i = 0
+        while i < n:
+            out[q + i] = self.samples[i]
+            i += 1
+        self.out_len += lf.frame(out, self.out_len, lf.TRACE, size)
+        self.ops |= _OP_WRITE | _OP_SYNC
+        self._reset_chunk(self._t0 + n * lf.TRACE_PERIOD_MS)
+        self._last_band = sess.band
+
+    # ---- session start and end (once per session: these may allocate) ----
+
+    def _begin(self, sess):
+        if self.f is not None:  # the previous session's close has not run yet
+            self._do(_OP_WRITE | _OP_SYNC | _OP_CLOSE)
+        self.session_id = self.next_id
+        self.next_id += 1
+        self.path = _join(self.root, session_file(self.session_id))
+        start = self.unix_time() if self.unix_time else 0
+        payload = lf.header_payload(self.session_id, start or 0, self.cfg, self.firmware)
+        self.out_len = 0
+        self.out[lf.FRAME_HEAD : lf.FRAME_HEAD + len(payload)] = payload
+        self.out_len = lf.frame(self.out, 0, lf.HEADER, len(payload))
+        self.active = True
+        self.error = None
+        self._reset_chunk(0)
+        self.ops |= _OP_OPEN | _OP_WRITE | _OP_SYNC | _OP_SAVE_ID
+
+    def _end(self, sess):
+        values = lf.summary_values(sess)
+        if not self._room(lf.SUMMARY_SIZE):
+            return
+        p = self.out_len + lf.FRAME_HEAD
+        self.out[p : p + lf.SUMMARY_SIZE] = lf.summary_payload(values)
+        self.out_len += lf.frame(self.out, self.out_len, lf.SUMMARY, lf.SUMMARY_SIZE)
+        self.active = False
+        self.ops |= _OP_WRITE | _OP_SYNC | _OP_CLOSE | _OP_ROTATE
+
+    # ---- flash work, one step per call, in the loop's spare time ----
+
+    def pending(self):
+        return self.ops != 0
+
+    def service(self, quiet=True):
+        """Do the next queued flash step. `quiet` (no session, no cue playing) allows the
+        long one, dropping old traces to free flash."""
+        ops = self.ops
+        if not ops:
+            return
+        op = _OP_OPEN
+        while not ops & op:
+            op <<= 1
+        if op == _OP_ROTATE and not quiet:
+            if ops == _OP_ROTATE:
+                return
+            op = _OP_OPEN
+            while not ops & op or op == _OP_ROTATE:
+                op <<= 1
+        self._do(op)
+
+    def _do(self, ops):
+        op = _OP_OPEN
+        while op <= _OP_ROTATE:
+            if ops & op:
+                self.ops &= ~op
+                try:
+                    self._op(op)
+                except OSError as e:
+                    if op == _OP_ROTATE or op == _OP_SAVE_ID:
+                        self.errors += 1
+                        self.error = "rotation: {}".format(e)
+                    else:
+                        self._fail("cannot write", e)
+                        return
+            op <<= 1
+
+    def _op(self, op):
+        if op == _OP_OPEN:
+            self.f = open(self.path, "wb")
+        elif op == _OP_WRITE:
+            if self.f is not None and self.out_len:
+                _write(self.f, self.out, self.out_len)
+            self.out_len = 0
+        elif op == _OP_SYNC:
+            if self.f is not None:
+                self.f.flush()
+        elif op == _OP_CLOSE:
+            f, self.f = self.f, None
+            if f is not None:
+                f.close()
+        elif op == _OP_SAVE_ID:
+            _replace(_join(self.root, NEXT_ID), str(self.next_id).encode())
+        elif op == _OP_ROTATE:
+            make_room(self.root, RESERVE_BYTES, keep=self.path if self.f else "")
+
+    def close(self):
+        """Finish every queued step now (shutdown, or before a reset)."""
+        self._do(self.ops)
+
+
+def _load_next_id(root):
+    n = 1
+    try:
+        n = int(_read(_join(root, NEXT_ID)))
+    except (OSError, ValueError):
+        pass
+    ids = session_ids(root)
+    if ids and ids[-1] >= n:
+        n = ids[-1] + 1
+    return n
+
+
+def recover(root):
+    """At boot: finish every session file cut by a power loss or crash. A file whose last
+    session has checkpoints but no summary gets one, rebuilt from its last checkpoint (stop
+    reason 'interrupted'); a torn or damaged tail is cut off; a file with no checkpoint at
+    all is removed. Each fix is an atomic replace, so a cut during recovery is recovered
+    next time. Returns the ids of the sessions it recovered."""
+    recovered = []
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return recovered
+    for name in names:
+        if name.endswith(".tmp"):
+            os.remove(_join(root, name))
+    for sid in session_ids(root):
+        path = _join(root, session_file(sid))
+        data = _read(path)
+        try:
+            sessions, damage = lf.parse(data, keep_trace=False)
+        except lf.NotALog:
+            sessions, damage = [], None
+        if damage is not None:
+            data = data[: damage[0]]
+            sessions, _ = lf.parse(data, keep_trace=False) if data else ([], None)
+        if sessions and damage is None and sessions[-1]["complete"]:
+            continue
+        if not sessions or not sessions[-1]["checkpoints"]:
+            os.remove(path)
+            continue
+        summary = lf.record(lf.SUMMARY, lf.summary_payload(sessions[-1]["summary_values"]))
+        _replace(path, data + summary)
+        recovered.append(sid)
+    return recovered
+
+
+def make_room(root, reserve, keep=""):
+    """Drop the oldest traces until `reserve` bytes are free: each session's summary is
+    appended to summaries.kbl (flushed) before its file is removed. A cut in between leaves
+    both, which readers merge by session id. Returns True when the reserve is free."""
+    for sid in session_ids(root):
+        if free_bytes(root) >= reserve:
+            return True
+        path = _join(root, session_file(sid))
+        if path == keep:
+            continue
+        sessions, _damage = lf.parse(_read(path), keep_trace=False)
+        with open(_join(root, SUMMARIES), "ab") as f:
+            for s in sessions:
+                f.write(lf.record(lf.ARCHIVED, lf.archived_payload(s)))
+            f.flush()
+        os.remove(path)
+    return free_bytes(root) >= reserve

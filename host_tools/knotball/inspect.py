@@ -1,0 +1,116 @@
+"""knotball inspect: read session log files as the ball stores them (contract 5)."""
+
+import json
+import sys
+import time
+
+from rich.console import Console
+from rich.table import Table
+
+from ball import logformat
+
+OK, NOT_A_LOG, DAMAGED = 0, 2, 3
+
+
+def add_arguments(p):
+    p.add_argument("files", nargs="+", metavar="FILE", help="session log files (*.kbl)")
+    p.add_argument("--json", action="store_true", help="one JSON object per file")
+
+
+def brief(s):
+    """The fields of a session that contract 4/5 promise."""
+    return {
+        "id": s["id"],
+        "duration_ms": s["duration_ms"],
+        "stop_reason": s["stop_reason"],
+        "band_ms": s["band_ms"],
+        "peak_n": s["peak_n"],
+    }
+
+
+def read(path):
+    """(sessions, damage, error): error is a message when the file cannot be read or is not
+    a knotball log; damage is None or {"offset", "reason"}."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return [], None, "cannot read it ({})".format(e.strerror)
+    if not data:
+        return [], None, "not a knotball log (the file is empty)"
+    try:
+        sessions, damage = logformat.parse(data)
+    except logformat.NotALog as e:
+        return [], None, str(e)
+    if damage is not None:
+        damage = {"offset": damage[0], "reason": damage[1]}
+    return sessions, damage, None
+
+
+def _started(s):
+    if not s.get("start_unix"):
+        return "clock not set"
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(s["start_unix"]))
+
+
+def _table(sessions):
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    for col in (
+        "id",
+        "started",
+        "duration",
+        "stopped by",
+        "light",
+        "medium",
+        "firm",
+        "over",
+        "peak",
+    ):
+        t.add_column(col, justify="left" if col in ("started", "stopped by") else "right")
+    for s in sessions:
+        bm = s["band_ms"]
+        reason = s["stop_reason"].replace("_", " ")
+        if s.get("archived"):
+            reason += " (trace dropped)"
+        t.add_row(
+            str(s["id"]),
+            _started(s),
+            "{:.1f} s".format(s["duration_ms"] / 1000),
+            reason,
+            *("{:.1f} s".format(bm[b] / 1000) for b in ("light", "medium", "firm", "over")),
+            "{:.1f} N".format(s["peak_n"]),
+        )
+    return t
+
+
+def run(args):
+    worst = OK
+    console = Console(highlight=False)
+    for path in args.files:
+        sessions, damage, error = read(path)
+        if error:
+            worst = NOT_A_LOG
+            print("knotball inspect: {}: {}".format(path, error), file=sys.stderr)
+            if args.json:
+                print(json.dumps({"file": path, "sessions": [], "damage": None, "error": error}))
+            continue
+        if args.json:
+            print(
+                json.dumps(
+                    {"file": path, "sessions": [brief(s) for s in sessions], "damage": damage}
+                )
+            )
+        else:
+            n = len(sessions)
+            console.print("[bold]{}[/bold]: {} session{}".format(path, n, "" if n == 1 else "s"))
+            if sessions:
+                console.print(_table(sessions))
+        if damage:
+            if worst == OK:
+                worst = DAMAGED
+            print(
+                "knotball inspect: {}: damage at byte {}: {}; everything before it was "
+                "recovered".format(path, damage["offset"], damage["reason"]),
+                file=sys.stderr,
+            )
+    return worst
