@@ -78,16 +78,24 @@ def _replace(path, data):
 
 
 class SessionLog:
-    def __init__(self, root, cfg, firmware="", unix_time=None):
+    def __init__(self, root, cfg, firmware="", unix_time=None, reserve=RESERVE_BYTES):
         self.root = root
+        self.reserve = reserve
         self.cfg = cfg
         self.firmware = firmware
         self.unix_time = unix_time  # callable -> unix seconds, or None when no clock
+        self.error = None  # the last log error, as text, for the console
+        self.errors = 0
         try:
             os.mkdir(root)
         except OSError:
-            pass  # already there
-        self.next_id = _load_next_id(root)
+            pass  # already there (or the flash is full: the first write will say so)
+        try:
+            self.next_id = _load_next_id(root)
+        except OSError as e:
+            self.next_id = 1
+            self.errors += 1
+            self.error = "cannot read {}: {}".format(root, e)
         self.samples = bytearray(_CHUNK)
         self.changes = bytearray(2 * _CHUNK)
         self.out = bytearray(_OUT_SIZE)
@@ -97,8 +105,6 @@ class SessionLog:
         self.session_id = 0
         self.active = False
         self.ops = 0
-        self.error = None  # the last log error, as text, for the console
-        self.errors = 0
         self._reset_chunk(0)
 
     def _reset_chunk(self, t0):
@@ -287,7 +293,7 @@ class SessionLog:
         elif op == _OP_SAVE_ID:
             _replace(_join(self.root, NEXT_ID), str(self.next_id).encode())
         elif op == _OP_ROTATE:
-            make_room(self.root, RESERVE_BYTES, keep=self.path if self.f else "")
+            make_room(self.root, self.reserve, keep=self.path if self.f else "")
 
     def close(self):
         """Finish every queued step now (shutdown, or before a reset)."""
@@ -320,6 +326,8 @@ def recover(root):
     for name in names:
         if name.endswith(".tmp"):
             os.remove(_join(root, name))
+        elif name == SUMMARIES and os.stat(_join(root, name))[6] == 0:
+            os.remove(_join(root, name))  # created by make_room, cut before its first flush
     for sid in session_ids(root):
         path = _join(root, session_file(sid))
         data = _read(path)
