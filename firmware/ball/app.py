@@ -17,6 +17,8 @@ PERIOD_MS = const(10)  # 100 Hz
 # Session times are ms since the loop started; they are rebased while the ball waits so they
 # stay small ints (31-bit on the ESP32: a long int would allocate) however long it runs.
 _REBASE_MS = const(1 << 28)
+# Flash steps wait until the band has been steady this long.
+_CALM_MS = const(300)
 
 
 class App:
@@ -62,8 +64,12 @@ class App:
                     self.session.rebase()
                 self.tick(self.now)
                 if self.log is not None and self.log.ops:
-                    # Flash work after the outputs are set, one step per sample period.
-                    self.log.service(self.session.state != ACTIVE and not self.feedback.playing())
+                    # Flash work after the outputs are set, one step per sample period, at
+                    # a moment when a stall cannot delay a cue or a band change.
+                    quiet = not self.feedback.playing()
+                    calm = quiet and self.now - self.session.band_changed_ms >= _CALM_MS
+                    idle = quiet and self.session.state != ACTIVE
+                    self.log.service(idle, self.now, calm)
                 deadline = board.ticks_add(deadline, PERIOD_MS)
                 wait = board.ticks_diff(deadline, board.ticks_ms())
                 if wait > 0:

@@ -19,7 +19,10 @@ except ImportError:
 SUMMARIES = "summaries.kbl"
 NEXT_ID = "next_id"
 SUFFIX = ".kbl"
-_CHUNK = const(100)  # samples per trace chunk: one checkpoint every 10 s at 10 Hz
+# Samples per trace chunk: a checkpoint every 8 s, durable within lf.DURABLE_MS even when
+# its flash steps wait _MAX_DEFER_MS for a calm moment.
+_CHUNK = lf.CHECKPOINT_MS // lf.TRACE_PERIOD_MS
+_MAX_DEFER_MS = const(2000)
 _OUT_SIZE = const(2048)
 # Flash kept free at the end of a session for the next session, a config save and the
 # summaries file; below it the oldest traces are dropped (their summaries stay).
@@ -96,15 +99,20 @@ class SessionLog:
             self.next_id = 1
             self.errors += 1
             self.error = "cannot read {}: {}".format(root, e)
+        # The header of every session but its id and start time, made once: a session
+        # start in the sampling loop only copies it.
+        self._head = lf.header_payload(0, 0, cfg, firmware)
         self.samples = bytearray(_CHUNK)
         self.changes = bytearray(2 * _CHUNK)
         self.out = bytearray(_OUT_SIZE)
         self.out_len = 0
+        self._unframed = 0  # records from here on still need their CRC
         self.f = None
         self.path = ""
         self.session_id = 0
         self.active = False
         self.ops = 0
+        self._since = -1  # when the queued steps started waiting for a calm moment
         self._reset_chunk(0)
 
     def _reset_chunk(self, t0):
@@ -124,6 +132,7 @@ class SessionLog:
         self.active = False
         self.ops = 0
         self.out_len = 0
+        self._unframed = 0
         f, self.f = self.f, None
         if f is not None:
             try:
@@ -131,7 +140,8 @@ class SessionLog:
             except OSError:
                 pass
 
-    # ---- the sampling path: called every tick, allocation-free between checkpoints ----
+    # ---- the sampling path: called every tick, allocation-free (session start, checkpoint
+    # and stop included: records are built in place; CRCs and files wait for service()) ----
 
     def step(self, ev, sess):
         if ev & EV_START:
@@ -205,7 +215,7 @@ class SessionLog:
         while i < n:
             out[q + i] = self.samples[i]
             i += 1
-        self.out_len += lf.frame(out, self.out_len, lf.TRACE, size)
+        self.out_len += lf.frame_head(out, self.out_len, lf.TRACE, size)
         self.ops |= _OP_WRITE | _OP_SYNC
         self._reset_chunk(self._t0 + n * lf.TRACE_PERIOD_MS)
         self._last_band = sess.band
@@ -217,24 +227,51 @@ class SessionLog:
             self._do(_OP_WRITE | _OP_SYNC | _OP_CLOSE)
         self.session_id = self.next_id
         self.next_id += 1
-        self.path = _join(self.root, session_file(self.session_id))
         start = self.unix_time() if self.unix_time else 0
-        payload = lf.header_payload(self.session_id, start or 0, self.cfg, self.firmware)
-        self.out_len = 0
-        self.out[lf.FRAME_HEAD : lf.FRAME_HEAD + len(payload)] = payload
-        self.out_len = lf.frame(self.out, 0, lf.HEADER, len(payload))
+        head = self._head
+        out = self.out
+        n = len(head)
+        i = 0
+        while i < n:
+            out[lf.FRAME_HEAD + i] = head[i]
+            i += 1
+        lf.struct.pack_into("<II", out, lf.FRAME_HEAD + 1, self.session_id, start or 0)
+        self.out_len = lf.frame_head(out, 0, lf.HEADER, n)
+        self._unframed = 0
         self.active = True
-        self.error = None
         self._reset_chunk(0)
         self.ops |= _OP_OPEN | _OP_WRITE | _OP_SYNC | _OP_SAVE_ID
 
     def _end(self, sess):
-        values = lf.summary_values(sess)
         if not self._room(lf.SUMMARY_SIZE):
             return
-        p = self.out_len + lf.FRAME_HEAD
-        self.out[p : p + lf.SUMMARY_SIZE] = lf.summary_payload(values)
-        self.out_len += lf.frame(self.out, self.out_len, lf.SUMMARY, lf.SUMMARY_SIZE)
+        bm = sess.band_ms
+        cc = sess.cue_counts
+        lf.struct.pack_into(
+            lf.S_FORMAT,
+            self.out,
+            self.out_len + lf.FRAME_HEAD,
+            sess.elapsed_ms,
+            bm[0],
+            bm[1],
+            bm[2],
+            bm[3],
+            bm[4],
+            sess.peak_mn,
+            sess.mean_mn(),
+            sess.holds if sess.holds < 0xFFFF else 0xFFFF,
+            sess.longest_hold_ms,
+            sess.over_count if sess.over_count < 0xFFFF else 0xFFFF,
+            cc[0],
+            cc[1],
+            cc[2],
+            cc[3],
+            cc[4],
+            cc[5],
+            sess.stop_reason,
+            0,
+        )
+        self.out_len += lf.frame_head(self.out, self.out_len, lf.SUMMARY, lf.SUMMARY_SIZE)
         self.active = False
         self.ops |= _OP_WRITE | _OP_SYNC | _OP_CLOSE | _OP_ROTATE
 
@@ -243,21 +280,25 @@ class SessionLog:
     def pending(self):
         return self.ops != 0
 
-    def service(self, quiet=True):
-        """Do the next queued flash step. `quiet` (no session, no cue playing) allows the
-        long one, dropping old traces to free flash."""
+    def service(self, idle=True, now_ms=None, calm=True):
+        """Do the next queued flash step. A flash commit stalls the CPU (tens of ms on an
+        ESP32), so steps wait for a `calm` moment (no cue playing, no recent band change)
+        for at most _MAX_DEFER_MS. `idle` (no session, no cue) allows the long step,
+        dropping old traces to free flash. Without now_ms nothing is deferred."""
         ops = self.ops
         if not ops:
             return
+        if now_ms is not None and not calm:
+            if self._since < 0:
+                self._since = now_ms
+            if now_ms - self._since < _MAX_DEFER_MS:
+                return
         op = _OP_OPEN
         while not ops & op:
             op <<= 1
-        if op == _OP_ROTATE and not quiet:
-            if ops == _OP_ROTATE:
-                return
-            op = _OP_OPEN
-            while not ops & op or op == _OP_ROTATE:
-                op <<= 1
+        if op == _OP_ROTATE and not idle:
+            return  # rotation is always the last step: nothing else is waiting
+        self._since = -1
         self._do(op)
 
     def _do(self, ops):
@@ -278,11 +319,16 @@ class SessionLog:
 
     def _op(self, op):
         if op == _OP_OPEN:
+            self.path = _join(self.root, session_file(self.session_id))
             self.f = open(self.path, "wb")
         elif op == _OP_WRITE:
+            p = self._unframed
+            while p < self.out_len:
+                p += lf.frame_crc(self.out, p)
             if self.f is not None and self.out_len:
                 _write(self.f, self.out, self.out_len)
             self.out_len = 0
+            self._unframed = 0
         elif op == _OP_SYNC:
             if self.f is not None:
                 self.f.flush()

@@ -44,7 +44,8 @@ A session file holds 'H', then 'T' records, then 'S'. Readers MUST:
   - ignore a second session with an id already read from the same file;
   - ignore record types they do not know (newer writers MAY add types).
 Writers MUST make each 'T' durable (flush) before the next, and SHOULD write one every
-CHECKPOINT_MS at most, so a power cut loses at most the last CHECKPOINT_MS of a session.
+CHECKPOINT_MS of session time and make it durable within DURABLE_MS, so a power cut loses
+at most the last DURABLE_MS of a session.
 """
 
 import struct
@@ -62,7 +63,8 @@ FRAME_HEAD = 5
 FRAME_OVERHEAD = 9
 MAX_PAYLOAD = 4096
 TRACE_PERIOD_MS = 100  # 10 Hz trace
-CHECKPOINT_MS = 10000
+CHECKPOINT_MS = 8000
+DURABLE_MS = 10000
 FORCE_STEP_MN = 500
 FORCE_MAX_CODE = 255
 TRACE_FIXED = 19  # bytes of a 'T' payload before the band changes
@@ -71,7 +73,7 @@ ARCHIVED_PREFIX = 28
 STOP_INTERRUPTED = STOP_REASONS.index("interrupted")
 
 _H = "<BIIHIIIIIIIIIB"
-_S = "<IIIIIIIIHIHHHHHHHBB"
+S_FORMAT = _S = "<IIIIIIIIHIHHHHHHHBB"
 _A = "<IIIIIII"
 _T = "<IBBBBB6BI"
 
@@ -85,17 +87,29 @@ class NotALog(ValueError):
     """The data is not a knotball log at all."""
 
 
-def frame(buf, start, rtype, length):
-    """Complete the record whose payload is already in buf[start+5 : start+5+length]:
-    write magic, type and length before it and the CRC after it. Returns the record size."""
+def frame_head(buf, start, rtype, length):
+    """Write magic, type and length before the payload already in
+    buf[start+5 : start+5+length]. Returns the whole record's size. Allocates nothing."""
     buf[start] = 0x4B
     buf[start + 1] = 0x42
     buf[start + 2] = rtype
     buf[start + 3] = length & 0xFF
     buf[start + 4] = length >> 8
+    return length + FRAME_OVERHEAD
+
+
+def frame_crc(buf, start):
+    """Write the CRC after the record at buf[start] whose head is written. Returns its size."""
+    length = buf[start + 3] | (buf[start + 4] << 8)
     crc = crc32(memoryview(buf)[start + 2 : start + 5 + length]) & 0xFFFFFFFF
     struct.pack_into("<I", buf, start + 5 + length, crc)
     return length + FRAME_OVERHEAD
+
+
+def frame(buf, start, rtype, length):
+    """Complete the record whose payload is already in buf[start+5 : start+5+length]."""
+    frame_head(buf, start, rtype, length)
+    return frame_crc(buf, start)
 
 
 def record(rtype, payload):

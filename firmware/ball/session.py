@@ -81,6 +81,7 @@ class Session:
         self._cand = IDLE
         self._cand_n = 0
         self._last_ms = 0
+        self.band_changed_ms = 0
         self.band_ms = [0, 0, 0, 0, 0]  # time per band in this session
         self.cue_counts = [0, 0, 0, 0, 0, 0]  # cues given in this session, CUE_NAMES order
         self._clear()
@@ -112,8 +113,9 @@ class Session:
 
     def rebase(self):
         """The caller's clock restarted at 0 while READY (the only state with no pending
-        deadline): forget the last timestamp so the next step sees no time jump."""
+        deadline): forget the last timestamps so the next step sees no time jump."""
         self._last_ms = 0
+        self.band_changed_ms = 0
 
     def new_day(self):
         self.sessions_today = 0
@@ -151,6 +153,7 @@ class Session:
         self._last_ms = now_ms
         ev = 0
         if self._band_step(force_mn):
+            self.band_changed_ms = now_ms
             ev = EV_BAND
             if self.band == OVER:
                 ev |= CUE_TOO_HARD

@@ -9,29 +9,7 @@ from ball import config, log
 from ball import logformat as lf
 from ball import session as s
 from ball.app import App
-
-
-class RamBlocks:
-    def __init__(self, blocks, size=512):
-        self.size = size
-        self.data = bytearray(blocks * size)
-
-    def readblocks(self, n, buf, off=0):
-        start = n * self.size + off
-        buf[:] = self.data[start : start + len(buf)]
-
-    def writeblocks(self, n, buf, off=0):
-        start = n * self.size + off
-        self.data[start : start + len(buf)] = buf
-
-    def ioctl(self, op, arg):
-        if op == 4:
-            return len(self.data) // self.size
-        if op == 5:
-            return self.size
-        if op == 6:
-            return 0
-        return None
+from ramflash import mount
 
 
 class PressBoard:
@@ -68,12 +46,6 @@ class PressBoard:
         self.t += ms
 
 
-def mount(blocks):
-    bdev = RamBlocks(blocks)
-    os.VfsLfs2.mkfs(bdev)
-    os.mount(os.VfsLfs2(bdev), "/flash")
-
-
 def run_sessions(n, cfg, reserve, on_stop):
     board = PressBoard(press_ms=35000, rest_ms=5000)
     wlog = log.SessionLog("/flash/logs", cfg, "test", reserve=reserve)
@@ -100,7 +72,7 @@ def run_sessions(n, cfg, reserve, on_stop):
 
 
 def rotate():
-    mount(64)  # 32 KiB of flash: a few dozen short sessions fill it
+    mount(64, 512)  # 32 KiB of flash: a few dozen short sessions fill it
     cfg = config.validate({"session_limit_s": 30, "warn_before_s": 5})
     free_after = []
 
@@ -134,7 +106,7 @@ def rotate():
 
 
 def jammed():
-    mount(64)
+    mount(64, 512)
     n = 0
     try:  # fill the flash with files that are not the log's
         while True:

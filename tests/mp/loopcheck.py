@@ -1,6 +1,6 @@
 # MicroPython-only checks of the sampling loop's memory behaviour, used by the tests
 # (heap_lock: no allocation at all) and by `make bench` (bytes per iteration, time per
-# iteration). Run: micropython loopcheck.py lock|alloc|cost
+# iteration). Run: micropython loopcheck.py lock|locklog|alloc|cost
 import gc
 import sys
 import time
@@ -94,6 +94,24 @@ def main(mode):
         assert sess.sessions_today == 2, "expected two sessions in the locked run"
         assert sess.over_count >= 1 and board.changes > 20
         print("ok heap-locked ticks", t // PERIOD_MS)
+    elif mode == "locklog":
+        # The same with the session log on littlefs: the sampling path (tick) stays
+        # allocation-free; only the flash steps between samples (service) may allocate.
+        from ball.log import SessionLog
+        from ramflash import mount
+
+        mount(64)
+        wlog = SessionLog("/flash/logs", cfg, "test")
+        app = App(RingBoard(session_counts(cfg)), cfg, None, wlog)
+        gc.collect()
+        t = 0
+        while t < 14000 * PERIOD_MS:
+            t = run_locked(app, t, 1)
+            wlog.service(True)
+        sess = app.session
+        assert sess.sessions_today == 2 and wlog.errors == 0, wlog.error
+        assert wlog.next_id == 3
+        print("ok heap-locked ticks with logging", t // PERIOD_MS)
     elif mode == "alloc":
         n = 7000
         gc.collect()

@@ -1,7 +1,7 @@
 # The reference run for the power-cut sweep (powercut.py): the firmware on real littlefs
 # (os.VfsLfs2, MicroPython unix port) over a block device that records every erase and
 # write, and a record of when each piece of data became durable, counted in operations.
-# Two boots, three sessions (time limit, idle stop, aborted), checkpoints every 10 s, old
+# Two boots, three sessions (time limit, idle stop, aborted), checkpoints every 8 s, old
 # traces dropped to free flash, a config save. Deterministic: same operations every run.
 import builtins
 import os
