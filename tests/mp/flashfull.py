@@ -5,11 +5,12 @@
 import os
 import sys
 
+from ramflash import mount
+
 from ball import config, log
 from ball import logformat as lf
 from ball import session as s
 from ball.app import App
-from ramflash import mount
 
 
 class PressBoard:

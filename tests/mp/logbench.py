@@ -6,9 +6,10 @@
 import sys
 import time
 
+from ramflash import mount
+
 from ball import config, log, sim
 from ball import logformat as lf
-from ramflash import mount
 
 
 def read(path):

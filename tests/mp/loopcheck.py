@@ -97,8 +97,9 @@ def main(mode):
     elif mode == "locklog":
         # The same with the session log on littlefs: the sampling path (tick) stays
         # allocation-free; only the flash steps between samples (service) may allocate.
-        from ball.log import SessionLog
         from ramflash import mount
+
+        from ball.log import SessionLog
 
         mount(64)
         wlog = SessionLog("/flash/logs", cfg, "test")
