@@ -1,8 +1,9 @@
 # The ball's entry point: outputs off, then config, then the 100 Hz loop. Thin on purpose.
-from ball import board, config
+from ball import VERSION, board, config, log
 from ball.app import App
 
 CONFIG_PATH = "/config.json"
+LOG_ROOT = "/logs"
 
 
 def main():
@@ -15,7 +16,14 @@ def main():
     if problem:
         print("knotball: bad config, running on defaults:", problem)
     try:
-        App(hw, cfg).run()
+        recovered = log.recover(LOG_ROOT)
+        if recovered:
+            print("knotball: recovered interrupted sessions", recovered)
+    except Exception as e:  # a broken log must never keep the ball from working
+        print("knotball: log recovery failed:", e)
+    session_log = log.SessionLog(LOG_ROOT, cfg, VERSION, hw.unix_time)
+    try:
+        App(hw, cfg, None, session_log).run()
     finally:
         hw.off()
 

@@ -8,6 +8,8 @@ import machine
 import neopixel
 
 PROFILE_PATH = "/board.json"
+_UNIX_2000 = 946684800  # the ESP32 port counts seconds from 2000-01-01
+_CLOCK_SET_AFTER = 24 * 365 * 86400  # a clock before 2024 was never set by the host
 _DEFAULT_PROFILE = {"fsr_pins": [34], "led_pin": 5, "motor_pin": 18, "safe_mode_pin": 0}
 
 
@@ -75,6 +77,11 @@ class Board:
             self.led(0, 0, 0)
         except Exception:
             pass
+
+    def unix_time(self):
+        """Unix seconds from the RTC, or 0 when the host has not set the clock."""
+        t = time.time()
+        return t + _UNIX_2000 if t > _CLOCK_SET_AFTER else 0
 
     def ticks_ms(self):
         return time.ticks_ms()

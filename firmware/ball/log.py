@@ -364,7 +364,7 @@ def recover(root):
     reason 'interrupted'); a torn or damaged tail is cut off; a file with no checkpoint at
     all is removed. Each fix is an atomic replace, so a cut during recovery is recovered
     next time. Returns the ids of the sessions it recovered."""
-    recovered = []
+    recovered: list[int] = []
     try:
         names = os.listdir(root)
     except OSError:

@@ -234,7 +234,7 @@ class _Open:
 
     def __init__(self, header, keep_trace):
         self.header = header
-        self.trace = [] if keep_trace else None
+        self.trace: list | None = [] if keep_trace else None
         self.period = header["period_ms"] or TRACE_PERIOD_MS
         self.end_ms = 0
         self.band_ms = [0, 0, 0, 0, 0]
@@ -351,12 +351,10 @@ def parse(data, keep_trace=True):
     sessions, seen, damage = [], set(), None
     current = None
 
-    def finish(values, complete):
-        if current.header["id"] not in seen:
-            seen.add(current.header["id"])
-            sessions.append(
-                _session(current.header, values, current.trace, False, complete, current.chunks)
-            )
+    def finish(s, values, complete):
+        if s.header["id"] not in seen:
+            seen.add(s.header["id"])
+            sessions.append(_session(s.header, values, s.trace, False, complete, s.chunks))
 
     for offset, rtype, payload in _frames(data):
         if rtype is None:
@@ -365,12 +363,12 @@ def parse(data, keep_trace=True):
         try:
             if rtype == HEADER:
                 if current is not None:
-                    finish(current.recovered_values(), False)
+                    finish(current, current.recovered_values(), False)
                 current = _Open(_decode_header(payload), keep_trace)
             elif rtype == TRACE and current is not None:
                 current.add_chunk(payload)
             elif rtype == SUMMARY and current is not None:
-                finish(struct.unpack_from(_S, payload, 0), True)
+                finish(current, struct.unpack_from(_S, payload, 0), True)
                 current = None
             elif rtype == ARCHIVED:
                 a = struct.unpack_from(_A, payload, 0)
@@ -390,5 +388,5 @@ def parse(data, keep_trace=True):
         except _DECODE_ERRORS:
             damage = damage or (offset, "record too short for its type")
     if current is not None:
-        finish(current.recovered_values(), False)
+        finish(current, current.recovered_values(), False)
     return sessions, damage

@@ -179,7 +179,7 @@ def run(trace_path, cfg, write, out_dir=None):
     """Replay the trace through the firmware loop; write(str) receives each JSON line.
     With out_dir, the session log is written there exactly as the ball stores it."""
     board = SimBoard(trace_path, cfg, write)
-    summaries = []
+    summaries: list[str] = []
     log = None
     if out_dir:
         from ball.log import SessionLog  # only when asked: its bytecode costs heap
