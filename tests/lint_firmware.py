@@ -23,8 +23,8 @@ PYTHON_VERSION = "3.11"
 
 
 def firmware_files():
-    """firmware/ball/*.py and the entry points firmware/boot.py, firmware/main.py."""
-    return sorted(FIRMWARE.glob("ball/*.py")) + sorted(FIRMWARE.glob("*.py"))
+    """firmware/ball/**/*.py and the entry points firmware/boot.py, firmware/main.py."""
+    return sorted(FIRMWARE.glob("ball/**/*.py")) + sorted(FIRMWARE.glob("*.py"))
 
 
 def compile_all(files):

@@ -10,7 +10,16 @@ except ImportError:
 
 
 from ball.feedback import Feedback
-from ball.session import ACTIVE, READY, STOP_ABORTED, Session
+from ball.sensors import SensorFault
+from ball.session import (
+    ACTIVE,
+    EV_FAULT,
+    EV_FAULT_CLEAR,
+    READY,
+    STOP_ABORTED,
+    STOP_SENSOR_FAULT,
+    Session,
+)
 from ball.signal import SignalPath
 
 PERIOD_MS = const(10)  # 100 Hz
@@ -19,6 +28,15 @@ PERIOD_MS = const(10)  # 100 Hz
 _REBASE_MS = const(1 << 28)
 # Flash steps wait until the band has been steady this long.
 _CALM_MS = const(300)
+# Sensor faults: the sensor is re-initialised this often while faulty, and a session whose
+# sensor stays faulty this long ends (stop reason sensor_fault) rather than run blind.
+_RETRY_MS = const(500)
+_FAULT_END_MS = const(5000)
+FAULT_NONE = const(0)
+FAULT_BUS = const(1)  # the bus failed (OSError): a loose wire, a dead chip
+FAULT_SENSOR = const(2)  # the driver distrusts its reading: saturated, not ready, shorted
+FAULT_STUCK = const(3)  # the same raw reading for the board's stuck_ms: a frozen sensor
+FAULT_NAMES = ("", "bus", "sensor", "stuck")
 
 
 class App:
@@ -36,16 +54,75 @@ class App:
         self.log = log  # a log.SessionLog, or None
         self.now = 0
         self.overruns = 0
+        self.fault = FAULT_NONE
+        self.fault_text = ""  # what the driver said, for the console and the log
+        self._fault_since = 0
+        self._retry_at = 0
+        # A sensor whose raw reading never moves for this long is frozen (0: never check;
+        # the sim's traces hold readings constant, a real ADC always shows some noise).
+        self.stuck_ms = getattr(board, "stuck_ms", 0)
+        self._last_raw = 0
+        self._same_since = 0
 
     def tick(self, now_ms):
         """One sample: read, filter, step the session, tell the listener, drive the outputs."""
-        f = self.signal.step(self.board.read_sensor())
-        ev = self.session.step(now_ms, f)
+        try:
+            raw = self.board.read_sensor()
+            code = FAULT_NONE
+            if self.stuck_ms:
+                if raw != self._last_raw:
+                    self._last_raw = raw
+                    self._same_since = now_ms
+                elif now_ms - self._same_since >= self.stuck_ms:
+                    code = FAULT_STUCK
+        except OSError as e:
+            code, raw = FAULT_BUS, 0
+            self.fault_text = str(e)
+        except SensorFault as e:
+            code, raw = FAULT_SENSOR, 0
+            self.fault_text = str(e)
+        if code:
+            ev = self._blind(now_ms, code)
+        else:
+            ev = 0
+            if self.fault:
+                self.fault = FAULT_NONE
+                self.feedback.fault = False
+                self.signal.median.reset(self.signal.cal.to_mn(raw))
+                ev = EV_FAULT_CLEAR
+            ev |= self.session.step(now_ms, self.signal.step(raw))
         if ev and self.listener is not None:
             self.listener(now_ms, ev)
         self.feedback.update(now_ms, ev, self.session)
         if self.log is not None:
-            self.log.step(ev, self.session)
+            self.log.step(ev, self.session, self.fault)
+        return ev
+
+    def _blind(self, now_ms, code):
+        """The sensor failed: motor off in this very sample, fault on the LED, the session
+        kept to its limit without readings, the sensor re-initialised now and then, and
+        the session ended if the fault lasts."""
+        ev = 0
+        if not self.fault:
+            self.fault = code
+            self.feedback.fault = True
+            self._fault_since = now_ms
+            self._retry_at = now_ms + _RETRY_MS
+            ev = EV_FAULT
+            if code == FAULT_STUCK:
+                self.fault_text = "the reading has not changed for {} ms".format(self.stuck_ms)
+        ev |= self.session.blind_step(now_ms)
+        if self.session.state == ACTIVE and now_ms - self._fault_since >= _FAULT_END_MS:
+            ev |= self.session.stop(now_ms, STOP_SENSOR_FAULT)
+        if now_ms >= self._retry_at:
+            self._retry_at = now_ms + _RETRY_MS
+            reset = getattr(self.board, "reset_sensor", None)
+            if reset is not None:
+                try:
+                    reset()
+                except Exception:
+                    pass  # still faulty: the next reading says so
+            self._same_since = now_ms
         return ev
 
     def run(self, stop=None):

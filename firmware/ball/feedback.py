@@ -15,6 +15,8 @@ from ball import session as s
 BAND_RGB = ((0, 0, 16), (0, 96, 0), (96, 80, 0), (128, 40, 0), (160, 0, 0))
 DONE_RGB = (16, 16, 16)  # calm after a stop
 REST_RGB = (12, 0, 20)  # pressed after the day's last session
+FAULT_RGB = (96, 0, 96)  # the sensor failed: magenta, blinking at 2 Hz
+_FAULT_BLINK_MS = const(250)
 OFF_RGB = (0, 0, 0)
 _OVER_BLINK_MS = const(125)  # the over band blinks red at 4 Hz
 
@@ -45,6 +47,7 @@ class Feedback:
         self._over_since = 0
         self._motor_since = -1
         self.rest = False
+        self.fault = False  # while set: motor off, fault pattern on the LED
 
     def play(self, now_ms, pattern):
         """Start `pattern` unless one of higher priority is playing."""
@@ -94,6 +97,14 @@ class Feedback:
         return pat[1] if self._idx & 1 == 0 else 0
 
     def update(self, now_ms, ev, sess):
+        if self.fault:
+            self._pat = None  # no reading to trust: no cue, and the motor off now
+            self._motor_since = -1
+            if self.duty != 0:
+                self.duty = 0
+                self.out.motor(0)
+            self._led(FAULT_RGB if (now_ms // _FAULT_BLINK_MS) & 1 == 0 else OFF_RGB)
+            return
         self._cue(now_ms, ev, sess)
         duty = self._motor_duty(now_ms)
         if duty == 0:

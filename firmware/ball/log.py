@@ -6,7 +6,7 @@ import os
 import sys
 
 from ball import logformat as lf
-from ball.session import EV_START, EV_STOP
+from ball.session import EV_FAULT, EV_FAULT_CLEAR, EV_START, EV_STOP
 
 try:
     from micropython import const
@@ -143,11 +143,16 @@ class SessionLog:
     # ---- the sampling path: called every tick, allocation-free (session start, checkpoint
     # and stop included: records are built in place; CRCs and files wait for service()) ----
 
-    def step(self, ev, sess):
+    def step(self, ev, sess, fault=0):
         if ev & EV_START:
             self._begin(sess)
         if not self.active:
             return
+        if ev & (EV_FAULT | EV_FAULT_CLEAR) and self._room(lf.FAULT_SIZE):
+            p = self.out_len + lf.FRAME_HEAD
+            lf.struct.pack_into("<IB", self.out, p, sess.elapsed_ms, fault)
+            self.out_len += lf.frame_head(self.out, self.out_len, lf.FAULT, lf.FAULT_SIZE)
+            self.ops |= _OP_WRITE | _OP_SYNC
         if sess.elapsed_ms >= self._sample_end:
             self._close_sample()
             self._sample_end += lf.TRACE_PERIOD_MS

@@ -31,6 +31,8 @@ Record types:
       firm, over), u32 peak mN, u32 mean mN in contact, u16 holds, u32 longest hold ms,
       u16 too-hard count, u16 x6 cue counts, u8 stop reason (STOP_REASONS index), u8 flags
       (bit 0: recovered from the trace after an interruption).
+  'F' sensor fault: u32 session time, u8 what (0 the sensor works again, 1 bus error,
+      2 the driver distrusts its reading, 3 the reading froze).
   'A' archived summary (the file summaries.kbl): u32 session id, u32 start time,
       u32 x4 band edges, u32 session limit ms, then an 'S' payload. Written when a session's
       trace is dropped to free flash; the summary stays.
@@ -59,6 +61,9 @@ HEADER = 0x48  # 'H'
 TRACE = 0x54  # 'T'
 SUMMARY = 0x53  # 'S'
 ARCHIVED = 0x41  # 'A'
+FAULT = 0x46  # 'F'
+FAULT_SIZE = 5
+FAULT_NAMES = ("cleared", "bus", "sensor", "stuck")
 FRAME_HEAD = 5
 FRAME_OVERHEAD = 9
 MAX_PAYLOAD = 4096
@@ -242,6 +247,7 @@ class _Open:
         self.contact_n = 0
         self.stats = (0, 0, (0, 0, 0, 0, 0, 0), 0)
         self.chunks = 0
+        self.faults: list = []
 
     def add_chunk(self, p):
         v = struct.unpack_from(_T, p, 0)
@@ -355,6 +361,7 @@ def parse(data, keep_trace=True):
         if s.header["id"] not in seen:
             seen.add(s.header["id"])
             sessions.append(_session(s.header, values, s.trace, False, complete, s.chunks))
+            sessions[-1]["faults"] = s.faults
 
     for offset, rtype, payload in _frames(data):
         if rtype is None:
@@ -367,6 +374,10 @@ def parse(data, keep_trace=True):
                 current = _Open(_decode_header(payload), keep_trace)
             elif rtype == TRACE and current is not None:
                 current.add_chunk(payload)
+            elif rtype == FAULT and current is not None:
+                t, what = struct.unpack_from("<IB", payload, 0)
+                name = FAULT_NAMES[what] if what < len(FAULT_NAMES) else "unknown"
+                current.faults.append((t, name))
             elif rtype == SUMMARY and current is not None:
                 finish(current, struct.unpack_from(_S, payload, 0), True)
                 current = None

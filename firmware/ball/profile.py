@@ -1,0 +1,116 @@
+# Board profiles (hardware/boards/*.json, stored on the ball as /board.json): which sensor,
+# which pins. Checked here, on the host before flashing and on the ball at boot, so a profile
+# naming a pin the chip does not have is refused with a message that names it.
+try:
+    from typing import Any
+except ImportError:
+    pass
+
+# Per chip: GPIOs that exist, those that are input-only, and those on ADC1 (ADC2 is taken
+# by WiFi on the ESP32 family, so knotball reads analog inputs on ADC1 only).
+CHIPS: dict = {
+    "esp32": {
+        "gpio": (0, 1, 2, 3, 4, 5, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 23, 25, 26, 27, 32)
+        + (33, 34, 35, 36, 39),
+        "input_only": (34, 35, 36, 39),
+        "adc1": (32, 33, 34, 35, 36, 37, 38, 39),
+    },
+    "esp32c3": {
+        "gpio": tuple(range(0, 22)),
+        "input_only": (),
+        "adc1": (0, 1, 2, 3, 4),
+    },
+    "esp32s3": {
+        "gpio": tuple(range(0, 22)) + tuple(range(26, 49)),
+        "input_only": (),
+        "adc1": tuple(range(1, 11)),
+    },
+    "sim": {"gpio": (), "input_only": (), "adc1": ()},
+}
+SENSORS = ("fsr", "bmp280", "bmp388", "bmp390", "hx711", "sim")
+ATTENUATIONS = ("0db", "2.5db", "6db", "11db")
+
+
+class ProfileError(ValueError):
+    def __init__(self, key, message):
+        super().__init__("board profile: {}: {}".format(key, message))
+        self.key = key
+
+
+def _pin(p, chip, key, output=False, adc=False):
+    pin = p.get(key)
+    if isinstance(pin, bool) or not isinstance(pin, int):
+        raise ProfileError(key, "must be a GPIO number, got {!r}".format(pin))
+    spec = CHIPS[chip]
+    if pin not in spec["gpio"]:
+        raise ProfileError(key, "GPIO{} does not exist on the {}".format(pin, chip))
+    if output and pin in spec["input_only"]:
+        raise ProfileError(
+            key, "GPIO{} is input-only on the {}: it cannot drive".format(pin, chip)
+        )
+    if adc and pin not in spec["adc1"]:
+        raise ProfileError(
+            key,
+            "GPIO{} is not an ADC1 pin on the {} (ADC1: {})".format(
+                pin, chip, ", ".join(str(x) for x in spec["adc1"])
+            ),
+        )
+    return pin
+
+
+def validate(p: Any) -> dict:
+    """Return the profile if it is usable; raise ProfileError naming the key otherwise."""
+    if not isinstance(p, dict):
+        raise ProfileError("(file)", "a board profile is a JSON object")
+    chip = p.get("chip")
+    if chip not in CHIPS:
+        raise ProfileError(
+            "chip", "unknown chip {!r}: use one of {}".format(chip, ", ".join(CHIPS))
+        )
+    sensor = p.get("sensor")
+    if sensor not in SENSORS:
+        raise ProfileError(
+            "sensor", "unknown sensor {!r}: use one of {}".format(sensor, ", ".join(SENSORS))
+        )
+    if chip == "sim" or sensor == "sim":
+        if chip != sensor:
+            raise ProfileError("sensor", "the sim chip goes with the sim sensor only")
+        return p
+    used: dict = {}
+
+    def claim(key, pin):
+        if pin in used:
+            raise ProfileError(key, "GPIO{} is already used by {}".format(pin, used[pin]))
+        used[pin] = key
+
+    claim("motor_pin", _pin(p, chip, "motor_pin", output=True))
+    claim("led_pin", _pin(p, chip, "led_pin", output=True))
+    if "safe_mode_pin" in p:
+        claim("safe_mode_pin", _pin(p, chip, "safe_mode_pin"))
+    if "battery_pin" in p:
+        claim("battery_pin", _pin(p, chip, "battery_pin", adc=True))
+        ratio = p.get("battery_divider", 2.0)
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio < 1:
+            raise ProfileError("battery_divider", "must be a number >= 1 (Vbat / Vpin)")
+    if sensor == "fsr":
+        pins = p.get("fsr_pins")
+        if not isinstance(pins, list) or not pins:
+            raise ProfileError("fsr_pins", "must be a list of one or more ADC1 GPIO numbers")
+        for i in range(len(pins)):
+            key = "fsr_pins[{}]".format(i)
+            claim(key, _pin({key: pins[i]}, chip, key, adc=True))
+        if p.get("adc_atten", "11db") not in ATTENUATIONS:
+            raise ProfileError("adc_atten", "use one of " + ", ".join(ATTENUATIONS))
+    elif sensor == "hx711":
+        claim("hx711_dout", _pin(p, chip, "hx711_dout"))
+        claim("hx711_sck", _pin(p, chip, "hx711_sck", output=True))
+    else:
+        claim("i2c_sda", _pin(p, chip, "i2c_sda", output=True))
+        claim("i2c_scl", _pin(p, chip, "i2c_scl", output=True))
+    count = p.get("led_count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64:
+        raise ProfileError("led_count", "must be a whole number from 1 to 64")
+    bright = p.get("led_brightness", 0.25)
+    if isinstance(bright, bool) or not isinstance(bright, (int, float)) or not 0 < bright <= 1:
+        raise ProfileError("led_brightness", "must be a number above 0 and at most 1")
+    return p

@@ -1,0 +1,64 @@
+# Board profiles: a profile naming a pin the chip lacks, or using a pin twice, is refused
+# with a message that names the key and the pin.
+from ball import profile
+from kbtest import raises
+
+C3 = {
+    "chip": "esp32c3",
+    "sensor": "bmp280",
+    "i2c_sda": 6,
+    "i2c_scl": 7,
+    "led_pin": 10,
+    "motor_pin": 3,
+    "battery_pin": 2,
+}
+
+
+def with_(base, **change):
+    p = dict(base)
+    p.update(change)
+    return p
+
+
+def test_a_good_profile_passes():
+    assert profile.validate(C3) is C3
+
+
+def test_pin_the_chip_lacks_is_refused_by_name():
+    e = raises(profile.ProfileError, profile.validate, with_(C3, motor_pin=30))
+    assert e.key == "motor_pin" and "GPIO30" in str(e) and "esp32c3" in str(e)
+
+
+def test_input_only_pin_cannot_drive_the_motor():
+    p = {"chip": "esp32", "sensor": "fsr", "fsr_pins": [34], "led_pin": 5, "motor_pin": 35}
+    e = raises(profile.ProfileError, profile.validate, p)
+    assert e.key == "motor_pin" and "input-only" in str(e)
+
+
+def test_fsr_must_be_on_adc1():
+    p = {"chip": "esp32", "sensor": "fsr", "fsr_pins": [34, 4], "led_pin": 5, "motor_pin": 18}
+    e = raises(profile.ProfileError, profile.validate, p)
+    assert e.key == "fsr_pins[1]" and "ADC1" in str(e)
+
+
+def test_a_pin_used_twice_is_refused():
+    e = raises(profile.ProfileError, profile.validate, with_(C3, led_pin=3))
+    assert "already used by motor_pin" in str(e)
+
+
+def test_unknown_chip_and_sensor():
+    assert raises(profile.ProfileError, profile.validate, with_(C3, chip="esp8266")).key == "chip"
+    e = raises(profile.ProfileError, profile.validate, with_(C3, sensor="strain"))
+    assert e.key == "sensor"
+
+
+def test_battery_and_led_settings_are_checked():
+    e = raises(profile.ProfileError, profile.validate, with_(C3, battery_divider=0.5))
+    assert e.key == "battery_divider"
+    e = raises(profile.ProfileError, profile.validate, with_(C3, led_brightness=2))
+    assert e.key == "led_brightness"
+
+
+def test_the_sim_board():
+    assert profile.validate({"chip": "sim", "sensor": "sim"})
+    raises(profile.ProfileError, profile.validate, {"chip": "sim", "sensor": "fsr"})
