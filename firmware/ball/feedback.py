@@ -115,6 +115,8 @@ class Feedback:
             self._pat = None
             self._motor_since = -1
             duty = 0
+        if duty and not self.duty:
+            duty = duty // 2  # soft start: half duty for one sample eases the motor's inrush
         if duty != self.duty:
             self.duty = duty
             self.out.motor(duty)
