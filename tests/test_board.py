@@ -34,14 +34,33 @@ class PWM:
 
 
 class ADC:
-    ATTN_11DB = 3
-    readings = {}
+    ATTN_0DB, ATTN_2_5DB, ATTN_6DB, ATTN_11DB = 0, 1, 2, 3
+    readings = {}  # pin -> microvolts
 
     def __init__(self, pin, atten=None):
         self.pin = pin
+        self.atten = atten
 
-    def read_u16(self):
-        return ADC.readings[self.pin.n]
+    def read_uv(self):
+        return ADC.readings.get(self.pin.n, 0)
+
+
+class WDT:
+    def __init__(self, timeout):
+        self.timeout = timeout
+        self.feeds = 0
+
+    def feed(self):
+        self.feeds += 1
+
+
+class Timer:
+    def __init__(self, n):
+        self.callback = None
+
+    def init(self, period, callback):
+        self.period = period
+        self.callback = callback
 
 
 class NeoPixel:
@@ -55,7 +74,7 @@ class NeoPixel:
 
 @pytest.fixture
 def board(monkeypatch):
-    machine = types.SimpleNamespace(Pin=Pin, PWM=PWM, ADC=ADC)
+    machine = types.SimpleNamespace(Pin=Pin, PWM=PWM, ADC=ADC, WDT=WDT, Timer=Timer)
     monkeypatch.setitem(sys.modules, "machine", machine)
     monkeypatch.setitem(sys.modules, "neopixel", types.SimpleNamespace(NeoPixel=NeoPixel))
     monkeypatch.delitem(sys.modules, "ball.board", raising=False)
@@ -63,20 +82,70 @@ def board(monkeypatch):
     return importlib.import_module("ball.board")
 
 
-PROFILE = {"fsr_pins": [34, 35], "led_pin": 5, "motor_pin": 18, "safe_mode_pin": 0}
+PROFILE = {
+    "chip": "esp32",
+    "sensor": "fsr",
+    "fsr_pins": [34, 35],
+    "fsr_divider_ohm": 1000,
+    "led_pin": 5,
+    "led_brightness": 0.25,
+    "motor_pin": 18,
+    "motor_max_duty": 0.8,
+    "battery_pin": 36,
+    "battery_divider": 2.0,
+    "safe_mode_pin": 0,
+}
 
 
-def test_fsrs_are_summed_so_a_turning_ball_still_feels(board):
-    ADC.readings = {34: 1000, 35: 2500}
-    assert board.Board(PROFILE).read_sensor() == 3500
-
-
-def test_led_writes_grb_and_motor_scales_duty(board):
+def test_fsr_profile_builds_the_fsr_driver_on_both_pins(board):
+    ADC.readings = {34: 1000000, 35: 0}
     hw = board.Board(PROFILE)
-    hw.led(10, 20, 30)
-    assert hw.np.written == bytes([20, 10, 30])
-    hw.motor(500)
-    assert hw.pwm.duty == 65535 // 2
+    one = hw.read_sensor()
+    ADC.readings = {34: 1000000, 35: 1000000}
+    assert one > 0 and hw.read_sensor() > one  # a press on either side counts
+    assert [a.atten for a in hw.sensor.adcs] == [ADC.ATTN_11DB] * 2
+
+
+def test_led_brightness_is_limited_and_motor_duty_capped(board):
+    hw = board.Board(PROFILE)
+    hw.led(100, 200, 40)
+    assert hw.np.written == bytes([50, 25, 10])  # GRB at a quarter brightness
+    hw.motor(1000)
+    assert hw.pwm.duty == int(0.8 * 65535)
+
+
+def test_battery_voltage_through_the_divider(board):
+    ADC.readings = {36: 1800000}
+    assert board.Board(PROFILE).battery_mv() == 3600
+
+
+def test_a_missing_sensor_is_a_fault_not_a_crash(board, monkeypatch):
+    def broken(p):
+        raise OSError(19, "no device")
+
+    monkeypatch.setattr(board, "make_sensor", broken)
+    hw = board.Board(PROFILE)
+    with pytest.raises(OSError):
+        hw.read_sensor()
+
+
+def test_watchdog_is_fed_every_sample_and_by_a_timer_after_ctrl_c(board):
+    ADC.readings = {34: 0, 35: 0}
+    hw = board.Board(PROFILE)
+    hw.start_watchdog()
+    hw.read_sensor()
+    hw.read_sensor()
+    assert hw.wdt.feeds == 2
+    hw.keep_watchdog_fed()
+    hw._wdt_timer.callback(None)
+    assert hw.wdt.feeds == 3 and hw._wdt_timer.period < hw.wdt.timeout
+
+
+def test_a_bad_profile_falls_back_to_defaults(board, tmp_path):
+    path = tmp_path / "board.json"
+    path.write_text('{"chip": "esp32", "sensor": "fsr", "fsr_pins": [4]}')
+    p = board.load_profile(str(path))
+    assert p["fsr_pins"] == [34]
 
 
 def test_off_turns_everything_off_and_never_raises(board):

@@ -37,6 +37,11 @@ FAULT_BUS = const(1)  # the bus failed (OSError): a loose wire, a dead chip
 FAULT_SENSOR = const(2)  # the driver distrusts its reading: saturated, not ready, shorted
 FAULT_STUCK = const(3)  # the same raw reading for the board's stuck_ms: a frozen sensor
 FAULT_NAMES = ("", "bus", "sensor", "stuck")
+# Power: the battery is read this often while no session runs; below LOW_BATTERY_MV the
+# next session starts with the low-battery cue. Asleep, the ball wakes this often to look.
+_BATTERY_EVERY_MS = const(30000)
+LOW_BATTERY_MV = const(3450)
+WAKE_CHECK_MS = const(2000)
 
 
 class App:
@@ -63,6 +68,11 @@ class App:
         self.stuck_ms = getattr(board, "stuck_ms", 0)
         self._last_raw = 0
         self._same_since = 0
+        self.battery_mv = 0
+        self._battery_at = 0
+        self._battery = getattr(board, "battery_mv", None)
+        self._deep_sleep = getattr(board, "deep_sleep", None)
+        self.sleep_after_ms = int(cfg.get("sleep_after_s", 0) * 1000)
 
     def tick(self, now_ms):
         """One sample: read, filter, step the session, tell the listener, drive the outputs."""
@@ -140,6 +150,8 @@ class App:
                     self.now = 0
                     self.session.rebase()
                 self.tick(self.now)
+                if self.session.state != ACTIVE:
+                    self._power(self.now)
                 if self.log is not None and self.log.ops:
                     # Flash work after the outputs are set, one step per sample period, at
                     # a moment when a stall cannot delay a cue or a band change.
@@ -158,6 +170,24 @@ class App:
                     deadline = board.ticks_ms()
         finally:
             self.shutdown()
+
+    def _power(self, now_ms):
+        """Between sessions: watch the battery, and sleep when left alone long enough."""
+        if self._battery is not None and now_ms >= self._battery_at:
+            self._battery_at = now_ms + _BATTERY_EVERY_MS
+            self.battery_mv = self._battery()
+            self.feedback.low_battery = 0 < self.battery_mv < LOW_BATTERY_MV
+        if (
+            self._deep_sleep is not None
+            and self.sleep_after_ms
+            and self.session.state == READY
+            and self.session.band == 0
+            and now_ms - self.session.band_changed_ms >= self.sleep_after_ms
+            and not self.feedback.playing()
+            and (self.log is None or not self.log.ops)
+        ):
+            self.shutdown()
+            self._deep_sleep(WAKE_CHECK_MS)
 
     def shutdown(self):
         """Outputs off first, then close the session so it is recorded as aborted."""

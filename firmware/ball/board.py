@@ -1,27 +1,46 @@
-# The board layer: the only module that imports machine/neopixel. It builds the sensor and
-# outputs from a board profile (hardware/boards/*.json, stored on the ball as /board.json)
-# and gives the app its clock. Everything else receives this object.
+# The board layer: the only module that imports machine/neopixel. It builds the sensor
+# driver and the outputs from a board profile (hardware/boards/*.json, stored on the ball as
+# /board.json; checked by ball/profile.py) and gives the app its clock, battery and sleep.
+# Everything else receives this object.
 import json
 import time
 
 import machine
 import neopixel
 
+from ball import profile as profiles
+from ball.sensors import SensorFault
+
 PROFILE_PATH = "/board.json"
+_DEFAULT_PROFILE = {
+    "chip": "esp32",
+    "sensor": "fsr",
+    "fsr_pins": [34],
+    "fsr_divider_ohm": 1000,
+    "led_pin": 5,
+    "motor_pin": 18,
+    "safe_mode_pin": 0,
+}
 _UNIX_2000 = 946684800  # the ESP32 port counts seconds from 2000-01-01
 _CLOCK_SET_AFTER = 24 * 365 * 86400  # a clock before 2024 was never set by the host
-_DEFAULT_PROFILE = {"fsr_pins": [34], "led_pin": 5, "motor_pin": 18, "safe_mode_pin": 0}
+_VCC_UV = 3300000
+_I2C_HZ = 400000
+# The watchdog resets a loop that hangs this long (it is fed every sample, 10 ms).
+WATCHDOG_MS = 3000
 
 
 def load_profile(path=PROFILE_PATH):
+    """The board profile on the ball; a missing or broken one falls back to the DevKitC
+    defaults, with the problem printed (boot must go on: the outputs are already off)."""
     try:
         with open(path) as f:
-            profile = json.load(f)
-    except (OSError, ValueError):
+            p = json.load(f)
+        return profiles.validate(p)
+    except OSError:
         return dict(_DEFAULT_PROFILE)
-    merged = dict(_DEFAULT_PROFILE)
-    merged.update(profile)
-    return merged
+    except ValueError as e:
+        print("knotball: {}: {}; using defaults".format(path, e))
+        return dict(_DEFAULT_PROFILE)
 
 
 def outputs_off(profile=None):
@@ -32,40 +51,112 @@ def outputs_off(profile=None):
 
 def safe_mode_requested(profile):
     """Holding the safe-mode button (active low) during reset skips the app: REPL only."""
+    if "safe_mode_pin" not in profile:
+        return False
     pin = machine.Pin(profile["safe_mode_pin"], machine.Pin.IN, machine.Pin.PULL_UP)
     return pin.value() == 0
 
 
+_ATTEN = {"0db": 0, "2.5db": 1, "6db": 2, "11db": 3}
+
+
+def _adc(pin, atten):
+    consts = (
+        machine.ADC.ATTN_0DB,
+        machine.ADC.ATTN_2_5DB,
+        machine.ADC.ATTN_6DB,
+        machine.ADC.ATTN_11DB,
+    )
+    return machine.ADC(machine.Pin(pin), atten=consts[_ATTEN[atten]])
+
+
+def make_sensor(p):
+    """The sensor driver the profile names, on its bus or pins."""
+    kind = p["sensor"]
+    if kind == "fsr":
+        from ball.sensors import fsr
+
+        atten = p.get("adc_atten", "11db")
+        adcs = [_adc(pin, atten) for pin in p["fsr_pins"]]
+        return fsr.FSRArray(
+            adcs, fsr.usable_range(atten), 4, divider_ohm=p["fsr_divider_ohm"], vcc_uv=_VCC_UV
+        )
+    if kind == "hx711":
+        from ball.sensors import hx711
+
+        dout = machine.Pin(p["hx711_dout"], machine.Pin.IN)
+        sck = machine.Pin(p["hx711_sck"], machine.Pin.OUT, value=0)
+        cell = hx711.HX711(dout, sck, p.get("hx711_gain", 128), p.get("hx711_invert", False))
+        for _ in range(40):  # up to 200 ms for the chip to settle after its reset
+            try:
+                cell.read()
+                break
+            except SensorFault:
+                time.sleep_ms(5)
+        return cell
+    from ball.sensors import I2CRegisters, baro
+
+    i2c = machine.I2C(
+        p.get("i2c_id", 0),
+        sda=machine.Pin(p["i2c_sda"]),
+        scl=machine.Pin(p["i2c_scl"]),
+        freq=_I2C_HZ,
+    )
+    regs = I2CRegisters(i2c, p.get("i2c_addr", 0x77 if kind != "bmp280" else 0x76))
+    return baro.BMP280(regs) if kind == "bmp280" else baro.BMP3(regs)
+
+
 class Board:
-    """FSRs on the ADC (summed: a rolling ball turns, each FSR feels only its side), a
-    NeoPixel status LED and a vibration motor on PWM."""
+    """The sensor from the profile, a NeoPixel status LED with a brightness limit, an ERM
+    motor on PWM with a duty limit, the battery on an ADC, sleep and a watchdog."""
 
     def __init__(self, profile):
         outputs_off(profile)
+        self.profile = profile
         self.pwm = machine.PWM(machine.Pin(profile["motor_pin"]), freq=1000, duty_u16=0)
-        self.np = neopixel.NeoPixel(machine.Pin(profile["led_pin"]), 1)
-        self.adcs = [
-            machine.ADC(machine.Pin(p), atten=machine.ADC.ATTN_11DB) for p in profile["fsr_pins"]
-        ]
-        self.n_adcs = len(self.adcs)
+        # duty 0..1000 from the feedback -> PWM 0..65535, capped by the motor's rating
+        self.motor_scale = int(profile.get("motor_max_duty", 1.0) * 65535)
+        self.np = neopixel.NeoPixel(machine.Pin(profile["led_pin"]), profile.get("led_count", 1))
+        self.brightness = int(profile.get("led_brightness", 0.25) * 256)
+        self.battery = None
+        if "battery_pin" in profile:
+            self.battery = _adc(profile["battery_pin"], "11db")
+            self.battery_divider_x100 = int(profile.get("battery_divider", 2.0) * 100)
+        self.stuck_ms = profile.get("stuck_ms", 0)
+        self.wdt = None
+        self.sensor = None
+        self.reset_sensor()
+
+    def reset_sensor(self):
+        """(Re)build the sensor driver: at boot, and as the app's retry after a fault."""
+        try:
+            self.sensor = make_sensor(self.profile)
+        except Exception as e:
+            self.sensor = None
+            self.sensor_error = str(e)
 
     def read_sensor(self):
-        total = 0
-        i = 0
-        while i < self.n_adcs:  # an index loop: `for` would allocate an iterator
-            total += self.adcs[i].read_u16()
-            i += 1
-        return total
+        if self.wdt is not None:
+            self.wdt.feed()  # once per sample: a loop that stops sampling gets reset
+        s = self.sensor
+        if s is None:
+            raise OSError(19, "sensor not found")  # ENODEV: the app's fault state handles it
+        return s.read()
 
     def led(self, r, g, b):
-        buf = self.np.buf  # write the GRB bytes in place: a tuple would allocate
-        buf[0] = g
-        buf[1] = r
-        buf[2] = b
+        k = self.brightness
+        buf = self.np.buf  # GRB bytes written in place: a tuple per pixel would allocate
+        n = len(buf)
+        i = 0
+        while i < n:
+            buf[i] = g * k >> 8
+            buf[i + 1] = r * k >> 8
+            buf[i + 2] = b * k >> 8
+            i += 3
         self.np.write()
 
     def motor(self, duty):
-        self.pwm.duty_u16(duty * 65535 // 1000)
+        self.pwm.duty_u16(duty * self.motor_scale // 1000)
 
     def off(self):
         """Motor and LED off. Never raises: it runs on every exit path."""
@@ -78,10 +169,33 @@ class Board:
         except Exception:
             pass
 
+    def battery_mv(self):
+        """Battery voltage in mV, or 0 when the board has no battery divider."""
+        if self.battery is None:
+            return 0
+        return self.battery.read_uv() // 10 * self.battery_divider_x100 // 10000
+
     def unix_time(self):
         """Unix seconds from the RTC, or 0 when the host has not set the clock."""
         t = time.time()
         return t + _UNIX_2000 if t > _CLOCK_SET_AFTER else 0
+
+    def start_watchdog(self):
+        self.wdt = machine.WDT(timeout=WATCHDOG_MS)
+
+    def keep_watchdog_fed(self):
+        """After Ctrl-C the loop no longer feeds the watchdog, and a started WDT cannot be
+        stopped: a timer feeds it from now on so the REPL is not reset under the user."""
+        if self.wdt is not None:
+            wdt = self.wdt
+            self._wdt_timer = machine.Timer(0)
+            self._wdt_timer.init(period=WATCHDOG_MS // 3, callback=lambda t: wdt.feed())
+
+    def deep_sleep(self, wake_ms):
+        """Outputs off, then deep sleep; a reset wakes the ball after wake_ms (or on a press
+        where the sensor can wake it: see hardware/README.md, "Sleep and wake")."""
+        self.off()
+        machine.deepsleep(wake_ms)
 
     def ticks_ms(self):
         return time.ticks_ms()

@@ -28,6 +28,7 @@ DEFAULTS = {
     "hold_min_s": 5,  # a steady hold has done its work
     "hold_max_s": 60,  # time to move on
     "max_sessions_per_day": 3,
+    "sleep_after_s": 600,  # deep sleep after this long untouched (0: never)
     "warn_before_s": 10,  # time warning this long before the limit (at most half-way)
     "zero_counts": 0,  # calibration: raw counts at no load
     "counts_per_n": 1000,  # calibration: raw counts per newton (integer, 1..999999)
@@ -96,6 +97,9 @@ def validate(user: Any) -> dict:
         raise ConfigError("hold_max_s", "must be greater than hold_min_s")
     _number(cfg, "max_sessions_per_day", 1, 24)
     _number(cfg, "warn_before_s", 0, HARD_CAP_S)
+    _number(cfg, "sleep_after_s", 0, 86400)
+    if 0 < cfg["sleep_after_s"] < 30:
+        raise ConfigError("sleep_after_s", "use 0 (never) or at least 30 s")
     _number(cfg, "zero_counts", -(1 << 29), 1 << 29)
     _number(cfg, "counts_per_n", 1, 999999)
     return cfg

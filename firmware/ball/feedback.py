@@ -29,6 +29,7 @@ TIME_WARNING = ((600, 300, 150), 900, 4)  # long-short: the limit is near
 DONE = ((1500,), 1000, 5)  # one long buzz: the session is over
 REST = ((200, 400, 200, 400, 200), 700, 5)  # slow triple: rest, no session now
 TOO_HARD = ((60, 60, 60, 60, 60, 60, 60), 1000, 6)  # rapid buzz, repeated while too hard
+LOW_BATTERY = ((300, 300, 300, 300, 60), 700, 1)  # two slow and a tick, at start: charge me
 _TOO_HARD_REPEAT_MS = const(1000)
 # Safety: the motor is never on continuously for longer than this, whatever asked for it.
 MOTOR_MAX_ON_MS = const(3000)
@@ -48,6 +49,7 @@ class Feedback:
         self._motor_since = -1
         self.rest = False
         self.fault = False  # while set: motor off, fault pattern on the LED
+        self.low_battery = False  # while set: sessions start with the low-battery cue
 
     def play(self, now_ms, pattern):
         """Start `pattern` unless one of higher priority is playing."""
@@ -81,7 +83,7 @@ class Feedback:
             self.play(now_ms, HOLD_EFFECTIVE)
         if ev & s.EV_START:
             self.rest = False
-            self.play(now_ms, START)
+            self.play(now_ms, LOW_BATTERY if self.low_battery else START)
 
     def _motor_duty(self, now_ms):
         pat = self._pat

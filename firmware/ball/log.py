@@ -22,17 +22,19 @@ SUFFIX = ".kbl"
 # Samples per trace chunk: a checkpoint every 8 s, durable within lf.DURABLE_MS even when
 # its flash steps wait _MAX_DEFER_MS for a calm moment.
 _CHUNK = lf.CHECKPOINT_MS // lf.TRACE_PERIOD_MS
-_MAX_DEFER_MS = const(2000)
+_MAX_DEFER_MS = const(1900)  # then a sample each for the write and the sync
 _OUT_SIZE = const(2048)
 # Flash kept free at the end of a session for the next session, a config save and the
 # summaries file; below it the oldest traces are dropped (their summaries stay).
 RESERVE_BYTES = 24 * 1024
 
-_OP_OPEN = const(1)
-_OP_WRITE = const(2)
-_OP_SYNC = const(4)
-_OP_CLOSE = const(8)
-_OP_SAVE_ID = const(16)
+# Steps run lowest bit first. The next id is saved before the session's file is created, so
+# no id whose file ever reached the flash is given again after a power cut.
+_OP_SAVE_ID = const(1)
+_OP_OPEN = const(2)
+_OP_WRITE = const(4)
+_OP_SYNC = const(8)
+_OP_CLOSE = const(16)
 _OP_ROTATE = const(32)
 
 _MICROPYTHON = sys.implementation.name == "micropython"
@@ -298,16 +300,17 @@ class SessionLog:
                 self._since = now_ms
             if now_ms - self._since < _MAX_DEFER_MS:
                 return
-        op = _OP_OPEN
+        op = _OP_SAVE_ID
         while not ops & op:
             op <<= 1
         if op == _OP_ROTATE and not idle:
             return  # rotation is always the last step: nothing else is waiting
-        self._since = -1
         self._do(op)
+        if not self.ops & ~_OP_ROTATE:
+            self._since = -1  # one wait per batch of writes, not one per step
 
     def _do(self, ops):
-        op = _OP_OPEN
+        op = _OP_SAVE_ID
         while op <= _OP_ROTATE:
             if ops & op:
                 self.ops &= ~op

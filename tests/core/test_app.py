@@ -84,3 +84,65 @@ def test_overrun_resynchronises_instead_of_bursting():
 
     app.run(stop)
     assert app.overruns == 1
+
+
+class PowerBoard(FakeBoard):
+    def __init__(self, counts=0, mv=4000):
+        super().__init__(counts)
+        self.mv = mv
+        self.slept = None
+
+    def battery_mv(self):
+        return self.mv
+
+    def deep_sleep(self, wake_ms):
+        self.slept = (self.t, wake_ms)
+        raise KeyboardInterrupt  # a real deep sleep never returns: end the run here
+
+
+def test_low_battery_cue_replaces_the_start_tick():
+    from ball import feedback
+
+    board = PowerBoard(mv=3300)
+    app = App(board, config.DEFAULTS)
+    n = [0]
+
+    def stop():
+        n[0] += 1
+        if n[0] == 100:
+            board.counts = 25000
+        return n[0] > 160
+
+    app.run(stop)
+    assert app.battery_mv == 3300 and app.feedback.low_battery
+    assert feedback.LOW_BATTERY[0][0] > feedback.START[0][0]
+    ons = [t for t, d in board.motor_log if d > 0]
+    offs = [t for t, d in board.motor_log if d == 0 and ons and t > ons[0]]
+    assert offs and offs[0] - ons[0] >= 300  # the long low-battery buzz, not the 60 ms tick
+
+
+def test_deep_sleep_after_being_left_alone_with_outputs_off():
+    board = PowerBoard()
+    cfg = config.validate({"sleep_after_s": 30})
+    app = App(board, cfg)
+    raises(KeyboardInterrupt, app.run)
+    assert board.slept is not None and 30000 <= board.slept[0] <= 30100
+    assert board.duty == 0 and board.rgb == (0, 0, 0)
+
+
+def test_no_sleep_while_pressed_or_when_disabled():
+    board = PowerBoard(counts=25000)
+    app = App(board, config.validate({"sleep_after_s": 30, "session_limit_s": 360}))
+    n = [0]
+
+    def stop():
+        n[0] += 1
+        return n[0] > 4000
+
+    app.run(stop)
+    assert board.slept is None
+    board = PowerBoard()
+    app = App(board, config.validate({"sleep_after_s": 0}))
+    n[0] = 0
+    app.run(stop)
+    assert board.slept is None

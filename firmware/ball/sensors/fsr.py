@@ -22,6 +22,8 @@
 # is pulled to 0 V, which is exactly how an FSR at rest reads, and the ESP32 ADC returns one
 # constant value (no noise) for every input under ~100 mV, so "flat zero for a long time" is
 # also what a ball lying on a shelf looks like. The other FSRs keep working without it.
+# For the same reason a resting ball reads exactly 0 for as long as it rests: the app's
+# stuck-sensor check (board.stuck_ms) must stay off for FSRs.
 #
 # No allocation in read(): index loops, preallocated arrays, and every intermediate below
 # 2**30 so it stays a small int on the ESP32 (31-bit small ints; a bigger one is a heap long).
@@ -54,6 +56,8 @@ _LIMIT = const(0x3FFFFFFF)  # largest ESP32 small int
 # Default run of saturated reads that makes a "short": 10 s at 100 Hz. A hand rarely holds a
 # press beyond full scale that long; either way the app treats both as the same fault.
 _SHORT_AFTER = const(1000)
+_SATURATED = const(1)
+_SHORT = const(2)
 
 
 def usable_range(atten):
@@ -64,9 +68,9 @@ def usable_range(atten):
 
 
 def nominal_counts_per_n(k_ohm_n):
-    """Counts per newton of an ideal FSR with R = k_ohm_n / F: G = F / k, in nS. A starting
-    point for config's counts_per_n (1 / 0.0001 S per N for the FSR 402's ~10 kOhm*N);
-    calibration on the assembled ball is what sets the real value."""
+    """Counts per newton of an ideal FSR with R = k_ohm_n / F (G = F / k, in nS): 100000 for
+    the FSR 402's ~10 kOhm*N. A starting point for config's counts_per_n, for documentation
+    and tests; calibration on the assembled ball is what sets the real value."""
     return (_NS_PER_S + k_ohm_n // 2) // k_ohm_n
 
 
@@ -143,7 +147,10 @@ class FSRArray:
                 if run > self.short_after:
                     run = self.short_after  # stays a small int however long it lasts
                 self._saturated_run[i] = run
-                fault = 2 if run >= self.short_after or fault == 2 else 1
+                if run >= self.short_after:
+                    fault = _SHORT
+                elif fault != _SHORT:
+                    fault = _SATURATED
             else:
                 self._saturated_run[i] = 0
                 ns = self._ns(uv) if uv >= self.min_uv else 0
@@ -151,5 +158,5 @@ class FSRArray:
             total += ns
             i += 1
         if fault:
-            raise SensorFault("short" if fault == 2 else "saturated")
+            raise SensorFault("short" if fault == _SHORT else "saturated")
         return total

@@ -69,7 +69,9 @@ class HX711:
     (which resets it, mid-transfer): every pulse is timed, and one longer than T3 max drops the
     reading, stops clocking at once (a reset chip must not see stray pulses) and power-cycles
     the chip on purpose, so it is in a known state whatever happened; the settling discard then
-    re-selects our gain. `stalls` counts these recoveries."""
+    re-selects our gain. The timing brackets the high time, so it can only over-estimate: a
+    preemption just before a rising edge costs a needless reset, never a missed power-down.
+    `stalls` counts these recoveries."""
 
     def __init__(self, dout, pd_sck, gain=128, invert=False, clock=time):
         if gain not in _EXTRA_PULSES:
@@ -83,24 +85,27 @@ class HX711:
         self._us = clock.ticks_us
         self._diff = clock.ticks_diff
         self._last = 0
+        self._valid = False
         self._stale = 0
         self._grace = 0
         self._settle = 0
         self._saturated = False
         self._down = False
+        self._t_down = 0
         self.stalls = 0
-        self._sck(0)
-        self.power_down()
-        self.power_up()
+        # Whatever the chip was doing (the MCU may have rebooted mid-transfer): reset it.
+        self.reset()
 
     def ready(self):
         """A conversion is waiting to be clocked out (DOUT low)."""
         return not self._down and self._dout() == 0
 
     def settled(self):
-        """The last reset is behind: read() returns this chip's data, not the initial 0.
-        The board layer polls read() until this is true (about 75 ms) before the loop starts."""
-        return self._settle == 0 and self._stale == 0
+        """read() has a reading of this chip to give: false from construction or power_up()
+        until the first settled conversion, about 75 ms later. The board layer polls read()
+        (catching "settling") until this is true before the loop starts, so a boot is not
+        logged as a sensor fault."""
+        return self._valid
 
     def power_down(self):
         """PD_SCK high and left there: the chip powers down after 60 us (Fig. 3)."""
@@ -109,26 +114,43 @@ class HX711:
         self._t_down = self._us()
 
     def power_up(self):
-        """PD_SCK low: the chip resets to channel A gain 128 and converts again. Waits out the
-        rest of the 60 us first, so a power_down() just before still makes a real reset."""
+        """PD_SCK low: the chip resets to channel A gain 128 and converts again; the driver
+        re-selects its gain and discards the readings made while the chip settles. Until a
+        settled reading arrives read() raises SensorFault("settling"): a reading from before
+        is not passed off as this chip's."""
+        self._release()
+        self._valid = False
+        self._stale = 0
+        self._grace = SETTLE_GRACE_CALLS
+
+    def reset(self):
+        """A power cycle (the app's retry while the sensor is faulty)."""
+        self.power_down()
+        self.power_up()
+
+    def _release(self):
+        # Wait out the rest of the power-down time first, so that power_down() immediately
+        # followed by power_up() still makes a real reset.
         us = self._us
         diff = self._diff
         while diff(us(), self._t_down) < _POWER_DOWN_US:
             pass
         self._sck(0)
         self._down = False
-        self._reset_done()
-        self._stale = 0
-        self._grace = SETTLE_GRACE_CALLS
-
-    def _reset_done(self):
         self._settle = SETTLE_CONVERSIONS
         self._saturated = False
+
+    def _cycle(self):
+        """A reset of the driver's own: the not-ready timeout keeps counting through it, and
+        the last reading stays on offer (within that timeout) while the chip settles."""
+        self.power_down()
+        self._release()
 
     def read(self):
         """The latest reading in counts, or the previous one when no conversion is ready.
         Raises SensorFault: "saturated" (out of range), "not ready" (no reading for more than
-        TIMEOUT_CALLS calls, or the chip was never found), "powered down" (after power_down())."""
+        TIMEOUT_CALLS calls: disconnected, or not converting), "settling" (no reading yet
+        since construction or power_up()), "powered down"."""
         if self._down:
             raise SensorFault("powered down")
         dout = self._dout
@@ -152,9 +174,11 @@ class HX711:
         if self._settle:
             self._settle -= 1
             return self._no_reading()
+        self._stale = 0
+        self._grace = 0
+        self._valid = True
         if raw == _SAT_MAX or raw == _SAT_MIN:
             self._saturated = True
-            self._stale = 0
             raise SensorFault("saturated")
         self._saturated = False
         if raw & _SIGN:
@@ -162,44 +186,32 @@ class HX711:
         if self._invert:
             raw = -raw
         self._last = raw
-        self._stale = 0
-        self._grace = 0
         return raw
 
     def _no_reading(self):
         """This call brought no new reading: the previous one, unless it is too old."""
-        if self._saturated:
-            raise SensorFault("saturated")
         n = self._stale
         if n < _STALE_CAP:
             n += 1
             self._stale = n
         limit = TIMEOUT_CALLS + self._grace
-        if n <= limit:
-            return self._last
-        if n == limit + 1:
-            # One recovery attempt: a chip confused by a glitch on PD_SCK (a serial
-            # communication error) is only brought back by a reset. Until a settled reading
-            # arrives the fault stands, so no stale value is passed off as fresh.
-            self._cycle()
-        raise SensorFault("not ready")
+        if n > limit:
+            if n == limit + 1:
+                # One recovery attempt: a chip confused by a glitch on PD_SCK (a serial
+                # communication error) only comes back through a reset. The fault stands
+                # until a settled reading arrives: no stale value is passed off as fresh.
+                self._cycle()
+            raise SensorFault("not ready")
+        if not self._valid:
+            raise SensorFault("settling")
+        if self._saturated:
+            # The latest conversion was out of range: so is the force until one is not.
+            raise SensorFault("saturated")
+        return self._last
 
     def _stalled(self):
-        """A pulse overran T3: the reading is dropped and the chip reset on purpose."""
+        """A pulse overran T3 max: the reading is dropped and the chip reset on purpose."""
         self.stalls += 1
         self._cycle()
         self._grace = SETTLE_GRACE_CALLS
         return self._no_reading()
-
-    def _cycle(self):
-        self._sck(0)
-        self.power_down()
-        self.power_up_keeping_timeout()
-
-    def power_up_keeping_timeout(self):
-        """power_up() for the driver's own recoveries: the timeout keeps counting."""
-        stale = self._stale
-        grace = self._grace
-        self.power_up()
-        self._stale = stale
-        self._grace = grace
