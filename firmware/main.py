@@ -22,8 +22,14 @@ def main():
     except Exception as e:  # a broken log must never keep the ball from working
         print("knotball: log recovery failed:", e)
     session_log = log.SessionLog(LOG_ROOT, cfg, VERSION, hw.unix_time)
+    hw.start_watchdog()
     try:
         App(hw, cfg, None, session_log).run()
+    except KeyboardInterrupt:
+        # Ctrl-C from the USB console: the app has stopped (outputs off, session closed);
+        # keep the watchdog fed so the REPL the user asked for is not reset under them.
+        hw.keep_watchdog_fed()
+        print("knotball: stopped; the REPL is yours (reset to start again)")
     finally:
         hw.off()
 

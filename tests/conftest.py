@@ -62,3 +62,23 @@ def sim_events(trace_path, cfg=None, runtime="cpython"):
     res = knotball(*args)
     assert res.returncode == 0, res.stderr
     return [json.loads(line) for line in res.stdout.splitlines()]
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--device",
+        metavar="PORT",
+        help="also run the smoke tests on a real ball on this serial port (off by default)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Device tests run only with --device PORT. Without it they are deselected, not
+    skipped: they never show up as passing (or as skipped) when no ball was there."""
+    if config.getoption("--device"):
+        return
+    keep = [item for item in items if "device" not in item.keywords]
+    dropped = [item for item in items if "device" in item.keywords]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
