@@ -63,6 +63,21 @@ class Timer:
         self.callback = callback
 
 
+class I2C:
+    """A bus with one DRV2605L (address 0x5A) on it."""
+
+    def __init__(self, bus_id, sda=None, scl=None, freq=0):
+        self.mem = {(0x5A, 0x00): 0xE0}
+
+    def readfrom_mem_into(self, addr, reg, buf):
+        if (addr, 0x00) not in self.mem:
+            raise OSError(19, "ENODEV")
+        buf[0] = self.mem.get((addr, reg), 0)
+
+    def writeto_mem(self, addr, reg, buf):
+        self.mem[(addr, reg)] = buf[0]
+
+
 class NeoPixel:
     def __init__(self, pin, n):
         self.buf = bytearray(3 * n)
@@ -74,7 +89,7 @@ class NeoPixel:
 
 @pytest.fixture
 def board(monkeypatch):
-    machine = types.SimpleNamespace(Pin=Pin, PWM=PWM, ADC=ADC, WDT=WDT, Timer=Timer)
+    machine = types.SimpleNamespace(Pin=Pin, PWM=PWM, ADC=ADC, WDT=WDT, Timer=Timer, I2C=I2C)
     monkeypatch.setitem(sys.modules, "machine", machine)
     monkeypatch.setitem(sys.modules, "neopixel", types.SimpleNamespace(NeoPixel=NeoPixel))
     monkeypatch.delitem(sys.modules, "ball.board", raising=False)
@@ -182,3 +197,13 @@ def test_only_the_board_layer_imports_hardware_modules():
         if pattern.search(p.read_text()) and p.name != "board.py"
     ]
     assert offenders == []
+
+
+def test_drv2605_haptic_driver_replaces_the_pwm_motor(board):
+    p = dict(PROFILE, haptic="drv2605", i2c_sda=21, i2c_scl=22)
+    hw = board.Board(p)
+    hw.motor(1000)
+    bus = hw.haptic.regs.i2c
+    assert bus.mem[(0x5A, 0x02)] == int(0.8 * 255) and hw.pwm.duty == 0
+    hw.off()
+    assert bus.mem[(0x5A, 0x02)] == 0 and bus.mem[(0x5A, 0x01)] & 0x40

@@ -116,6 +116,18 @@ class Board:
         self.pwm = machine.PWM(machine.Pin(profile["motor_pin"]), freq=1000, duty_u16=0)
         # duty 0..1000 from the feedback -> PWM 0..65535, capped by the motor's rating
         self.motor_scale = int(profile.get("motor_max_duty", 1.0) * 65535)
+        self.haptic = None
+        if profile.get("haptic") == "drv2605":
+            from ball.haptic import DRV2605
+            from ball.sensors import I2CRegisters
+
+            i2c = machine.I2C(
+                profile.get("i2c_id", 0),
+                sda=machine.Pin(profile["i2c_sda"]),
+                scl=machine.Pin(profile["i2c_scl"]),
+                freq=_I2C_HZ,
+            )
+            self.haptic = DRV2605(I2CRegisters(i2c, 0x5A))
         self.np = neopixel.NeoPixel(machine.Pin(profile["led_pin"]), profile.get("led_count", 1))
         self.brightness = int(profile.get("led_brightness", 0.25) * 256)
         self.battery = None
@@ -156,12 +168,20 @@ class Board:
         self.np.write()
 
     def motor(self, duty):
-        self.pwm.duty_u16(duty * self.motor_scale // 1000)
+        if self.haptic is not None:
+            self.haptic.set(duty * self.motor_scale // 65535)
+        else:
+            self.pwm.duty_u16(duty * self.motor_scale // 1000)
 
     def off(self):
         """Motor and LED off. Never raises: it runs on every exit path."""
         try:
             self.pwm.duty_u16(0)
+        except Exception:
+            pass
+        try:
+            if self.haptic is not None:
+                self.haptic.off()
         except Exception:
             pass
         try:

@@ -107,6 +107,11 @@ def validate(p: Any) -> dict:
     else:
         claim("i2c_sda", _pin(p, chip, "i2c_sda", output=True))
         claim("i2c_scl", _pin(p, chip, "i2c_scl", output=True))
+    if p.get("haptic", "pwm") not in ("pwm", "drv2605"):
+        raise ProfileError("haptic", "use pwm (a MOSFET on motor_pin) or drv2605 (I2C)")
+    if p.get("haptic") == "drv2605" and sensor in ("fsr", "hx711"):
+        claim("i2c_sda", _pin(p, chip, "i2c_sda", output=True))
+        claim("i2c_scl", _pin(p, chip, "i2c_scl", output=True))
     count = p.get("led_count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64:
         raise ProfileError("led_count", "must be a whole number from 1 to 64")
