@@ -7,6 +7,7 @@ import sys
 from ball import VERSION, session
 from ball.app import App
 from ball.signal import Calibration
+from ball.vclock import VirtualClock
 
 HEADER = "t_ms,force_n"
 
@@ -105,7 +106,7 @@ def _newtons(mn):
     return "{}{}.{:03d}".format(sign, mn // 1000, mn % 1000)
 
 
-class SimBoard:
+class SimBoard(VirtualClock):
     """A board whose clock is virtual, whose sensor is a trace and whose outputs print."""
 
     def __init__(self, trace_path, cfg, write):
@@ -136,18 +137,6 @@ class SimBoard:
 
     def off(self):
         pass
-
-    def ticks_ms(self):
-        return self.t
-
-    def ticks_diff(self, a, b):
-        return a - b
-
-    def ticks_add(self, t, ms):
-        return t + ms
-
-    def sleep_ms(self, ms):
-        self.t += ms
 
 
 def summary_json(t_ms, sess):

@@ -2,6 +2,8 @@
 # MicroPython unix port (tests/core/mprun.py): plain asserts, no pytest imports.
 import os
 
+from ball.vclock import VirtualClock
+
 
 def raises(exc, fn, *args):
     """Call fn(*args); return the exception it raised, which must be an `exc`."""
@@ -18,7 +20,7 @@ def tmp_path(name):
     return base + "/" + name
 
 
-class FakeBoard:
+class FakeBoard(VirtualClock):
     """Outputs and sensor with no hardware: remembers the last command to each output."""
 
     def __init__(self, counts=0):
@@ -41,18 +43,6 @@ class FakeBoard:
 
     def off(self):
         self.offs += 1
-
-    def ticks_ms(self):
-        return self.t
-
-    def ticks_diff(self, a, b):
-        return a - b
-
-    def ticks_add(self, t, ms):
-        return t + ms
-
-    def sleep_ms(self, ms):
-        self.t += ms
 
 
 def run_session(sess, forces_mn, start_ms=0, period_ms=10):

@@ -11,9 +11,10 @@ from ball import config, log
 from ball import logformat as lf
 from ball import session as s
 from ball.app import App
+from ball.vclock import VirtualClock
 
 
-class PressBoard:
+class PressBoard(VirtualClock):
     """Virtual clock; presses 25 N for `press_ms`, then releases for `rest_ms`, repeatedly."""
 
     def __init__(self, press_ms, rest_ms):
@@ -33,18 +34,6 @@ class PressBoard:
 
     def off(self):
         self.duty = 0
-
-    def ticks_ms(self):
-        return self.t
-
-    def ticks_diff(self, a, b):
-        return a - b
-
-    def ticks_add(self, t, ms):
-        return t + ms
-
-    def sleep_ms(self, ms):
-        self.t += ms
 
 
 def run_sessions(n, cfg, reserve, on_stop):

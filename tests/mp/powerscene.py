@@ -11,6 +11,7 @@ from ball import config, log
 from ball import logformat as lf
 from ball.app import App
 from ball.session import STOP_REASONS
+from ball.vclock import VirtualClock
 
 BLOCK_SIZE = 512
 # Small blocks, and only a little more flash than the log keeps free, so the scenario also
@@ -167,7 +168,7 @@ def boot2_force(t):
     return 0
 
 
-class VirtualBoard:
+class VirtualBoard(VirtualClock):
     """No hardware and no sleeping: sleep_ms advances the clock; the sensor reads force_at."""
 
     def __init__(self, force_at, cfg):
@@ -187,18 +188,6 @@ class VirtualBoard:
 
     def off(self):
         pass
-
-    def ticks_ms(self):
-        return self.t
-
-    def ticks_diff(self, a, b):
-        return a - b
-
-    def ticks_add(self, t, ms):
-        return t + ms
-
-    def sleep_ms(self, ms):
-        self.t += ms
 
 
 def boot(cfg, force_at, until_ms):
