@@ -86,14 +86,9 @@ def make_sensor(p):
 
         dout = machine.Pin(p["hx711_dout"], machine.Pin.IN)
         sck = machine.Pin(p["hx711_sck"], machine.Pin.OUT, value=0)
-        cell = hx711.HX711(dout, sck, p.get("hx711_gain", 128), p.get("hx711_invert", False))
-        for _ in range(40):  # up to 200 ms for the chip to settle after its reset
-            try:
-                cell.read()
-                break
-            except SensorFault:
-                time.sleep_ms(5)
-        return cell
+        return _settled(
+            hx711.HX711(dout, sck, p.get("hx711_gain", 128), p.get("hx711_invert", False))
+        )
     from ball.sensors import I2CRegisters, baro
 
     i2c = machine.I2C(
@@ -103,7 +98,19 @@ def make_sensor(p):
         freq=_I2C_HZ,
     )
     regs = I2CRegisters(i2c, p.get("i2c_addr", 0x77 if kind != "bmp280" else 0x76))
-    return baro.BMP280(regs) if kind == "bmp280" else baro.BMP3(regs)
+    return _settled(baro.BMP280(regs) if kind == "bmp280" else baro.BMP3(regs))
+
+
+def _settled(sensor):
+    """Give a sensor that was just (re)started up to 200 ms for its first good reading, so a
+    boot or a retry is not taken for a fault."""
+    for _ in range(40):
+        try:
+            sensor.read()
+            break
+        except SensorFault:
+            time.sleep_ms(5)
+    return sensor
 
 
 class Board:
