@@ -1,9 +1,26 @@
 # The ball's entry point: outputs off, then config, then the 100 Hz loop. Thin on purpose.
 from ball import VERSION, board, config, log
-from ball.app import App
+from ball.app import WAKE_CHECK_MS, App
 
 CONFIG_PATH = "/config.json"
 LOG_ROOT = "/logs"
+
+
+def pressed(hw, cfg):
+    """After a timer wake: is someone pressing? A few samples against the first band edge,
+    from the calibration's zero (no auto-zero yet: a firm press is what wakes the ball)."""
+    from ball.signal import Calibration
+
+    zero = hw.kept_zero()
+    cal = Calibration(cfg["zero_counts"] if zero is None else zero, cfg["counts_per_n"])
+    for _ in range(5):
+        try:
+            if cal.to_mn(hw.read_sensor()) >= cfg["light_n"] * 1000:
+                return True
+        except Exception:
+            return True  # a sensor that cannot answer: stay awake and let the app report it
+        hw.sleep_ms(10)
+    return False
 
 
 def main():
@@ -15,6 +32,8 @@ def main():
     cfg, problem = config.load_or_defaults(CONFIG_PATH)
     if problem:
         print("knotball: bad config, running on defaults:", problem)
+    if hw.woke_from_sleep() and not pressed(hw, cfg):
+        hw.deep_sleep(WAKE_CHECK_MS, hw.kept_zero())  # a timer wake, nobody pressing: sleep
     try:
         recovered = log.recover(LOG_ROOT)
         if recovered:

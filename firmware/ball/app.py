@@ -51,7 +51,15 @@ class App:
     def __init__(self, board, cfg, listener=None, log=None):
         self.board = board
         self.cfg = cfg
-        self.signal = SignalPath(cfg)
+        # Absolute sensors (a barometer reads ~100 kPa at rest) learn their zero at boot,
+        # or from the zero the board kept through a deep sleep.
+        self.signal = SignalPath(cfg, getattr(board, "zero_at_boot", False))
+        kept = getattr(board, "kept_zero", None)
+        if kept is not None:
+            zero = kept()
+            if zero is not None:
+                self.signal.cal.zero = zero
+                self.signal.autozero.capture = False
         self.session = Session(cfg)
         self.feedback = Feedback(board)
         # listener(now_ms, events) hears every non-empty event mask (console, log, sim).
@@ -187,7 +195,7 @@ class App:
             and (self.log is None or not self.log.ops)
         ):
             self.shutdown()
-            self._deep_sleep(WAKE_CHECK_MS)
+            self._deep_sleep(WAKE_CHECK_MS, self.signal.cal.zero)
 
     def shutdown(self):
         """Outputs off first, then close the session so it is recorded as aborted."""

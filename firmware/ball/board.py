@@ -44,9 +44,14 @@ def load_profile(path=PROFILE_PATH):
 
 
 def outputs_off(profile=None):
-    """First thing at boot: drive the motor pin low before anything else can fail."""
+    """First thing at boot: drive the motor pin low before anything else can fail, then
+    blank the LEDs (a WS2812 keeps its last colour through a reset)."""
     p = profile or load_profile()
     machine.Pin(p["motor_pin"], machine.Pin.OUT, value=0)
+    try:
+        neopixel.NeoPixel(machine.Pin(p["led_pin"]), p.get("led_count", 1)).write()
+    except Exception:
+        pass  # the motor is what matters; the LED goes off with the first update
 
 
 def safe_mode_requested(profile):
@@ -142,6 +147,9 @@ class Board:
             self.battery = _adc(profile["battery_pin"], "11db")
             self.battery_divider_x100 = int(profile.get("battery_divider", 2.0) * 100)
         self.stuck_ms = profile.get("stuck_ms", 0)
+        self.light_sleep = bool(profile.get("light_sleep", False))
+        # A barometer reads ~100 kPa at rest: its zero is learnt at boot, not configured.
+        self.zero_at_boot = profile["sensor"] in ("bmp280", "bmp388", "bmp390")
         self.wdt = None
         self.sensor = None
         self.reset_sensor()
@@ -218,11 +226,23 @@ class Board:
             self._wdt_timer = machine.Timer(0)
             self._wdt_timer.init(period=WATCHDOG_MS // 3, callback=lambda t: wdt.feed())
 
-    def deep_sleep(self, wake_ms):
-        """Outputs off, then deep sleep; a reset wakes the ball after wake_ms (or on a press
-        where the sensor can wake it: see hardware/README.md, "Sleep and wake")."""
+    def deep_sleep(self, wake_ms, zero=None):
+        """Outputs off, the sensor's zero kept in RTC memory, then deep sleep until the
+        timer (wake_ms) resets the ball to look for a press (hardware/README.md, "Sleep and
+        wake", says how each sensor kind wakes)."""
         self.off()
+        if zero is not None:
+            machine.RTC().memory(str(zero).encode())
         machine.deepsleep(wake_ms)
+
+    def kept_zero(self):
+        """The zero kept through a deep sleep, or None after any other reset."""
+        if not self.woke_from_sleep():
+            return None
+        try:
+            return int(machine.RTC().memory())
+        except ValueError:
+            return None
 
     def ticks_ms(self):
         return time.ticks_ms()
@@ -233,5 +253,13 @@ class Board:
     def ticks_add(self, t, ms):
         return time.ticks_add(t, ms)
 
+    def woke_from_sleep(self):
+        return machine.reset_cause() == machine.DEEPSLEEP_RESET
+
     def sleep_ms(self, ms):
-        time.sleep_ms(ms)
+        # Light sleep between samples saves ~30 mA, but the native USB console of the C3/S3
+        # drops in light sleep: only with "light_sleep": true in the profile (on battery).
+        if self.light_sleep and ms >= 3:
+            machine.lightsleep(ms)
+        else:
+            time.sleep_ms(ms)

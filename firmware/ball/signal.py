@@ -74,9 +74,10 @@ class AutoZero:
     creep) is followed; a press, or a ball rolling, never moves the zero. `drift` is the
     total correction so far, in counts."""
 
-    def __init__(self, cal, max_mn):
+    def __init__(self, cal, max_mn, capture=False):
         self.cal = cal
         self.max_mn = max_mn
+        self.capture = capture  # take the first steady block as the zero, whatever it reads
         self.drift = 0
         self._n = 0
         self._sum = 0
@@ -97,15 +98,22 @@ class AutoZero:
         elif force_mn > self._hi:
             self._hi = force_mn
         d = raw - self.cal.zero
-        if -_MAX_DELTA < d < _MAX_DELTA:
-            self._sum += d
+        if self.capture or -_MAX_DELTA < d < _MAX_DELTA:
+            self._sum += d  # (capture happens once, at boot: a long int there is fine)
         else:
             self._ok = False
         self._n += 1
         if self._n < _REST_BLOCK:
             return
         self._n = 0
-        if self._ok and self._hi - self._lo < _REST_SPREAD_MN:
+        if self._hi - self._lo >= _REST_SPREAD_MN:
+            return
+        if self.capture:
+            self.capture = False
+            self.cal.zero += self._sum // _REST_BLOCK
+        elif self._ok or self._hi < 0:
+            # At rest near zero, or steady below zero: a released ball cannot press less
+            # than nothing, so a zero taken too high (pressed at boot) heals on release.
             shift = self._sum // (_REST_BLOCK * 4)
             self.cal.zero += shift
             self.drift += shift
@@ -114,11 +122,11 @@ class AutoZero:
 class SignalPath:
     """raw counts -> calibrated, spike-filtered force in mN, with auto-zero at rest."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, zero_at_boot=False):
         self.cal = Calibration(cfg["zero_counts"], cfg["counts_per_n"])
         self.median = Median3()
         # Only forces under half of first contact count as "released".
-        self.autozero = AutoZero(self.cal, int(cfg["light_n"] * 500))
+        self.autozero = AutoZero(self.cal, int(cfg["light_n"] * 500), zero_at_boot)
         self.raw = 0
         self.force_mn = 0
 

@@ -95,7 +95,7 @@ class PowerBoard(FakeBoard):
     def battery_mv(self):
         return self.mv
 
-    def deep_sleep(self, wake_ms):
+    def deep_sleep(self, wake_ms, zero=None):
         self.slept = (self.t, wake_ms)
         raise KeyboardInterrupt  # a real deep sleep never returns: end the run here
 

@@ -56,3 +56,26 @@ def test_signal_path_outputs_filtered_force():
     cpn = config.DEFAULTS["counts_per_n"]
     forces = [sp.step(v * cpn) for v in (10, 10, 10, 200, 10, 10)]
     assert max(forces) == 10000
+
+
+def test_absolute_sensor_learns_its_zero_at_boot():
+    cfg = dict(config.DEFAULTS)
+    cfg["counts_per_n"] = 100  # a sealed ball: ~100 Pa of rise per newton
+    sp = SignalPath(cfg, zero_at_boot=True)
+    for i in range(60):  # a barometer at rest reads ~101 kPa, with a little noise
+        sp.step(101325 + (i % 3))
+    assert abs(sp.step(101325)) < 100  # reads ~0 N now
+    for _ in range(10):
+        f = sp.step(101325 + 2500)
+    assert abs(f - 25000) < 100  # and a 25 N press reads as one
+
+
+def test_a_zero_taken_while_pressed_heals_on_release():
+    cal = Calibration(0, 100)
+    az = AutoZero(cal, 2500, capture=True)
+    for _ in range(50):
+        az.step(3000, cal.to_mn(3000))  # booted while pressed at 30 N
+    assert cal.zero == 3000
+    for _ in range(2000):
+        az.step(0, cal.to_mn(0))  # released: reads -30 N, steady
+    assert abs(cal.to_mn(0)) < 300
