@@ -1,6 +1,9 @@
 # The ball's entry point: outputs off, then config, then the 100 Hz loop. Thin on purpose.
 from ball import VERSION, board, config, log
 from ball.app import WAKE_CHECK_MS, App
+from ball.session import EV_FAULT, EV_FAULT_CLEAR
+
+app = None
 
 CONFIG_PATH = "/config.json"
 LOG_ROOT = "/logs"
@@ -23,11 +26,22 @@ def pressed(hw, cfg):
     return False
 
 
+def report(now_ms, ev):
+    """The USB console hears what the ball cannot show: why the sensor failed."""
+    if ev & EV_FAULT and app is not None:
+        print("knotball: sensor fault at {} ms: {}".format(now_ms, app.fault_text))
+    if ev & EV_FAULT_CLEAR:
+        print("knotball: sensor works again at {} ms".format(now_ms))
+
+
 def main():
+    global app
     profile = board.load_profile()
+    if profile is None:
+        return  # the reason is printed; nothing is driven without knowing the pins
     hw = board.Board(profile)
     if board.safe_mode_requested(profile):
-        print("knotball: safe mode (button held at reset): app not started")
+        print("knotball: safe mode (button pressed after reset): app not started")
         return
     cfg, problem = config.load_or_defaults(CONFIG_PATH)
     if problem:
@@ -42,8 +56,9 @@ def main():
         print("knotball: log recovery failed:", e)
     session_log = log.SessionLog(LOG_ROOT, cfg, VERSION, hw.unix_time)
     hw.start_watchdog()
+    app = App(hw, cfg, report, session_log)
     try:
-        App(hw, cfg, None, session_log).run()
+        app.run()
     except KeyboardInterrupt:
         # Ctrl-C from the USB console: the app has stopped (outputs off, session closed);
         # keep the watchdog fed so the REPL the user asked for is not reset under them.

@@ -156,11 +156,21 @@ def test_watchdog_is_fed_every_sample_and_by_a_timer_after_ctrl_c(board):
     assert hw.wdt.feeds == 3 and hw._wdt_timer.period < hw.wdt.timeout
 
 
-def test_a_bad_profile_falls_back_to_defaults(board, tmp_path):
+def test_without_a_good_profile_no_pin_is_touched(board, tmp_path, capsys):
     path = tmp_path / "board.json"
     path.write_text('{"chip": "esp32", "sensor": "fsr", "fsr_pins": [4]}')
-    p = board.load_profile(str(path))
-    assert p["fsr_pins"] == [34]
+    assert board.load_profile(str(path)) is None
+    assert board.load_profile(str(tmp_path / "missing.json")) is None
+    out = capsys.readouterr().out
+    assert "motor_pin" in out and "missing.json" in out
+
+
+def test_safe_mode_window_after_reset(board, monkeypatch):
+    slept = []
+    monkeypatch.setattr(board, "time", types.SimpleNamespace(sleep_ms=slept.append))
+    Pin.levels[0] = 1
+    assert not board.safe_mode_requested(PROFILE)
+    assert sum(slept) >= 1000  # it watched the button for a second
 
 
 def test_off_turns_everything_off_and_never_raises(board):

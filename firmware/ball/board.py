@@ -12,15 +12,6 @@ from ball import profile as profiles
 from ball.sensors import SensorFault
 
 PROFILE_PATH = "/board.json"
-_DEFAULT_PROFILE = {
-    "chip": "esp32",
-    "sensor": "fsr",
-    "fsr_pins": [34],
-    "fsr_divider_ohm": 1000,
-    "led_pin": 5,
-    "motor_pin": 18,
-    "safe_mode_pin": 0,
-}
 _UNIX_2000 = 946684800  # the ESP32 port counts seconds from 2000-01-01
 _CLOCK_SET_AFTER = 24 * 365 * 86400  # a clock before 2024 was never set by the host
 _VCC_UV = 3300000
@@ -30,23 +21,26 @@ WATCHDOG_MS = 3000
 
 
 def load_profile(path=PROFILE_PATH):
-    """The board profile on the ball; a missing or broken one falls back to the DevKitC
-    defaults, with the problem printed (boot must go on: the outputs are already off)."""
+    """The board profile on the ball, or None (printing why) when it is missing or refused:
+    without a profile no pin is touched — on another board the DevKitC's motor pin could be
+    a USB line — and the app does not start (the motor gate's pull-down keeps it off)."""
     try:
         with open(path) as f:
             p = json.load(f)
         return profiles.validate(p)
     except OSError:
-        return dict(_DEFAULT_PROFILE)
+        print("knotball: no {}: copy your board's profile there (hardware/boards/)".format(path))
     except ValueError as e:
-        print("knotball: {}: {}; using defaults".format(path, e))
-        return dict(_DEFAULT_PROFILE)
+        print("knotball: {}: {}".format(path, e))
+    return None
 
 
 def outputs_off(profile=None):
     """First thing at boot: drive the motor pin low before anything else can fail, then
     blank the LEDs (a WS2812 keeps its last colour through a reset)."""
     p = profile or load_profile()
+    if p is None:
+        return
     machine.Pin(p["motor_pin"], machine.Pin.OUT, value=0)
     try:
         neopixel.NeoPixel(machine.Pin(p["led_pin"]), p.get("led_count", 1)).write()
@@ -54,12 +48,20 @@ def outputs_off(profile=None):
         pass  # the motor is what matters; the LED goes off with the first update
 
 
-def safe_mode_requested(profile):
-    """Holding the safe-mode button (active low) during reset skips the app: REPL only."""
+def safe_mode_requested(profile, window_ms=1000):
+    """Pressing the safe-mode button (active low) in the first second after a reset skips
+    the app: REPL only. Not *during* reset: on the ESP32 family that button is a strapping
+    pin, and holding it at reset starts the chip's download mode instead of MicroPython."""
     if "safe_mode_pin" not in profile:
         return False
     pin = machine.Pin(profile["safe_mode_pin"], machine.Pin.IN, machine.Pin.PULL_UP)
-    return pin.value() == 0
+    waited = 0
+    while waited < window_ms:
+        if pin.value() == 0:
+            return True
+        time.sleep_ms(20)
+        waited += 20
+    return False
 
 
 _ATTEN = {"0db": 0, "2.5db": 1, "6db": 2, "11db": 3}
@@ -227,10 +229,16 @@ class Board:
             self._wdt_timer.init(period=WATCHDOG_MS // 3, callback=lambda t: wdt.feed())
 
     def deep_sleep(self, wake_ms, zero=None):
-        """Outputs off, the sensor's zero kept in RTC memory, then deep sleep until the
-        timer (wake_ms) resets the ball to look for a press (hardware/README.md, "Sleep and
-        wake", says how each sensor kind wakes)."""
+        """Outputs off, the sensor powered down, its zero kept in RTC memory, then deep
+        sleep until the timer (wake_ms) resets the ball to look for a press
+        (hardware/README.md, "Sleep and wake", says how each sensor kind wakes)."""
         self.off()
+        down = getattr(self.sensor, "power_down", None) or getattr(self.sensor, "sleep", None)
+        if down is not None:
+            try:
+                down()
+            except Exception:
+                pass
         if zero is not None:
             machine.RTC().memory(str(zero).encode())
         machine.deepsleep(wake_ms)

@@ -16,18 +16,27 @@ CHIPS: dict = {
         "adc1": (32, 33, 34, 35, 36, 37, 38, 39),
     },
     "esp32c3": {
-        "gpio": tuple(range(0, 22)),
+        # GPIO12-17 are the SPI flash, GPIO18/19 the USB console's D-/D+
+        "gpio": tuple(range(0, 12)) + (20, 21),
         "input_only": (),
         "adc1": (0, 1, 2, 3, 4),
     },
     "esp32s3": {
-        "gpio": tuple(range(0, 22)) + tuple(range(26, 49)),
+        # GPIO19/20 are the USB console, GPIO26-37 the flash and (octal) PSRAM
+        "gpio": tuple(range(0, 19)) + (21,) + tuple(range(38, 49)),
         "input_only": (),
         "adc1": tuple(range(1, 11)),
     },
     "sim": {"gpio": (), "input_only": (), "adc1": ()},
 }
 SENSORS = ("fsr", "bmp280", "bmp388", "bmp390", "hx711", "sim")
+# Every key a profile may have: a misspelt one is refused, not silently ignored.
+KEYS = (
+    "name", "description", "chip", "sensor", "fsr_pins", "adc_atten", "fsr_divider_ohm",
+    "hx711_dout", "hx711_sck", "hx711_gain", "hx711_invert", "i2c_id", "i2c_sda", "i2c_scl",
+    "i2c_addr", "led_pin", "led_count", "led_brightness", "motor_pin", "motor_max_duty",
+    "haptic", "battery_pin", "battery_divider", "safe_mode_pin", "stuck_ms", "light_sleep",
+)  # fmt: skip
 ATTENUATIONS = ("0db", "2.5db", "6db", "11db")
 
 
@@ -58,10 +67,23 @@ def _pin(p, chip, key, output=False, adc=False):
     return pin
 
 
+def _range(p, key, lo, hi, required=False):
+    if key not in p:
+        if required:
+            raise ProfileError(key, "missing: a number from {} to {}".format(lo, hi))
+        return
+    v = p[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+        raise ProfileError(key, "must be a number from {} to {}, got {!r}".format(lo, hi, v))
+
+
 def validate(p: Any) -> dict:
     """Return the profile if it is usable; raise ProfileError naming the key otherwise."""
     if not isinstance(p, dict):
         raise ProfileError("(file)", "a board profile is a JSON object")
+    for key in p:
+        if key not in KEYS:
+            raise ProfileError(key, "unknown key (known keys: {})".format(", ".join(KEYS)))
     chip = p.get("chip")
     if chip not in CHIPS:
         raise ProfileError(
@@ -101,9 +123,12 @@ def validate(p: Any) -> dict:
             claim(key, _pin({key: pins[i]}, chip, key, adc=True))
         if p.get("adc_atten", "11db") not in ATTENUATIONS:
             raise ProfileError("adc_atten", "use one of " + ", ".join(ATTENUATIONS))
+        _range(p, "fsr_divider_ohm", 100, 1000000, required=True)
     elif sensor == "hx711":
         claim("hx711_dout", _pin(p, chip, "hx711_dout"))
         claim("hx711_sck", _pin(p, chip, "hx711_sck", output=True))
+        if p.get("hx711_gain", 128) not in (128, 64, 32):
+            raise ProfileError("hx711_gain", "use 128 or 64 (channel A) or 32 (channel B)")
     else:
         claim("i2c_sda", _pin(p, chip, "i2c_sda", output=True))
         claim("i2c_scl", _pin(p, chip, "i2c_scl", output=True))
@@ -112,6 +137,8 @@ def validate(p: Any) -> dict:
     if p.get("haptic") == "drv2605" and sensor in ("fsr", "hx711"):
         claim("i2c_sda", _pin(p, chip, "i2c_sda", output=True))
         claim("i2c_scl", _pin(p, chip, "i2c_scl", output=True))
+    _range(p, "motor_max_duty", 0.05, 1.0)
+    _range(p, "stuck_ms", 0, 60000)
     count = p.get("led_count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64:
         raise ProfileError("led_count", "must be a whole number from 1 to 64")

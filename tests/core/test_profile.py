@@ -31,12 +31,14 @@ def test_pin_the_chip_lacks_is_refused_by_name():
 
 def test_input_only_pin_cannot_drive_the_motor():
     p = {"chip": "esp32", "sensor": "fsr", "fsr_pins": [34], "led_pin": 5, "motor_pin": 35}
+    p["fsr_divider_ohm"] = 1000
     e = raises(profile.ProfileError, profile.validate, p)
     assert e.key == "motor_pin" and "input-only" in str(e)
 
 
 def test_fsr_must_be_on_adc1():
     p = {"chip": "esp32", "sensor": "fsr", "fsr_pins": [34, 4], "led_pin": 5, "motor_pin": 18}
+    p["fsr_divider_ohm"] = 1000
     e = raises(profile.ProfileError, profile.validate, p)
     assert e.key == "fsr_pins[1]" and "ADC1" in str(e)
 
@@ -62,3 +64,25 @@ def test_battery_and_led_settings_are_checked():
 def test_the_sim_board():
     assert profile.validate({"chip": "sim", "sensor": "sim"})
     raises(profile.ProfileError, profile.validate, {"chip": "sim", "sensor": "fsr"})
+
+
+def test_misspelt_key_is_refused():
+    e = raises(profile.ProfileError, profile.validate, with_(C3, motor_pinn=3))
+    assert e.key == "motor_pinn"
+
+
+def test_flash_and_usb_pins_are_not_gpios_for_us():
+    e = raises(profile.ProfileError, profile.validate, with_(C3, motor_pin=18))  # USB D-
+    assert "GPIO18" in str(e)
+    e = raises(profile.ProfileError, profile.validate, with_(C3, led_pin=12))  # SPI flash
+    assert "GPIO12" in str(e)
+
+
+def test_fsr_needs_its_divider_and_hx711_a_real_gain():
+    p = {"chip": "esp32", "sensor": "fsr", "fsr_pins": [34], "led_pin": 5, "motor_pin": 18}
+    assert raises(profile.ProfileError, profile.validate, p).key == "fsr_divider_ohm"
+    h = {"chip": "esp32s3", "sensor": "hx711", "hx711_dout": 1, "hx711_sck": 2}
+    h.update({"led_pin": 3, "motor_pin": 4, "hx711_gain": 100})
+    assert raises(profile.ProfileError, profile.validate, h).key == "hx711_gain"
+    e = raises(profile.ProfileError, profile.validate, with_(C3, motor_max_duty=1.5))
+    assert e.key == "motor_max_duty"
