@@ -54,10 +54,14 @@ def compiled_firmware():
         digest.update(src.read_bytes())
     digest.update(subprocess.run([exe, "--version"], capture_output=True).stdout)
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "knotball"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError:  # no writable home (a locked-down CI runner): the temp dir will do
+        base = Path(tempfile.gettempdir()) / "knotball-cache"
+        base.mkdir(parents=True, exist_ok=True)
     target = base / ("mpy-" + digest.hexdigest()[:16])
     if (target / "ball" / "__init__.mpy").exists():
         return target
-    base.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="mpy-", dir=base))
     for src in firmware_sources():
         out = work / src.relative_to(FIRMWARE_ROOT).with_suffix(".mpy")
