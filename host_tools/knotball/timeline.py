@@ -28,8 +28,9 @@ def _seconds(ms):
     return "{:6.2f} s".format(ms / 1000)
 
 
-def band_strip(band_events, end_ms, start_ms=0):
-    """Rows of (row start ms, Text): each cell shows the band at its start."""
+def band_strip(band_events, end_ms, start_ms=0, quiet=()):
+    """Rows of Text: each cell shows the band at its start; cells inside a `quiet` span
+    (start_ms, end_ms) — after a session stopped, the ball is calm — are dimmed."""
     rows = []
     changes = sorted((e["t_ms"], e["band"]) for e in band_events)
     band, i = "idle", 0
@@ -43,10 +44,26 @@ def band_strip(band_events, end_ms, start_ms=0):
                 band = changes[i][1]
                 i += 1
             char, style = BAND_STYLE[band]
+            if any(a <= t < b for a, b in quiet):
+                style = "grey35"
             row.append(char, style=style)
             t += CELL_MS
         rows.append(row)
     return rows
+
+
+def quiet_spans(events, end_ms):
+    """From each session stop to the next session start: the ball measures, but is calm."""
+    spans, stop = [], None
+    for e in events:
+        if e["event"] == "session_stop":
+            stop = e["t_ms"]
+        elif e["event"] == "session_start" and stop is not None:
+            spans.append((stop, e["t_ms"]))
+            stop = None
+    if stop is not None:
+        spans.append((stop, end_ms + 1))
+    return spans
 
 
 def render(events, name, runtime, console=None):
@@ -64,9 +81,16 @@ def render(events, name, runtime, console=None):
     for band in BANDS:
         char, style = BAND_STYLE[band]
         legend.append(char * 2, style=style).append(" " + band + "  ")
-    console.print(legend, Text("(each mark is {:.2f} s)".format(CELL_MS / 1000), style="dim"))
+    console.print(
+        legend,
+        Text(
+            "(each mark is {:.2f} s; grey: after a stop, the ball is calm)".format(CELL_MS / 1000),
+            style="dim",
+        ),
+    )
     row_ms = CELL_MS * ROW_CELLS
-    for n, row in enumerate(band_strip(bands, end_ms, start_ms)):
+    quiet = quiet_spans(events, end_ms)
+    for n, row in enumerate(band_strip(bands, end_ms, start_ms, quiet)):
         console.print(Text("{:5d} s  ".format((start_ms + n * row_ms) // 1000)) + row)
     console.print()
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
