@@ -81,13 +81,8 @@ def render(events, name, runtime, console=None):
     for band in BANDS:
         char, style = BAND_STYLE[band]
         legend.append(char * 2, style=style).append(" " + band + "  ")
-    console.print(
-        legend,
-        Text(
-            "(each mark is {:.2f} s; grey: after a stop, the ball is calm)".format(CELL_MS / 1000),
-            style="dim",
-        ),
-    )
+    console.print(legend, Text("(a mark is {:.2f} s)".format(CELL_MS / 1000), style="dim"))
+    console.print(Text("  grey: after a stop, while the ball is calm", style="dim"))
     row_ms = CELL_MS * ROW_CELLS
     quiet = quiet_spans(events, end_ms)
     for n, row in enumerate(band_strip(bands, end_ms, start_ms, quiet)):
