@@ -217,3 +217,33 @@ def test_drv2605_haptic_driver_replaces_the_pwm_motor(board):
     assert bus.mem[(0x5A, 0x02)] == int(0.8 * 255) and hw.pwm.duty == 0
     hw.off()
     assert bus.mem[(0x5A, 0x02)] == 0 and bus.mem[(0x5A, 0x01)] & 0x40
+
+
+def test_bmp280_profile_builds_the_barometer_on_its_i2c_bus(board, monkeypatch):
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "core"))
+    from fake_baro import FakeBMP280
+
+    chip = FakeBMP280()
+
+    class BaroBus:
+        def __init__(self, bus_id, sda=None, scl=None, freq=0):
+            self.pins = (sda.n, scl.n, freq)
+
+        def readfrom_mem_into(self, addr, reg, buf):
+            assert addr == 0x76
+            chip.read_into(reg, buf)
+
+        def writeto_mem(self, addr, reg, buf):
+            chip.write_u8(reg, buf[0])
+
+    monkeypatch.setattr(sys.modules["machine"], "I2C", BaroBus)
+    monkeypatch.setattr(board, "time", types.SimpleNamespace(sleep_ms=lambda ms: None))
+    p = {"chip": "esp32c3", "sensor": "bmp280", "i2c_sda": 6, "i2c_scl": 7, "led_pin": 10}
+    p["motor_pin"] = 3
+    hw = board.Board(p)
+    assert hw.sensor.regs.i2c.pins == (6, 7, 400000)
+    assert hw.zero_at_boot  # a barometer learns its zero at boot
+    assert abs(hw.read_sensor() - 100656) <= 1  # the datasheet example, in Pa
+    chip.fail = OSError(5, "EIO")
+    with pytest.raises(OSError):
+        hw.read_sensor()  # a loose wire reaches the app as a fault
