@@ -220,7 +220,7 @@ def test_drv2605_haptic_driver_replaces_the_pwm_motor(board):
 
 
 def test_bmp280_profile_builds_the_barometer_on_its_i2c_bus(board, monkeypatch):
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "core"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent / "core"))
     from fake_baro import FakeBMP280
 
     chip = FakeBMP280()
