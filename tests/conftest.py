@@ -16,6 +16,7 @@ TESTS = Path(__file__).resolve().parent
 @pytest.fixture(autouse=True)
 def knotball_tmp(tmp_path, monkeypatch):
     monkeypatch.setenv("KNOTBALL_TMP", str(tmp_path))
+    monkeypatch.setenv("KNOTBALL_HOME", str(tmp_path / "home"))  # the history: never the user's
     return tmp_path
 
 

@@ -11,6 +11,9 @@ from knotball.runtime import UsageError
 COMMANDS = {
     "sim": ("knotball.sim", "replay a pressure trace through the real firmware loop"),
     "inspect": ("knotball.inspect", "read session log files and print the sessions in them"),
+    "import": ("knotball.importer", "add session log files to the history on this computer"),
+    "history": ("knotball.history", "list the sessions in the history, with daily totals"),
+    "report": ("knotball.report", "one session's summary, plot (--png) and trace (--csv)"),
 }
 
 

@@ -1,0 +1,268 @@
+"""knotball history: the sessions in the host history, with daily totals against the
+physiotherapist's guidance (up to three sessions a day, 5–6 minutes on an area)."""
+
+import json
+import time
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from knotball import store
+from knotball.runtime import UsageError
+
+# The guidance the product encodes. The ball enforces its own limits (the session cap is
+# 360 s); these are what the history is checked against, whatever the ball was set to.
+SESSIONS_PER_DAY = 3
+SESSION_MAX_MS = 6 * 60 * 1000
+DAY_MAX_MS = SESSIONS_PER_DAY * SESSION_MAX_MS
+UNKNOWN_DAY = "date unknown"
+EMPTY = (
+    "The history is empty. Add session logs with `knotball import FILE...` (files from "
+    "`knotball sim --out DIR`, or copied from a ball)."
+)
+
+
+def add_arguments(p):
+    p.add_argument("--ball", metavar="NAME", help="only the sessions of this ball")
+    p.add_argument("--json", action="store_true", help="one JSON object: sessions and days")
+
+
+def started(s):
+    if not s["start_unix"]:
+        return "clock not set"
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(s["start_unix"]))
+
+
+def ended(s):
+    """How a session ended, as words: "stopped by time limit", or "interrupted"."""
+    reason = s["stop_reason"].replace("_", " ")
+    return reason if reason == "interrupted" else "stopped by " + reason
+
+
+def day_of(s):
+    """The local date of a session as YYYY-MM-DD, or None when the ball's clock was not set."""
+    if not s["start_unix"]:
+        return None
+    return time.strftime("%Y-%m-%d", time.localtime(s["start_unix"]))
+
+
+def minutes(ms):
+    return "{:.1f} minutes".format(ms / 60000)
+
+
+def short_minutes(ms):
+    return "{:.1f} min".format(ms / 60000)
+
+
+def session_notes(s):
+    """Short notes on one session: guidance first, then what kind of copy it is."""
+    notes = []
+    if s["duration_ms"] > SESSION_MAX_MS:
+        notes.append(
+            "longer than the guidance: {}; the advice is up to 6 on an area".format(
+                minutes(s["duration_ms"])
+            )
+        )
+    if not s["complete"]:
+        notes.append("cut-short copy: what was recovered up to its last checkpoint")
+    elif s["stop_reason"] == "interrupted":
+        notes.append("interrupted (power cut): rebuilt from its last checkpoint")
+    if s["archived"]:
+        notes.append("trace dropped on the ball: summary only")
+    return notes
+
+
+def ordered(sessions):
+    """Dated sessions in time order, then those without a clock by ball and id."""
+    return sorted(
+        sessions,
+        key=lambda s: (
+            (0, s["start_unix"], s["ball"], s["id"])
+            if s["start_unix"]
+            else (1, 0, s["ball"], s["id"])
+        ),
+    )
+
+
+def days(sessions, today=None):
+    """Daily totals per ball, with gentle notes where a day went past the guidance."""
+    today = today or time.strftime("%Y-%m-%d")
+    totals: dict = {}
+    for s in sessions:
+        key = (day_of(s), s["ball"])
+        n, ms = totals.get(key, (0, 0))
+        totals[key] = (n + 1, ms + s["duration_ms"])
+    out = []
+    for (day, ball), (n, ms) in sorted(totals.items(), key=lambda kv: (kv[0][0] is None, kv[0])):
+        when = "today" if day == today else "that day"
+        notes = []
+        if day is None:
+            notes.append(
+                "clock not set: cannot be counted per day (`knotball flash` sets the clock)"
+            )
+        else:
+            if n > SESSIONS_PER_DAY:
+                notes.append(
+                    "over the guidance: {} sessions {}; the advice is up to {}".format(
+                        n, when, SESSIONS_PER_DAY
+                    )
+                )
+            if ms > DAY_MAX_MS:
+                notes.append(
+                    "over the guidance: {} {}; the advice is up to 3 sessions of 5–6 "
+                    "minutes".format(minutes(ms), when)
+                )
+        out.append(
+            {
+                "date": day,
+                "ball": ball,
+                "sessions": n,
+                "duration_ms": ms,
+                "over_guidance": day is not None and len(notes) > 0,
+                "notes": notes,
+            }
+        )
+    return out
+
+
+def _session_json(s):
+    keys = (
+        "ball",
+        "id",
+        "start_unix",
+        "duration_ms",
+        "stop_reason",
+        "band_ms",
+        "peak_n",
+        "mean_n",
+        "holds",
+        "too_hard_count",
+        "cues",
+        "complete",
+        "recovered",
+        "archived",
+        "has_trace",
+    )
+    out = {k: s[k] for k in keys}
+    out["date"] = day_of(s)
+    out["over_guidance"] = s["duration_ms"] > SESSION_MAX_MS
+    out["notes"] = session_notes(s)
+    return out
+
+
+def _sessions_table(sessions, show_ball):
+    # One space between columns when a ball column is added: the table still fits 80.
+    t = Table(box=None, header_style="bold", pad_edge=False, collapse_padding=show_ball)
+    t.add_column("started", no_wrap=True)
+    if show_ball:
+        t.add_column("ball", no_wrap=True)
+    t.add_column("id", justify="right", no_wrap=True)
+    t.add_column("time", justify="right", no_wrap=True)
+    t.add_column("stopped by", no_wrap=True)
+    for band in ("light", "medium", "firm", "over"):
+        t.add_column(band, justify="right", no_wrap=True)
+    t.add_column("peak", justify="right", no_wrap=True)
+    last_day = ()
+    for s in sessions:
+        day = day_of(s)
+        if last_day != () and day != last_day:
+            t.add_row()  # a blank line between days
+        last_day = day
+        over = s["duration_ms"] > SESSION_MAX_MS
+        row = [started(s)] + ([s["ball"]] if show_ball else []) + [str(s["id"])]
+        row.append(Text(short_minutes(s["duration_ms"]), style="yellow" if over else ""))
+        reason = s["stop_reason"].replace("_", " ")
+        row.append(reason + ("*" if session_notes(s) else ""))
+        row += ["{:.0f} s".format(s["band_ms"][b] / 1000) for b in ("light", "medium", "firm")]
+        row.append(
+            Text(
+                "{:.0f} s".format(s["band_ms"]["over"] / 1000),
+                "red" if s["too_hard_count"] else "",
+            )
+        )
+        row.append("{:.1f} N".format(s["peak_n"]))
+        t.add_row(*row)
+    return t
+
+
+def _days_table(day_rows, show_ball):
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    t.add_column("day", no_wrap=True)
+    if show_ball:
+        t.add_column("ball")
+    t.add_column("sessions", justify="right")
+    t.add_column("time", justify="right")
+    t.add_column("")
+    for d in day_rows:
+        if d["date"] is None:
+            note = Text("\n".join(d["notes"]), style="dim")
+        elif d["over_guidance"]:
+            note = Text("\n".join(d["notes"]), style="yellow")
+        else:
+            note = Text("within the guidance", style="green")
+        row = [d["date"] or UNKNOWN_DAY] + ([d["ball"]] if show_ball else [])
+        t.add_row(*row, str(d["sessions"]), short_minutes(d["duration_ms"]), note)
+    return t
+
+
+def run(args):
+    history = store.History()
+    try:
+        sessions = ordered(history.sessions(args.ball))
+        balls = history.balls()
+    except store.StoreError as e:
+        raise UsageError(str(e))
+    if args.ball is not None and args.ball not in balls:
+        if balls:
+            raise UsageError(
+                "no ball named {!r} in the history; its balls: {}".format(
+                    args.ball, ", ".join(balls)
+                )
+            )
+        sessions = []
+    day_rows = days(sessions)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "history": str(history.path),
+                    "sessions": [_session_json(s) for s in sessions],
+                    "days": day_rows,
+                }
+            )
+        )
+        return 0
+    console = Console(highlight=False)
+    if not sessions:
+        console.print(EMPTY)
+        return 0
+    shown = sorted({s["ball"] for s in sessions})
+    several = len(shown) > 1
+    n = len(sessions)
+    console.print(
+        Text.assemble(
+            ("History", "bold"),
+            ": {} session{}, ball{} {}".format(
+                n, "" if n == 1 else "s", "s" if several else "", ", ".join(shown)
+            ),
+        )
+    )
+    console.print(_sessions_table(sessions, several))
+    for s in sessions:
+        for note in session_notes(s):
+            who = "{} {}".format(s["ball"], s["id"]) if several else str(s["id"])
+            style = "yellow" if note.startswith("longer") else "dim"
+            console.print(Text("* session {}: {}".format(who, note), style=style))
+    console.print()
+    console.print(
+        Text.assemble(
+            ("Daily totals", "bold"),
+            " — the guidance: up to {} sessions a day, 5–6 minutes on an area".format(
+                SESSIONS_PER_DAY
+            ),
+        )
+    )
+    console.print(_days_table(day_rows, several))
+    console.print(Text("history file: {}".format(history.path), "dim"))
+    return 0

@@ -1,0 +1,481 @@
+"""The session history on the host: one SQLite file that `knotball import` (and later
+`knotball pull`) add to and `history`/`report` read.
+
+Where: $KNOTBALL_HOME/history.sqlite when KNOTBALL_HOME is set, else
+$XDG_DATA_HOME/knotball/history.sqlite (XDG_DATA_HOME defaults to ~/.local/share).
+
+Schema, version 1 (`schema` holds the version; a newer one is refused, never guessed at):
+  balls     id, name (unique: "sim", or the ball's own name), added_at
+  sessions  one row per (ball_id, session_id): start_unix (0: clock not set), the header
+            (firmware, period, band edges, limits; NULL where an archived summary did not
+            keep them), the summary (duration, stop_reason, time per band, peak/mean mN,
+            holds, too-hard count, one column per cue), recovered (summary rebuilt after an
+            interruption), complete (ended by its own summary record: a cut-short copy is
+            not), archived (the ball had dropped the trace), imported_at, source
+  traces    one row per session that has a trace: samples, data = zlib of packed
+            (u32 t_ms, u8 band, u32 force mN). A BLOB, not a row per sample: a trace is only
+            ever read whole, and 3,600 rows per six-minute session would make the file and
+            every listing many times bigger and slower for nothing.
+  faults    (ball_id, session_id, seq): t_ms and what ("bus", "sensor", "stuck", "cleared")
+
+A session id is unique per ball. Adding a session already stored is a duplicate (no-op).
+A stored copy is replaced only by a more complete copy of the same session that agrees with
+it: an interrupted (cut-short) copy by one with more of its trace or with its own summary,
+an archived summary by the full session with its trace. A copy that disagrees (another
+session under the same id, e.g. logs of two `knotball sim --out` runs) is a conflict: left
+out and reported, never merged. Every add is one transaction, all or nothing, and is read
+back afterwards: what `add` reports as stored is in the file.
+"""
+
+import os
+import sqlite3
+import struct
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from ball import logformat
+from ball.session import CUE_NAMES
+
+SCHEMA_VERSION = 1
+BANDS = ("idle", "light", "medium", "firm", "over")
+HEADER_COLS = tuple(
+    "firmware period_ms light_mn medium_mn firm_mn over_mn session_limit_ms idle_stop_ms "
+    "hold_min_ms hold_max_ms warn_before_ms max_sessions_per_day".split()
+)
+BAND_COLS = tuple(b + "_ms" for b in BANDS)
+CUE_COLS = tuple("cue_" + c for c in CUE_NAMES)
+SUMMARY_COLS = (
+    ("duration_ms", "stop_reason")
+    + BAND_COLS
+    + ("peak_mn", "mean_mn", "holds", "longest_hold_ms", "too_hard_count")
+    + CUE_COLS
+    + ("recovered",)
+)
+FLAG_COLS = ("complete", "archived")
+SESSION_COLS = ("session_id", "start_unix") + HEADER_COLS + SUMMARY_COLS + FLAG_COLS
+_SAMPLE = struct.Struct("<IBI")
+
+_SCHEMA = """
+CREATE TABLE schema (version INTEGER NOT NULL);
+CREATE TABLE balls (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    added_at INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+    ball_id INTEGER NOT NULL REFERENCES balls(id),
+    session_id INTEGER NOT NULL,
+    start_unix INTEGER NOT NULL,
+    {header},
+    duration_ms INTEGER NOT NULL,
+    stop_reason TEXT NOT NULL,
+    {summary},
+    complete INTEGER NOT NULL,
+    archived INTEGER NOT NULL,
+    imported_at INTEGER NOT NULL,
+    source TEXT,
+    PRIMARY KEY (ball_id, session_id)
+);
+CREATE TABLE traces (
+    ball_id INTEGER NOT NULL,
+    session_id INTEGER NOT NULL,
+    samples INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (ball_id, session_id),
+    FOREIGN KEY (ball_id, session_id) REFERENCES sessions(ball_id, session_id)
+);
+CREATE TABLE faults (
+    ball_id INTEGER NOT NULL,
+    session_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    t_ms INTEGER NOT NULL,
+    what TEXT NOT NULL,
+    PRIMARY KEY (ball_id, session_id, seq),
+    FOREIGN KEY (ball_id, session_id) REFERENCES sessions(ball_id, session_id)
+);
+""".format(
+    header=",\n    ".join(c + (" TEXT" if c == "firmware" else " INTEGER") for c in HEADER_COLS),
+    summary=",\n    ".join(c + " INTEGER NOT NULL" for c in SUMMARY_COLS[2:]),
+)
+
+
+class StoreError(Exception):
+    """The history cannot be opened, read or written; the message says why."""
+
+
+@dataclass
+class Added:
+    """What one add did, as lists of session ids. Stored safely (a `pull` may delete these
+    from the ball): added + replaced + duplicates. Not stored: conflicts. `incomplete`: ids
+    whose given copy was cut short (no summary record); `damage`: (offset, reason) or None."""
+
+    added: list = field(default_factory=list)
+    duplicates: list = field(default_factory=list)
+    replaced: list = field(default_factory=list)
+    conflicts: list = field(default_factory=list)
+    incomplete: list = field(default_factory=list)
+    damage: tuple | None = None
+
+
+def default_path():
+    home = os.environ.get("KNOTBALL_HOME")
+    if home:
+        return Path(home) / "history.sqlite"
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data) / "knotball" / "history.sqlite"
+
+
+# ---- sessions as rows ----------------------------------------------------------------------
+
+
+def _record(s):
+    """A parse()-shaped session dict -> (columns, trace in mN or None, faults)."""
+    h = s.get("header", {})
+    cols = {"session_id": int(s["id"]), "start_unix": int(s.get("start_unix") or 0)}
+    for c in HEADER_COLS:
+        cols[c] = h.get(c)
+    cols.update(
+        duration_ms=int(s["duration_ms"]),
+        stop_reason=str(s["stop_reason"]),
+        idle_ms=int(s.get("idle_ms", 0)),
+        peak_mn=round(s["peak_n"] * 1000),
+        mean_mn=round(s.get("mean_n", 0) * 1000),
+        holds=int(s.get("holds", 0)),
+        longest_hold_ms=int(s.get("longest_hold_ms", 0)),
+        too_hard_count=int(s.get("too_hard_count", 0)),
+        recovered=int(bool(s.get("recovered"))),
+        complete=int(bool(s.get("complete", True))),
+        archived=int(bool(s.get("archived"))),
+    )
+    for b in BANDS[1:]:
+        cols[b + "_ms"] = int(s["band_ms"][b])
+    for c in CUE_NAMES:
+        cols["cue_" + c] = int(s.get("cues", {}).get(c, 0))
+    trace = s.get("trace")
+    if trace is not None:
+        trace = [(int(t), int(b), round(f * 1000)) for t, b, f in trace]
+    faults = [(int(t), str(w)) for t, w in s.get("faults", ())]
+    return cols, trace, faults
+
+
+def _public(cols, trace, faults, extra):
+    """(columns, trace, faults) -> a dict shaped like logformat.parse() gives."""
+    has_trace = trace is not None or extra.pop("has_trace", False)
+    header = {"id": cols["session_id"], "start_unix": cols["start_unix"]}
+    header.update((c, cols[c]) for c in HEADER_COLS if cols[c] is not None)
+    s = {
+        "id": cols["session_id"],
+        "start_unix": cols["start_unix"],
+        "duration_ms": cols["duration_ms"],
+        "stop_reason": cols["stop_reason"],
+        "band_ms": {b: cols[b + "_ms"] for b in BANDS[1:]},
+        "idle_ms": cols["idle_ms"],
+        "peak_n": cols["peak_mn"] / 1000,
+        "mean_n": cols["mean_mn"] / 1000,
+        "holds": cols["holds"],
+        "longest_hold_ms": cols["longest_hold_ms"],
+        "too_hard_count": cols["too_hard_count"],
+        "cues": {c: cols["cue_" + c] for c in CUE_NAMES},
+        "recovered": bool(cols["recovered"]),
+        "complete": bool(cols["complete"]),
+        "archived": bool(cols["archived"]),
+        "header": header,
+        "faults": faults,
+        "has_trace": has_trace,
+    }
+    if trace is not None:
+        s["trace"] = [(t, b, mn / 1000) for t, b, mn in trace]
+    s.update(extra)
+    return s
+
+
+def _pack(trace):
+    return zlib.compress(b"".join(_SAMPLE.pack(*x) for x in trace), 9)
+
+
+def _unpack(blob, samples):
+    raw = zlib.decompress(blob)
+    if len(raw) != samples * _SAMPLE.size:
+        raise StoreError("a stored trace is damaged (wrong length)")
+    return [x for x in _SAMPLE.iter_unpack(raw)]
+
+
+def _verdict(old, new):
+    """'new', 'duplicate', 'replace' or 'conflict' for a copy `new` of stored `old`."""
+    if old is None:
+        return "new"
+    (oc, ot, _), (nc, nt, _) = old, new
+    for c in ("start_unix",) + HEADER_COLS:
+        if oc[c] is not None and nc[c] is not None and oc[c] != nc[c]:
+            return "conflict"
+    if ot is not None and nt is not None:
+        short, long_ = (ot, nt) if len(ot) <= len(nt) else (nt, ot)
+        if long_[: len(short)] != short:
+            return "conflict"
+    if oc["complete"] and nc["complete"]:
+        if any(oc[c] != nc[c] for c in SUMMARY_COLS):
+            return "conflict"
+    # Replace only by a copy at least as good in every respect and better in one: a
+    # summary never costs a trace, a trace never costs a summary.
+    old_rank = (oc["complete"], ot is not None, len(ot or ()))
+    new_rank = (nc["complete"], nt is not None, len(nt or ()))
+    if new_rank != old_rank and all(n >= o for n, o in zip(new_rank, old_rank, strict=True)):
+        return "replace"
+    return "duplicate"
+
+
+# ---- the history ---------------------------------------------------------------------------
+
+
+class History:
+    def __init__(self, path=None):
+        self.path = Path(path) if path else default_path()
+
+    def exists(self):
+        return self.path.exists()
+
+    def _connect(self, write):
+        try:
+            if write:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(str(self.path), isolation_level=None)
+            else:
+                # rw, not ro: a reader must be able to roll back a write cut short by a
+                # crash (a hot journal). SQLite still opens a write-protected file read-only.
+                uri = "file:{}?mode=rw".format(quote(self.path.resolve().as_posix()))
+                conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+            conn.execute("PRAGMA foreign_keys = ON")
+            version = self._schema_version(conn, write)
+        except (sqlite3.Error, OSError) as e:
+            raise StoreError("cannot open the history {}: {}".format(self.path, _why(e)))
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(
+                "the history {} was written by a newer knotball (schema {}); "
+                "upgrade knotball to read it".format(self.path, version)
+            )
+        return conn
+
+    @staticmethod
+    def _schema_version(conn, write):
+        has = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema'"
+        ).fetchone()
+        if has:
+            return conn.execute("SELECT version FROM schema").fetchone()[0]
+        if not write:
+            raise sqlite3.DatabaseError("not a knotball history")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT INTO schema VALUES (?)", (SCHEMA_VERSION,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return SCHEMA_VERSION
+
+    # ---- writing --------------------------------------------------------------------------
+
+    def add(self, ball, data, source=None):
+        """Add a log file's bytes or a list of parse()-shaped session dicts to the history of
+        `ball` (a name). Returns Added. Raises logformat.NotALog for bytes that are not a log
+        (nothing added) and StoreError when the history cannot be written (nothing changed).
+        """
+        result = Added()
+        if isinstance(data, bytes | bytearray | memoryview):
+            sessions, result.damage = logformat.parse(bytes(data))
+        else:
+            sessions = list(data)
+        records = [_record(s) for s in sessions]
+        result.incomplete = [c["session_id"] for c, _, _ in records if not c["complete"]]
+        if not records:
+            return result
+        stored = []
+        conn = self._connect(write=True)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            ball_id = self._ball_id(conn, ball, create=True)
+            now = int(time.time())
+            for rec in records:
+                sid = rec[0]["session_id"]
+                verdict = _verdict(self._load(conn, ball_id, sid), rec)
+                if verdict == "conflict":
+                    result.conflicts.append(sid)
+                    continue
+                if verdict == "duplicate":
+                    result.duplicates.append(sid)
+                    continue
+                if verdict == "replace":
+                    self._delete(conn, ball_id, sid)
+                    result.replaced.append(sid)
+                else:
+                    result.added.append(sid)
+                self._insert(conn, ball_id, rec, now, source)
+                stored.append(rec)
+            conn.execute("COMMIT")
+        except BaseException as e:
+            try:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the journal still holds the old pages: the next open rolls back
+            conn.close()
+            if isinstance(e, sqlite3.Error | OSError):
+                raise StoreError(
+                    "cannot write the history {}: {}; nothing was changed".format(
+                        self.path, _why(e)
+                    )
+                )
+            raise
+        conn.close()
+        self._verify(ball, stored)
+        return result
+
+    def _ball_id(self, conn, name, create=False):
+        row = conn.execute("SELECT id FROM balls WHERE name = ?", (name,)).fetchone()
+        if row or not create:
+            return row[0] if row else None
+        cur = conn.execute(
+            "INSERT INTO balls (name, added_at) VALUES (?, ?)", (name, int(time.time()))
+        )
+        return cur.lastrowid
+
+    def _insert(self, conn, ball_id, rec, now, source):
+        cols, trace, faults = rec
+        names = ("ball_id",) + SESSION_COLS + ("imported_at", "source")
+        values = [ball_id] + [cols[c] for c in SESSION_COLS] + [now, source]
+        conn.execute(
+            "INSERT INTO sessions ({}) VALUES ({})".format(
+                ", ".join(names), ", ".join("?" * len(names))
+            ),
+            values,
+        )
+        sid = cols["session_id"]
+        if trace is not None:
+            conn.execute(
+                "INSERT INTO traces VALUES (?, ?, ?, ?)", (ball_id, sid, len(trace), _pack(trace))
+            )
+        conn.executemany(
+            "INSERT INTO faults VALUES (?, ?, ?, ?, ?)",
+            [(ball_id, sid, i, t, what) for i, (t, what) in enumerate(faults)],
+        )
+
+    @staticmethod
+    def _delete(conn, ball_id, sid):
+        for table in ("faults", "traces", "sessions"):
+            conn.execute(
+                "DELETE FROM {} WHERE ball_id = ? AND session_id = ?".format(table), (ball_id, sid)
+            )
+
+    def _verify(self, ball, stored):
+        """Read what was just committed back through a fresh connection."""
+        if not stored:
+            return
+        conn = self._connect(write=False)
+        try:
+            ball_id = self._ball_id(conn, ball)
+            for rec in stored:
+                back = self._load(conn, ball_id, rec[0]["session_id"])
+                if back != rec:
+                    raise StoreError(
+                        "session {} of ball {!r} reads back differently from what was "
+                        "written to {}; keep the original log".format(
+                            rec[0]["session_id"], ball, self.path
+                        )
+                    )
+        except sqlite3.Error as e:
+            raise StoreError("cannot read back the history {}: {}".format(self.path, _why(e)))
+        finally:
+            conn.close()
+
+    # ---- reading --------------------------------------------------------------------------
+
+    def _load(self, conn, ball_id, sid):
+        """(columns, trace or None, faults) of one stored session, or None."""
+        if ball_id is None:
+            return None
+        row = conn.execute(
+            "SELECT {} FROM sessions WHERE ball_id = ? AND session_id = ?".format(
+                ", ".join(SESSION_COLS)
+            ),
+            (ball_id, sid),
+        ).fetchone()
+        if row is None:
+            return None
+        cols = dict(zip(SESSION_COLS, row, strict=True))
+        t = conn.execute(
+            "SELECT data, samples FROM traces WHERE ball_id = ? AND session_id = ?",
+            (ball_id, sid),
+        ).fetchone()
+        samples = _unpack(*t) if t else None
+        faults = conn.execute(
+            "SELECT t_ms, what FROM faults WHERE ball_id = ? AND session_id = ? ORDER BY seq",
+            (ball_id, sid),
+        ).fetchall()
+        return cols, samples, [tuple(f) for f in faults]
+
+    def _read(self, query, args=()):
+        if not self.exists():
+            return []
+        conn = self._connect(write=False)
+        try:
+            return conn.execute(query, args).fetchall()
+        except sqlite3.Error as e:
+            raise StoreError("cannot read the history {}: {}".format(self.path, _why(e)))
+        finally:
+            conn.close()
+
+    def balls(self):
+        return [r[0] for r in self._read("SELECT name FROM balls ORDER BY name")]
+
+    def sessions(self, ball=None):
+        """Every session (without its trace and faults) as a dict, with "ball", "imported_at",
+        "source" and "has_trace"; ordered by ball name and id."""
+        query = (
+            "SELECT b.name, s.imported_at, s.source, t.samples IS NOT NULL, {} FROM sessions s "
+            "JOIN balls b ON b.id = s.ball_id LEFT JOIN traces t "
+            "ON t.ball_id = s.ball_id AND t.session_id = s.session_id".format(
+                ", ".join("s." + c for c in SESSION_COLS)
+            )
+        )
+        args = ()
+        if ball is not None:
+            query += " WHERE b.name = ?"
+            args = (ball,)
+        out = []
+        for row in self._read(query + " ORDER BY b.name, s.session_id", args):
+            cols = dict(zip(SESSION_COLS, row[4:], strict=True))
+            extra = {"ball": row[0], "imported_at": row[1], "source": row[2]}
+            extra["has_trace"] = bool(row[3])
+            out.append(_public(cols, None, [], extra))
+        return out
+
+    def session(self, ball, session_id):
+        """One session with its trace (when it has one) and faults, or None."""
+        if not self.exists():
+            return None
+        conn = self._connect(write=False)
+        try:
+            ball_id = self._ball_id(conn, ball)
+            rec = self._load(conn, ball_id, session_id)
+            if rec is None:
+                return None
+            row = conn.execute(
+                "SELECT imported_at, source FROM sessions WHERE ball_id = ? AND session_id = ?",
+                (ball_id, session_id),
+            ).fetchone()
+        except sqlite3.Error as e:
+            raise StoreError("cannot read the history {}: {}".format(self.path, _why(e)))
+        finally:
+            conn.close()
+        return _public(*rec, {"ball": ball, "imported_at": row[0], "source": row[1]})
+
+
+def _why(e):
+    return getattr(e, "strerror", None) or str(e) or type(e).__name__
