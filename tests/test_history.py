@@ -235,7 +235,7 @@ def test_report_prints_the_latest_session(log, tmp_path):
     res = knotball("report")
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("Session 2 · ball sim · clock not set")
-    assert "stopped by time limit" in res.stdout and "too hard" in res.stdout
+    assert "stopped by the time limit" in res.stdout and "too hard" in res.stdout
     assert "peak {:.1f} N".format(logformat.parse(log)[0][0]["peak_n"]) in res.stdout
     assert knotball("report", "1").stdout.startswith("Session 1 ")
 

@@ -20,6 +20,14 @@ CUE_TEXT = {
     "done": "one long buzz: the session is over",
     "rest": "slow triple: that was today's last session, rest",
 }
+STOPPED = {
+    "time_limit": "stopped by the time limit",
+    "idle": "stopped after no contact",
+    "aborted": "stopped when the ball's program stopped",
+    "interrupted": "interrupted (power cut or crash), recovered to its last checkpoint",
+    "sensor_fault": "ended by a sensor fault",
+    "no_contact": "no contact: no session",
+}
 CELL_MS = 250
 ROW_CELLS = 40
 
@@ -120,7 +128,7 @@ def render_summary(s, console, band_changes=None):
     dur = s["duration_ms"]
     head = Text.assemble(
         ("Summary", "bold"),
-        "  {:.1f} s, stopped by {}".format(dur / 1000, s["stop_reason"].replace("_", " ")),
+        "  {:.1f} s, {}".format(dur / 1000, STOPPED.get(s["stop_reason"], s["stop_reason"])),
     )
     console.print(head)
     longest = max(list(s["band_ms"].values()) + [1])
