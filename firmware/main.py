@@ -1,6 +1,9 @@
 # The ball's entry point: outputs off, then config, then the 100 Hz loop. Thin on purpose.
+import sys
+
 from ball import VERSION, board, config, log
 from ball.app import WAKE_CHECK_MS, App
+from ball.console import Console
 from ball.session import EV_FAULT, EV_FAULT_CLEAR
 
 app = None
@@ -57,6 +60,10 @@ def main():
     session_log = log.SessionLog(LOG_ROOT, cfg, VERSION, hw.unix_time)
     hw.start_watchdog()
     app = App(hw, cfg, report, session_log)
+    # The USB console: live stream, log transfer, config and clock for the host tools.
+    app.console = Console(
+        sys.stdin.buffer, sys.stdout.buffer, app, LOG_ROOT, CONFIG_PATH, hw.set_time
+    )
     try:
         app.run()
     except KeyboardInterrupt:

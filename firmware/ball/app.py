@@ -48,7 +48,7 @@ class App:
     """Board interface: read_sensor() -> int counts; led(r, g, b); motor(duty 0..1000);
     off(); ticks_ms(); ticks_diff(a, b); ticks_add(t, ms); sleep_ms(ms)."""
 
-    def __init__(self, board, cfg, listener=None, log=None):
+    def __init__(self, board, cfg, listener=None, log=None, console=None):
         self.board = board
         self.cfg = cfg
         # Absolute sensors (a barometer reads ~100 kPa at rest) learn their zero at boot,
@@ -65,6 +65,7 @@ class App:
         # listener(now_ms, events) hears every non-empty event mask (console, log, sim).
         self.listener = listener
         self.log = log  # a log.SessionLog, or None
+        self.console = console  # a console.Console (the USB console), or None
         self.now = 0
         self.overruns = 0
         self.fault = FAULT_NONE
@@ -167,6 +168,8 @@ class App:
                     calm = quiet and self.now - self.session.band_changed_ms >= _CALM_MS
                     idle = quiet and self.session.state != ACTIVE
                     self.log.service(idle, self.now, calm)
+                if self.console is not None:
+                    self.console.poll(self.now)  # spare time, like the flash step
                 deadline = board.ticks_add(deadline, PERIOD_MS)
                 wait = board.ticks_diff(deadline, board.ticks_ms())
                 if wait > 0:

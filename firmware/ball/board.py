@@ -217,6 +217,11 @@ class Board:
         t = time.time()
         return t + _UNIX_2000 if t > _CLOCK_SET_AFTER else 0
 
+    def set_time(self, unix):
+        """Set the RTC from the host's clock (unix seconds), for session start times."""
+        t = time.gmtime(unix - _UNIX_2000)
+        machine.RTC().datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
+
     def start_watchdog(self):
         self.wdt = machine.WDT(timeout=WATCHDOG_MS)
 

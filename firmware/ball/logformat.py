@@ -37,6 +37,20 @@ Record types:
       u32 x4 band edges, u32 session limit ms, then an 'S' payload. Written when a session's
       trace is dropped to free flash; the summary stays.
 
+Console frames (the USB console, firmware/ball/console.py and host_tools/knotball/link.py)
+use the same framing; they never appear in a log file. The host sends ASCII lines
+`KB <command> [args]\n` (never 0x03: Ctrl-C stays MicroPython's); the ball answers:
+  'R' reply: UTF-8 JSON object, always with "command" naming the command it answers.
+  'E' error: UTF-8 JSON {"error": what went wrong and what to do, "command": NAME}
+      (a config refusal adds "key": the offending key).
+  'L' live sample (LIVE_SIZE bytes): u32 t_ms (ball uptime), i32 force mN, u8 band,
+      u8 session state (0 ready, 1 active, 2 stopped), u32 session elapsed ms,
+      u32 current hold ms, u16 cue bits (bit i: CUE_NAMES[i] given since the last 'L'),
+      u8 fault (0 none, else FAULT_NAMES index).
+  'D' file data: u32 offset of the first byte in the file, then the bytes (at most 1024).
+The host MUST scan the byte stream for valid frames (magic, length <= MAX_PAYLOAD, CRC);
+any other bytes are console text (print() output) and MUST NOT break the scan.
+
 A session file holds 'H', then 'T' records, then 'S'. Readers MUST:
   - treat a file that does not start with the magic as not a knotball log;
   - check every CRC; on a bad frame report damage at its offset and resume at the next
@@ -63,6 +77,12 @@ SUMMARY = 0x53  # 'S'
 ARCHIVED = 0x41  # 'A'
 FAULT = 0x46  # 'F'
 FAULT_SIZE = 5
+# Console frame types (never in a log file).
+REPLY = 0x52  # 'R'
+ERROR = 0x45  # 'E'
+LIVE = 0x4C  # 'L'
+DATA = 0x44  # 'D'
+LIVE_SIZE = 21
 FAULT_NAMES = ("cleared", "bus", "sensor", "stuck")
 FRAME_HEAD = 5
 FRAME_OVERHEAD = 9

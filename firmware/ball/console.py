@@ -1,0 +1,346 @@
+# The USB console protocol, ball side (DESIGN.md contract 4). The host sends ASCII lines
+# `KB <command> [args]\n`; the ball answers with binary frames in the log's framing
+# (logformat: "KB" + type + length + payload + CRC-32; console types R, E, L, D). Commands
+# are plain ASCII and never contain 0x03, so Ctrl-C still reaches MicroPython and stops the
+# app with its outputs off. Everything here runs in the loop's spare time, after the sample's
+# outputs are set: it may allocate and it never waits for input.
+import json
+import os
+import select
+import struct
+from binascii import crc32
+
+from ball import VERSION
+from ball import logformat as lf
+
+try:
+    from typing import Any
+except ImportError:
+    pass
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
+        return x
+
+
+PROTO = 1
+_LINE_MAX = const(600)  # a `cfg {json}` line with every key fits with room to spare
+_CHUNK = const(1024)  # file bytes per 'D' frame
+_LIVE_MS = const(50)  # 'L' frames at 20 Hz
+# select's poll() allocates its result (ipoll too, on the unix port), so input is looked at
+# every _POLL_EVERY calls only: 50 ms at 100 Hz still feels instant to a person typing or a
+# host waiting, and an idle console costs one small allocation per 5 samples, not per sample.
+_POLL_EVERY = const(5)
+_READ_MAX = const(256)  # input bytes taken per poll(): a flood cannot stall the loop
+_LIVE = "<IiBBIIHB"  # see logformat LIVE_SIZE
+STATE_NAMES = ("ready", "active", "stopped")
+_USAGE = (
+    "commands: KB hello | KB live on|off | KB ls | KB get NAME OFFSET LENGTH | "
+    "KB rm NAME CRC32 | KB cfg [JSON] | KB clock UNIX_SECONDS"
+)
+
+
+def _name_ok(name):
+    return name and "/" not in name and "\\" not in name and name not in (".", "..")
+
+
+class Console:
+    def __init__(
+        self, stream_in, stream_out, app, log_root, config_path, clock_setter=None, chunk=_CHUNK
+    ):
+        self.inp = stream_in
+        self.out = stream_out
+        self.app = app
+        self.root = log_root
+        self.config_path = config_path
+        self.clock_setter = clock_setter  # e.g. a board's set_time(unix): the RTC, if any
+        self.chunk = chunk
+        self.clock_offset = None  # unix seconds at now_ms == 0, once the host set the clock
+        self.now = 0
+        self._poller = select.poll()
+        self._poller.register(stream_in, select.POLLIN)
+        self._eof = False
+        self._line = bytearray(_LINE_MAX)
+        self._len = 0
+        self._overflow = False
+        self._one = bytearray(1)
+        self._calls = 0
+        self.live = False
+        self._live_at = 0
+        # An 'L' frame is packed in place: streaming costs no allocation per sample.
+        self._lbuf = bytearray(lf.LIVE_SIZE + lf.FRAME_OVERHEAD)
+        self._cues = [0, 0, 0, 0, 0, 0]
+        # A transfer in progress: one 'D' frame per poll(), so a big file never holds up
+        # the loop for more than one chunk's read and write.
+        self._xfile: Any = None  # the file being sent, or None
+        self._xname = ""
+        self._xoff = 0  # its next byte to send
+        self._xleft = 0  # bytes still to send
+        self._xsize = 0  # its size
+
+    # ---- the loop calls this once per sample period ----
+
+    def poll(self, now_ms):
+        self.now = now_ms
+        self._calls += 1
+        if self._calls >= _POLL_EVERY:
+            self._calls = 0
+            self._read_input()
+        if self._xfile is not None:
+            self._send_chunk()
+        if self.live and now_ms - self._live_at >= _LIVE_MS:
+            self._live_at = now_ms
+            self._send_live(now_ms)
+
+    def _ready(self):
+        for _obj, ev in self._poller.poll(0):
+            if ev & select.POLLIN:
+                return True
+            if ev & (select.POLLHUP | select.POLLERR):
+                self._eof = True  # nobody will ever write: stop asking
+        return False
+
+    def _read_input(self):
+        n = 0
+        while not self._eof and n < _READ_MAX and self._ready():
+            if not self.inp.readinto(self._one):
+                self._eof = True
+                return
+            n += 1
+            b = self._one[0]
+            if b == 10:  # '\n' ends a command
+                if self._overflow:
+                    self._overflow = False
+                    self.error("?", "line longer than {} bytes".format(_LINE_MAX))
+                elif self._len:
+                    self._command(bytes(self._line[: self._len]))
+                self._len = 0
+            elif b == 13:
+                pass  # a terminal's Enter sends \r (\n): either ends nothing, \n does
+            elif self._len < _LINE_MAX:
+                self._line[self._len] = b
+                self._len += 1
+            else:
+                self._overflow = True
+
+    # ---- frames out ----
+
+    def send(self, rtype, payload):
+        self.out.write(lf.record(rtype, payload))
+
+    def reply(self, command, obj):
+        obj["command"] = command
+        self.send(lf.REPLY, json.dumps(obj).encode())
+
+    def error(self, command, message):
+        self.send(lf.ERROR, json.dumps({"error": message, "command": command}).encode())
+
+    def _send_live(self, now_ms):
+        app = self.app
+        s = app.session
+        cues = 0
+        i = 0
+        while i < 6:  # a cue given since the last frame: its count went up
+            c = s.cue_counts[i]
+            if c != self._cues[i]:
+                if c > self._cues[i]:
+                    cues |= 1 << i
+                self._cues[i] = c
+            i += 1
+        hold = s.hold_ms
+        struct.pack_into(
+            _LIVE,
+            self._lbuf,
+            lf.FRAME_HEAD,
+            now_ms & 0xFFFFFFFF,
+            s.force_mn,
+            s.band,
+            s.state,
+            s.elapsed_ms,
+            hold if hold > 0 else 0,
+            cues,
+            app.fault,
+        )
+        lf.frame(self._lbuf, 0, lf.LIVE, lf.LIVE_SIZE)
+        self.out.write(self._lbuf)
+
+    # ---- commands ----
+
+    def _command(self, line):
+        try:
+            text = line.decode().strip()
+        except UnicodeError:
+            text = ""
+        if not text.startswith("KB "):
+            self.error(text[:20], "not a command; " + _USAGE)
+            return
+        parts = text[3:].strip().split(None, 1)
+        name = parts[0] if parts else ""
+        arg = parts[1].strip() if len(parts) > 1 else ""
+        if self._xfile is not None:  # any new command cancels a transfer
+            self._end_transfer()
+        handler = getattr(self, "cmd_" + name, None) if name.isalpha() else None
+        if handler is None:
+            self.error(name, "unknown command; " + _USAGE)
+            return
+        try:
+            handler(name, arg)
+        except (OSError, ValueError) as e:  # a bad argument or a flash error: say which
+            self.error(name, "{}: {}".format(type(e).__name__, e))
+
+    def cmd_hello(self, name, arg):
+        obj = {
+            "firmware": VERSION,
+            "proto": PROTO,
+            "session": STATE_NAMES[self.app.session.state],
+            "uptime_ms": self.now,
+            "live": self.live,
+        }
+        if self.clock_offset is not None:
+            obj["unix"] = self.unix_time()
+        self.reply(name, obj)
+
+    def cmd_live(self, name, arg):
+        if arg not in ("on", "off"):
+            self.error(name, "use `KB live on` or `KB live off`")
+            return
+        self.live = arg == "on"
+        self._live_at = self.now - _LIVE_MS
+        self.reply(name, {"live": self.live})
+
+    def _active_name(self):
+        log = self.app.log
+        if log is not None and log.f is not None:
+            return log.path.rsplit("/", 1)[-1]
+        return ""
+
+    def _crc(self, path):
+        crc = 0
+        buf = bytearray(512)
+        with open(path, "rb") as f:
+            while True:
+                n = f.readinto(buf)
+                if not n:
+                    return crc & 0xFFFFFFFF
+                crc = crc32(memoryview(buf)[:n], crc)
+
+    def cmd_ls(self, name, arg):
+        # CRCs are read from flash here, in one go: a host lists files between sessions,
+        # and a few hundred KiB read in well under a second even on the ball.
+        active = self._active_name()
+        files = []
+        for fname in sorted(os.listdir(self.root)):
+            path = self.root + "/" + fname
+            st = os.stat(path)
+            if st[0] & 0x4000:
+                continue  # a directory
+            entry = {"name": fname, "size": st[6], "crc32": self._crc(path)}
+            entry["active"] = fname == active  # still being written: not finished yet
+            files.append(entry)
+        self.reply(name, {"files": files})
+
+    def _args(self, name, arg, n, usage):
+        parts = arg.split()
+        if len(parts) != n or not _name_ok(parts[0]):
+            self.error(name, "usage: " + usage)
+            return None
+        try:
+            return [parts[0]] + [int(p) for p in parts[1:]]
+        except ValueError:
+            self.error(name, "usage: " + usage + " (whole numbers)")
+            return None
+
+    def cmd_get(self, name, arg):
+        a = self._args(name, arg, 3, "KB get NAME OFFSET LENGTH")
+        if a is None:
+            return
+        fname, offset, length = a
+        if offset < 0 or length < 0:
+            self.error(name, "OFFSET and LENGTH must not be negative")
+            return
+        path = self.root + "/" + fname
+        size = os.stat(path)[6]
+        f = open(path, "rb")
+        f.seek(offset)
+        self._xfile = f
+        self._xname = fname
+        self._xoff = offset
+        self._xleft = min(length, max(size - offset, 0))
+        self._xsize = size
+
+    def _send_chunk(self):
+        n = min(self.chunk, self._xleft)
+        data = self._xfile.read(n) if n else b""
+        if data:
+            self.send(lf.DATA, struct.pack("<I", self._xoff) + data)
+            self._xoff += len(data)
+            self._xleft -= len(data)
+        if not data or self._xleft <= 0:
+            self._end_transfer()
+            self.reply("get", {"name": self._xname, "end": self._xoff, "size": self._xsize})
+
+    def _end_transfer(self):
+        f, self._xfile = self._xfile, None
+        f.close()
+
+    def cmd_rm(self, name, arg):
+        a = self._args(name, arg, 2, "KB rm NAME CRC32 (the CRC-32 the host verified)")
+        if a is None:
+            return
+        fname, crc = a
+        if fname == self._active_name():
+            self.error(name, "{} is being written; remove it after the session".format(fname))
+            return
+        path = self.root + "/" + fname
+        now = self._crc(path)
+        if now != crc:
+            self.error(
+                name,
+                "{} has CRC-32 {} now, not {}: nothing deleted; pull it again".format(
+                    fname, now, crc
+                ),
+            )
+            return
+        os.remove(path)
+        self.reply(name, {"removed": fname})
+
+    def cmd_cfg(self, name, arg):
+        from ball import config  # only when asked: its bytecode costs heap
+
+        if not arg:
+            cfg, problem = config.load_or_defaults(self.config_path)
+            self.reply(name, {"config": cfg, "problem": problem})
+            return
+        try:
+            cfg = config.save(self.config_path, config.parse(arg))
+        except config.ConfigError as e:
+            self.send(
+                lf.ERROR,
+                json.dumps({"error": str(e), "command": name, "key": e.key}).encode(),
+            )
+            return
+        # Saved, not applied: the running session was set up from the old values, and
+        # changing its limits mid-way would break the promises of contract 2.
+        self.reply(name, {"saved": cfg, "applies": "at the next start"})
+
+    def cmd_clock(self, name, arg):
+        try:
+            unix = int(arg)
+        except ValueError:
+            self.error(name, "usage: KB clock UNIX_SECONDS")
+            return
+        self.clock_offset = unix - self.now // 1000
+        if self.clock_setter is not None:
+            self.clock_setter(unix)
+        log = self.app.log
+        if log is not None and log.unix_time is None:
+            log.unix_time = self.unix_time  # sessions from now on carry their start time
+        self.reply(name, {"unix": unix})
+
+    def unix_time(self):
+        if self.clock_offset is None:
+            return 0
+        return self.clock_offset + self.now // 1000

@@ -1,0 +1,254 @@
+"""The host side of the ball's USB console (DESIGN.md contract 4; wire format in
+ball.logformat's docstring, shared with the firmware).
+
+Commands go out as ASCII lines `KB <command> [args]\\n`; replies come back as CRC-checked
+frames in the log's framing. Bytes that are not a valid frame are console text (the
+firmware's print() output): they are collected in `Link.text`, or given to `on_text`.
+"""
+
+import json
+import struct
+import time
+import zlib
+
+from ball import logformat as lf
+from ball.session import BAND_NAMES, CUE_NAMES
+
+LIVE_FORMAT = "<IiBBIIHB"
+STATE_NAMES = ("ready", "active", "stopped")
+FAULT_NAMES = ("", "bus", "sensor", "stuck")
+_READ_SIZE = 4096
+
+
+class LinkError(Exception):
+    """The link failed: no ball, not knotball firmware, a timeout, a corrupt transfer."""
+
+
+class BallError(LinkError):
+    """The ball refused a command; `reply` is its 'E' frame as a dict."""
+
+    def __init__(self, reply):
+        super().__init__("the ball refused `{}`: {}".format(reply.get("command"), reply["error"]))
+        self.reply = reply
+
+
+def decode_live(payload):
+    t, force, band, state, elapsed, hold, cues, fault = struct.unpack(LIVE_FORMAT, payload)
+    return {
+        "t_ms": t,
+        "force_n": force / 1000,
+        "band": BAND_NAMES[band] if band < len(BAND_NAMES) else "unknown",
+        "state": STATE_NAMES[state] if state < len(STATE_NAMES) else "unknown",
+        "elapsed_ms": elapsed,
+        "hold_ms": hold,
+        "cues": [n for i, n in enumerate(CUE_NAMES) if cues & (1 << i)],
+        "fault": FAULT_NAMES[fault] if fault < len(FAULT_NAMES) else "unknown",
+    }
+
+
+class Link:
+    """A console link over a serial port path (pyserial: USB, or the virtual ball's pty) or
+    over any object with read(n) and write(b) that returns what is available."""
+
+    def __init__(self, port, timeout=3.0, on_text=None):
+        if isinstance(port, str):
+            import serial  # pyserial, installed with mpremote
+
+            try:
+                self.port = serial.Serial(port, 115200, timeout=0.02)
+            except serial.SerialException as e:
+                raise LinkError("cannot open {}: {}".format(port, e))
+            self.name = port
+        else:
+            self.port = port
+            self.name = getattr(port, "name", "the link")
+        self.timeout = timeout
+        self.on_text = on_text
+        self.text = bytearray()  # console text seen so far (when on_text is None)
+        self._buf = bytearray()
+        self._frames_seen = 0
+
+    def close(self):
+        self.port.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- the byte stream: frames and console text ----
+
+    def _text(self, data):
+        if not data:
+            return
+        if self.on_text is not None:
+            self.on_text(bytes(data))
+        else:
+            self.text += data
+
+    def _scan(self):
+        """The next valid frame in the buffer as (type, payload), or None when more bytes
+        are needed. Bytes before it are console text."""
+        buf = self._buf
+        while True:
+            i = buf.find(lf.MAGIC)
+            if i < 0:
+                keep = 1 if buf.endswith(lf.MAGIC[:1]) else 0  # maybe the first magic byte
+                self._text(buf[: len(buf) - keep])
+                del buf[: len(buf) - keep]
+                return None
+            self._text(buf[:i])
+            del buf[:i]
+            if len(buf) < lf.FRAME_HEAD:
+                return None
+            length = buf[3] | (buf[4] << 8)
+            if length <= lf.MAX_PAYLOAD:
+                if len(buf) < length + lf.FRAME_OVERHEAD:
+                    return None
+                # Text that happens to hold "KB" waits here until its claimed length has
+                # arrived, then fails the CRC: a short delay, never a lost frame.
+                size = length + lf.FRAME_OVERHEAD
+                for _offset, rtype, payload in lf._frames(bytes(buf[:size])):
+                    if rtype is not None:
+                        del buf[:size]
+                        self._frames_seen += 1
+                        return rtype, bytes(payload)
+                    break
+            self._text(buf[:1])  # not a frame: the "K" was text
+            del buf[:1]
+
+    def frame(self, deadline):
+        """The next frame, or None once time.monotonic() passes deadline."""
+        while True:
+            got = self._scan()
+            if got is not None:
+                return got
+            if time.monotonic() > deadline:
+                return None
+            data = self.port.read(_READ_SIZE)
+            if data:
+                self._buf += data
+            elif not hasattr(self.port, "timeout"):
+                time.sleep(0.005)  # a raw file object returned at once: don't spin
+
+    def send(self, command):
+        if "\n" in command or "\x03" in command:
+            raise ValueError("a console command is one line without control characters")
+        self.port.write(("KB " + command + "\n").encode())
+        flush = getattr(self.port, "flush", None)
+        if flush:
+            flush()
+
+    def _no_reply(self, command):
+        if not self._frames_seen:
+            what = (
+                "it printed text but sent no knotball frame: is the knotball firmware running "
+                "(not the REPL)? Reset the ball or run `knotball flash`"
+                if self.text
+                else "nothing came back: is a knotball connected on this port and powered?"
+            )
+            return LinkError("no reply from {} to `{}`: {}".format(self.name, command, what))
+        return LinkError(
+            "no reply from {} to `{}` within {} s".format(self.name, command, self.timeout)
+        )
+
+    def _wait(self, command, deadline, on_frame=None):
+        """Frames until the 'R' or 'E' answering `command`; others go to on_frame."""
+        name = command.split()[0]
+        while True:
+            got = self.frame(deadline)
+            if got is None:
+                raise self._no_reply(command)
+            rtype, payload = got
+            if rtype in (lf.REPLY, lf.ERROR):
+                reply = json.loads(payload)
+                if reply.get("command") != name:
+                    continue  # a late answer to an earlier command
+                if rtype == lf.ERROR:
+                    raise BallError(reply)
+                return reply
+            if on_frame is not None:
+                on_frame(rtype, payload)
+
+    def request(self, command, timeout=None):
+        """Send one command and return the ball's reply (a dict). Raises BallError when the
+        ball refuses it, LinkError when nothing valid comes back in time."""
+        self.send(command)
+        return self._wait(command, time.monotonic() + (timeout or self.timeout))
+
+    # ---- commands ----
+
+    def hello(self):
+        reply = self.request("hello")
+        if reply.get("proto") != 1:
+            raise LinkError(
+                "{} speaks console protocol {}, this knotball speaks 1: update the firmware "
+                "or the host tools".format(self.name, reply.get("proto"))
+            )
+        return reply
+
+    def live(self):
+        """Live samples (dicts, see decode_live) at ~20 Hz until the caller stops iterating;
+        the session on the ball is not disturbed."""
+        self.request("live on")
+        try:
+            while True:
+                got = self.frame(time.monotonic() + self.timeout)
+                if got is None:
+                    raise LinkError("{} stopped sending live samples".format(self.name))
+                if got[0] == lf.LIVE:
+                    yield decode_live(got[1])
+        finally:
+            self.request("live off")
+
+    def ls(self):
+        return self.request("ls")["files"]
+
+    def get(self, name, size, crc=None, attempts=3):
+        """The file's first `size` bytes. Each 'D' frame is CRC-checked by the framing; a
+        gap (a frame lost to corruption) resumes from the last good byte; with `crc` (from
+        ls) the whole file is checked too."""
+        data = bytearray()
+        for _ in range(attempts):
+            skipping = [False]
+
+            def on_frame(rtype, payload, skipping=skipping):
+                if rtype != lf.DATA or skipping[0]:
+                    return
+                offset = struct.unpack_from("<I", payload)[0]
+                if offset != len(data):
+                    skipping[0] = True  # a chunk was lost: ask again from here afterwards
+                    return
+                data.extend(payload[4:])
+
+            want = size - len(data)
+            command = "get {} {} {}".format(name, len(data), want)
+            self.send(command)
+            # The deadline grows with the size: 1 KiB frames at USB speed are fast, a
+            # throttled link (--baud) is not.
+            deadline = time.monotonic() + self.timeout + want / 5000
+            end = self._wait(command, deadline, on_frame)
+            if len(data) >= size or end["end"] >= end["size"] and not skipping[0]:
+                break
+        if len(data) != size:
+            raise LinkError(
+                "{}: got {} of {} bytes from {}".format(name, len(data), size, self.name)
+            )
+        if crc is not None and zlib.crc32(data) & 0xFFFFFFFF != crc:
+            raise LinkError(
+                "{}: the copy's CRC-32 does not match the ball's; pull it again".format(name)
+            )
+        return bytes(data)
+
+    def rm(self, name, crc):
+        """Delete a file on the ball, only if it still has the CRC-32 the host verified."""
+        return self.request("rm {} {}".format(name, crc))
+
+    def cfg(self, cfg=None):
+        if cfg is None:
+            return self.request("cfg")["config"]
+        return self.request("cfg " + json.dumps(cfg, separators=(",", ":")))["saved"]
+
+    def clock(self, unix=None):
+        return self.request("clock {}".format(int(time.time() if unix is None else unix)))

@@ -1,0 +1,259 @@
+"""The USB console end to end: the firmware on the MicroPython unix port, its stdin/stdout
+on a pty, and the host's Link talking to it through pyserial on a second pty's path.
+
+The ball's pty is raw (bytes pass unchanged, no \\n -> \\r\\n) but keeps ISIG, so a 0x03
+from the host raises SIGINT -> KeyboardInterrupt, as Ctrl-C does on the unix port. Link
+cannot open the ball's own pty slave (it would talk to itself), so a relay copies bytes
+between the two pty masters, as the virtual ball will.
+"""
+
+import fcntl
+import json
+import os
+import select
+import subprocess
+import termios
+import threading
+import time
+import tty
+import zlib
+
+import pytest
+
+from ball import logformat as lf
+from conftest import TESTS
+from knotball.link import BallError, Link, LinkError
+from knotball.runtime import FIRMWARE_ROOT, micropython_exe
+
+CFG = {
+    "session_limit_s": 3,
+    "idle_stop_s": 2,
+    "warn_before_s": 1,
+    "hold_min_s": 1,
+    "hold_max_s": 2,
+}
+
+
+def _raw_with_isig(fd):
+    tty.setraw(fd)
+    attrs = termios.tcgetattr(fd)
+    attrs[3] |= termios.ISIG  # Ctrl-C still interrupts
+    attrs[6][termios.VQUIT] = 0  # ... but no other byte does (0: disabled)
+    attrs[6][termios.VSUSP] = 0
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+def _controlling_tty():
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty becomes the ball's terminal: ^C -> SIGINT
+
+
+class Ball:
+    def __init__(self, tmp_path):
+        self.logdir = tmp_path / "logs"
+        self.logdir.mkdir()
+        self.blob = os.urandom(5000)  # several 'D' frames' worth
+        (self.logdir / "blob.bin").write_bytes(self.blob)
+        self.cfg_path = tmp_path / "config.json"
+        self.cfg_path.write_text(json.dumps(CFG))
+        trace = tmp_path / "trace.csv"
+        # 30 N (medium) from 0.2 s to 5 s: the session starts and stops at its 3 s limit.
+        trace.write_text("t_ms,force_n\n0,0\n200,30\n5000,30\n5100,0\n")
+        self.ball_m, ball_s = os.openpty()
+        _raw_with_isig(ball_s)
+        self.host_m, self.host_s = os.openpty()
+        tty.setraw(self.host_s)
+        env = dict(os.environ, MICROPYPATH=str(FIRMWARE_ROOT))
+        self.stderr = open(tmp_path / "stderr.txt", "wb")
+        self.proc = subprocess.Popen(
+            [micropython_exe(), str(TESTS / "mp" / "consoleball.py"), trace, self.cfg_path]
+            + [self.logdir],
+            stdin=ball_s,
+            stdout=ball_s,
+            stderr=self.stderr,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_controlling_tty,
+        )
+        os.close(ball_s)
+        self.running = True
+        self.relay = threading.Thread(target=self._relay, daemon=True)
+        self.relay.start()
+        self.link = Link(os.ttyname(self.host_s), timeout=5)
+
+    def _relay(self):
+        pair = {self.ball_m: self.host_m, self.host_m: self.ball_m}
+        while self.running:
+            ready, _, _ = select.select(list(pair), [], [], 0.05)
+            for fd in ready:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:  # the ball exited: its pty is gone
+                    data = b""
+                if not data:
+                    if fd == self.ball_m:
+                        return
+                    continue
+                os.write(pair[fd], data)
+
+    def wait_text(self, text, timeout=10):
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.link.text:
+            assert time.monotonic() < deadline, "no {!r} in {!r}".format(text, self.link.text)
+            self.link.frame(time.monotonic() + 0.1)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(5)
+        self.running = False
+        self.relay.join(2)
+        self.link.close()
+        for fd in (self.ball_m, self.host_m, self.host_s):
+            os.close(fd)
+        self.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def ball(tmp_path_factory):
+    b = Ball(tmp_path_factory.mktemp("consoleball"))
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def finished(ball):
+    """The ball once its session has stopped and its file is closed."""
+    ball.wait_text("event session_stop")
+    deadline = time.monotonic() + 10
+    while True:
+        files = {f["name"]: f for f in ball.link.ls()}
+        if "00000001.kbl" in files and not files["00000001.kbl"]["active"]:
+            return ball
+        assert time.monotonic() < deadline, files
+        time.sleep(0.1)
+
+
+def test_hello_names_the_firmware_and_protocol(ball):
+    reply = ball.link.hello()
+    assert reply["proto"] == 1
+    assert reply["firmware"]
+    assert reply["session"] in ("ready", "active", "stopped")
+    assert reply["uptime_ms"] >= 0
+
+
+def test_live_samples_arrive_and_the_session_still_stops_at_its_limit(ball):
+    states = []
+    for sample in ball.link.live():
+        states.append(sample["state"])
+        if "active" in states and sample["state"] == "stopped" or len(states) > 400:
+            break
+    assert "active" in states
+    assert ball.link.hello()["live"] is False  # the iterator turned the stream off
+    ball.wait_text("event session_stop time_limit")
+
+
+def test_console_text_between_frames_does_not_break_parsing(ball):
+    ball.wait_text("consoleball ready")
+    ball.wait_text("event session_start")
+    assert ball.link.hello()["proto"] == 1
+
+
+def test_ls_lists_the_finished_session_with_its_crc(finished):
+    files = {f["name"]: f for f in finished.link.ls()}
+    data = (finished.logdir / "00000001.kbl").read_bytes()
+    assert files["00000001.kbl"]["size"] == len(data)
+    assert files["00000001.kbl"]["crc32"] == zlib.crc32(data)
+    assert files["blob.bin"]["crc32"] == zlib.crc32(finished.blob)
+
+
+def test_get_returns_the_files_bytes_in_several_chunks(finished):
+    files = {f["name"]: f for f in finished.link.ls()}
+    frames = []
+    on_frame = finished.link.frame
+
+    def counting(deadline):
+        got = on_frame(deadline)
+        if got and got[0] == lf.DATA:
+            frames.append(len(got[1]))
+        return got
+
+    finished.link.frame = counting
+    try:
+        blob = finished.link.get("blob.bin", 5000, files["blob.bin"]["crc32"])
+    finally:
+        del finished.link.frame
+    assert blob == finished.blob
+    assert len(frames) == 5
+    session = files["00000001.kbl"]
+    got = finished.link.get("00000001.kbl", session["size"], session["crc32"])
+    assert got == (finished.logdir / "00000001.kbl").read_bytes()
+
+
+def test_rm_deletes_only_with_the_files_current_crc(finished):
+    path = finished.logdir / "blob.bin"
+    crc = zlib.crc32(path.read_bytes())
+    with pytest.raises(BallError, match="nothing deleted"):
+        finished.link.rm("blob.bin", crc ^ 1)
+    assert path.exists()
+    finished.link.rm("blob.bin", crc)
+    assert not path.exists()
+    assert "blob.bin" not in [f["name"] for f in finished.link.ls()]
+
+
+def test_cfg_over_the_hard_cap_is_refused_naming_the_key(ball):
+    before = ball.cfg_path.read_bytes()
+    with pytest.raises(BallError) as e:
+        ball.link.cfg({"session_limit_s": 999})
+    assert e.value.reply["key"] == "session_limit_s"
+    assert "session_limit_s" in str(e.value)
+    assert ball.cfg_path.read_bytes() == before
+
+
+def test_cfg_valid_is_saved_atomically(ball):
+    saved = ball.link.cfg(dict(CFG, session_limit_s=120))
+    assert saved["session_limit_s"] == 120
+    on_disk = json.loads(ball.cfg_path.read_text())
+    assert on_disk["session_limit_s"] == 120
+    assert not (ball.cfg_path.parent / "config.json.tmp").exists()
+    assert ball.link.cfg()["session_limit_s"] == 120
+
+
+def test_clock_is_remembered(ball):
+    ball.link.clock(1_700_000_000)
+    assert ball.link.hello()["unix"] >= 1_700_000_000
+
+
+def test_unknown_command_gets_an_error_frame_naming_it(ball):
+    with pytest.raises(BallError) as e:
+        ball.link.request("frobnicate 1 2")
+    assert e.value.reply["command"] == "frobnicate"
+    assert "KB hello" in e.value.reply["error"]  # says what to do
+    with pytest.raises(BallError, match="usage"):
+        ball.link.request("get ../etc/passwd 0 10")
+
+
+def test_ctrl_c_ends_the_app_with_outputs_off(tmp_path):
+    b = Ball(tmp_path)
+    try:
+        b.wait_text("event session_start")  # the motor or LED may be on now
+        b.link.port.write(b"\x03")
+        b.wait_text("consoleball ended")
+        b.wait_text("led=(0, 0, 0) duty=0")
+        assert b.proc.wait(10) == 0
+    finally:
+        b.close()
+
+
+def test_a_port_without_knotball_firmware_is_named_as_such(tmp_path):
+    class Echo:  # a port that answers text, never a frame
+        name = "fake"
+
+        def read(self, n):
+            time.sleep(0.01)
+            return b">>> "
+
+        def write(self, data):
+            pass
+
+    with pytest.raises(LinkError, match="not the REPL"):
+        Link(Echo(), timeout=0.2).hello()
