@@ -7,110 +7,15 @@ cannot open the ball's own pty slave (it would talk to itself), so a relay copie
 between the two pty masters, as the virtual ball will.
 """
 
-import fcntl
 import json
-import os
-import select
-import subprocess
-import termios
-import threading
 import time
-import tty
 import zlib
 
 import pytest
+from ballpty import CFG, Ball
 
 from ball import logformat as lf
-from conftest import TESTS
 from knotball.link import BallError, Link, LinkError
-from knotball.runtime import FIRMWARE_ROOT, micropython_exe
-
-CFG = {
-    "session_limit_s": 3,
-    "idle_stop_s": 2,
-    "warn_before_s": 1,
-    "hold_min_s": 1,
-    "hold_max_s": 2,
-}
-
-
-def _raw_with_isig(fd):
-    tty.setraw(fd)
-    attrs = termios.tcgetattr(fd)
-    attrs[3] |= termios.ISIG  # Ctrl-C still interrupts
-    attrs[6][termios.VQUIT] = 0  # ... but no other byte does (0: disabled)
-    attrs[6][termios.VSUSP] = 0
-    termios.tcsetattr(fd, termios.TCSANOW, attrs)
-
-
-def _controlling_tty():
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty becomes the ball's terminal: ^C -> SIGINT
-
-
-class Ball:
-    def __init__(self, tmp_path):
-        self.logdir = tmp_path / "logs"
-        self.logdir.mkdir()
-        self.blob = os.urandom(5000)  # several 'D' frames' worth
-        (self.logdir / "blob.bin").write_bytes(self.blob)
-        self.cfg_path = tmp_path / "config.json"
-        self.cfg_path.write_text(json.dumps(CFG))
-        trace = tmp_path / "trace.csv"
-        # 30 N (medium) from 0.2 s to 5 s: the session starts and stops at its 3 s limit.
-        trace.write_text("t_ms,force_n\n0,0\n200,30\n5000,30\n5100,0\n")
-        self.ball_m, ball_s = os.openpty()
-        _raw_with_isig(ball_s)
-        self.host_m, self.host_s = os.openpty()
-        tty.setraw(self.host_s)
-        env = dict(os.environ, MICROPYPATH=str(FIRMWARE_ROOT))
-        self.stderr = open(tmp_path / "stderr.txt", "wb")
-        self.proc = subprocess.Popen(
-            [micropython_exe(), str(TESTS / "mp" / "consoleball.py"), trace, self.cfg_path]
-            + [self.logdir],
-            stdin=ball_s,
-            stdout=ball_s,
-            stderr=self.stderr,
-            env=env,
-            start_new_session=True,
-            preexec_fn=_controlling_tty,
-        )
-        os.close(ball_s)
-        self.running = True
-        self.relay = threading.Thread(target=self._relay, daemon=True)
-        self.relay.start()
-        self.link = Link(os.ttyname(self.host_s), timeout=5)
-
-    def _relay(self):
-        pair = {self.ball_m: self.host_m, self.host_m: self.ball_m}
-        while self.running:
-            ready, _, _ = select.select(list(pair), [], [], 0.05)
-            for fd in ready:
-                try:
-                    data = os.read(fd, 4096)
-                except OSError:  # the ball exited: its pty is gone
-                    data = b""
-                if not data:
-                    if fd == self.ball_m:
-                        return
-                    continue
-                os.write(pair[fd], data)
-
-    def wait_text(self, text, timeout=10):
-        deadline = time.monotonic() + timeout
-        while text.encode() not in self.link.text:
-            assert time.monotonic() < deadline, "no {!r} in {!r}".format(text, self.link.text)
-            self.link.frame(time.monotonic() + 0.1)
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(5)
-        self.running = False
-        self.relay.join(2)
-        self.link.close()
-        for fd in (self.ball_m, self.host_m, self.host_s):
-            os.close(fd)
-        self.stderr.close()
 
 
 @pytest.fixture(scope="module")

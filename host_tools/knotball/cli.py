@@ -12,8 +12,11 @@ COMMANDS = {
     "sim": ("knotball.sim", "replay a pressure trace through the real firmware loop"),
     "inspect": ("knotball.inspect", "read session log files and print the sessions in them"),
     "import": ("knotball.importer", "add session log files to the history on this computer"),
+    "pull": ("knotball.pull", "copy the ball's session logs to the history, then delete them"),
+    "live": ("knotball.live", "watch pressure, band and session time live, as the person rolls"),
     "history": ("knotball.history", "list the sessions in the history, with daily totals"),
     "report": ("knotball.report", "one session's summary, plot (--png) and trace (--csv)"),
+    "virtual": ("knotball.virtual", "a ball without hardware, on a pty mpremote can use"),
 }
 
 

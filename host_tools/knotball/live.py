@@ -1,0 +1,280 @@
+"""knotball live: the ball's pressure, band and session time as the person rolls, big enough
+to read from across the room (or `--plain`, one line per sample for scripts). It only
+listens: the session on the ball runs on as if nobody watched. A reset ball or a replugged
+cable is waited for ("reconnecting…") and picked up again; Ctrl-C ends it with status 0.
+"""
+
+import sys
+import time
+
+from serial import SerialException
+
+from ball import config
+from ball import logformat as lf
+from knotball import ports
+from knotball.link import LinkError, decode_live
+from knotball.timeline import BAND_STYLE, CUE_TEXT
+
+NOT_KNOTBALL = 2
+SAMPLE_TIMEOUT_S = 2.0  # samples come at 20 Hz: this long without one, the link is gone
+PLAIN_EVERY_MS = 100  # --plain prints at most 10 lines a second
+FAULT_TEXT = {
+    "bus": "the sensor stopped answering on its bus: check its wires",
+    "sensor": "the sensor reports an error: check it, then reset the ball",
+    "stuck": "the sensor reading is stuck: check its wires, then reset the ball",
+}
+
+
+def add_arguments(p):
+    p.add_argument("--port", metavar="PORT", help="the ball's serial port (default: the one ball)")
+    p.add_argument(
+        "--plain",
+        action="store_true",
+        help="one line per sample: t_ms force_n band state elapsed_ms hold_ms cues fault",
+    )
+
+
+def connect(path):
+    """Open the ball, check it is a knotball, read its config and start the live stream.
+    Returns (link, config)."""
+    link = ports.open_link(path)
+    try:
+        link.hello()
+        try:
+            cfg = link.cfg()
+        except LinkError:
+            cfg = dict(config.DEFAULTS)
+        link.request("live on")
+    except BaseException:
+        link.close()
+        raise
+    return link, cfg
+
+
+def follow(opener, view, status, sleep=time.sleep):
+    """Samples from opener()'s link to view.sample() until Ctrl-C; on a read error or a
+    silence, status("reconnecting…") and opener() again every second until it works.
+    The first opener() call's errors are the caller's. Returns 0."""
+    link, cfg = opener()
+    view.connected(cfg)
+    try:
+        while True:
+            try:
+                got = link.frame(time.monotonic() + SAMPLE_TIMEOUT_S)
+                if got is None:
+                    raise LinkError("no live samples for {} s".format(SAMPLE_TIMEOUT_S))
+                if got[0] == lf.LIVE:
+                    view.sample(decode_live(got[1]))
+                continue
+            except (LinkError, OSError):  # pyserial's SerialException is an OSError
+                _close(link)
+                link = None
+            status("reconnecting…")
+            while link is None:
+                sleep(1)
+                try:
+                    link, cfg = opener()
+                except (LinkError, OSError):
+                    pass
+            status("connected")
+            view.connected(cfg)
+    except KeyboardInterrupt:
+        if link is not None:
+            try:
+                link.request("live off", timeout=1)
+            except (LinkError, OSError):
+                pass  # unplugged right now: the ball stops streaming at its next reset
+            _close(link)
+        return 0
+
+
+def _close(link):
+    try:
+        link.close()
+    except (OSError, SerialException):
+        pass
+
+
+class Plain:
+    """`t_ms force_n band state elapsed_ms hold_ms cues fault`; cues comma-separated (a cue
+    between two printed lines is kept for the next one), `-` for none."""
+
+    def __init__(self, out):
+        self.out = out
+        self.last = None
+        self.cues = []
+
+    def connected(self, cfg):
+        self.last = None
+
+    def sample(self, s):
+        self.cues += [c for c in s["cues"] if c not in self.cues]
+        if self.last is not None and 0 <= s["t_ms"] - self.last < PLAIN_EVERY_MS:
+            return
+        self.last = s["t_ms"]
+        fields = (
+            s["t_ms"],
+            "{:.2f}".format(s["force_n"]),
+            s["band"],
+            s["state"],
+            s["elapsed_ms"],
+            s["hold_ms"],
+            ",".join(self.cues) or "-",
+            s["fault"] or "-",
+        )
+        self.cues = []
+        print(*fields, file=self.out, flush=True)
+
+
+# A 3x5 block font, each pixel two characters wide: a force readable across the room.
+_FONT = {
+    "0": ("###", "# #", "# #", "# #", "###"),
+    "1": (" # ", "## ", " # ", " # ", "###"),
+    "2": ("###", "  #", "###", "#  ", "###"),
+    "3": ("###", "  #", "###", "  #", "###"),
+    "4": ("# #", "# #", "###", "  #", "  #"),
+    "5": ("###", "#  ", "###", "  #", "###"),
+    "6": ("###", "#  ", "###", "# #", "###"),
+    "7": ("###", "  #", "  #", "  #", "  #"),
+    "8": ("###", "# #", "###", "# #", "###"),
+    "9": ("###", "# #", "###", "  #", "###"),
+    ".": ("   ", "   ", "   ", "   ", " # "),
+    "-": ("   ", "   ", "###", "   ", "   "),
+    "N": ("#  #", "## #", "# ##", "#  #", "#  #"),
+    " ": ("  ", "  ", "  ", "  ", "  "),
+}
+
+
+def big(text, style):
+    from rich.text import Text
+
+    out = Text(justify="center")
+    for row in range(5):
+        line = " ".join(_FONT[c][row] for c in text)
+        out.append(line.replace("#", "██").replace(" ", "  "), style=style)
+        if row < 4:
+            out.append("\n")
+    return out
+
+
+def _band_at(force_n, cfg):
+    band = "idle"
+    for name in ("light", "medium", "firm", "over"):
+        if force_n >= cfg[name + "_n"]:
+            band = name
+    return band
+
+
+def bar(force_n, cfg, width):
+    """Force against the band edges: each cell in the colour of its band, edges marked."""
+    from rich.text import Text
+
+    top = cfg["over_n"] * 1.3
+    edges = {round(cfg[b + "_n"] / top * width) for b in ("light", "medium", "firm", "over")}
+    out = Text(justify="center")
+    for i in range(width):
+        value = (i + 0.5) / width * top
+        if i in edges:
+            out.append("┃", style="bold white")
+        elif value <= force_n:
+            out.append("█", style=BAND_STYLE[_band_at(value, cfg)][1])
+        else:
+            out.append("─", style="grey30")
+    return out
+
+
+def _clock(ms):
+    return "{}:{:02d}".format(ms // 60000, ms // 1000 % 60)
+
+
+def render(s, cfg, cue, note):
+    """The whole screen for sample `s` (None: no sample yet, or reconnecting)."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.text import Text
+
+    if s is None:
+        return Panel(Text(note or "waiting for the ball…", justify="center", style="bold"))
+    style = BAND_STYLE.get(s["band"], ("", "white"))[1]
+    force = "{:.1f}".format(max(s["force_n"], 0.0))
+    limit = int(cfg.get("session_limit_s", 60) * 1000)
+    parts = [
+        big(force + " N", style),
+        Text(""),
+        Text(s["band"].upper(), style=style + " bold", justify="center"),
+        bar(s["force_n"], cfg, 60),
+        Text(""),
+        Text(
+            "session {}   {} / {}   hold {:.0f} s".format(
+                s["state"], _clock(s["elapsed_ms"]), _clock(limit), s["hold_ms"] / 1000
+            ),
+            justify="center",
+            style="bold",
+        ),
+    ]
+    if cue:
+        parts.append(
+            Text("last cue: {} — {}".format(cue, CUE_TEXT.get(cue, "")), justify="center")
+        )
+    if s["fault"]:
+        parts.append(
+            Text(
+                " SENSOR FAULT ({}): {} ".format(s["fault"], FAULT_TEXT.get(s["fault"], "")),
+                style="bold white on red",
+                justify="center",
+            )
+        )
+    if note:
+        parts.append(Text(note, style="bold yellow", justify="center"))
+    return Panel(Group(*parts), title="knotball live", subtitle="Ctrl-C to quit")
+
+
+class Board:
+    """The full-terminal view, redrawn on each sample."""
+
+    def __init__(self, live):
+        self.live = live
+        self.cfg = dict(config.DEFAULTS)
+        self.cue = None
+        self.note = ""
+
+    def connected(self, cfg):
+        self.cfg = cfg
+        self.note = ""
+
+    def status(self, text):
+        self.note = text
+        self.live.update(render(None, self.cfg, self.cue, self.note), refresh=True)
+
+    def sample(self, s):
+        if s["cues"]:
+            self.cue = s["cues"][-1]
+        self.live.update(render(s, self.cfg, self.cue, self.note), refresh=True)
+
+
+def run(args):
+    try:
+        path = ports.choose(args.port)
+        first = connect(path)
+    except ports.PortError as e:
+        print("knotball live: {}".format(e), file=sys.stderr)
+        return 1
+    except LinkError as e:
+        print("knotball live: {}".format(e), file=sys.stderr)
+        return NOT_KNOTBALL
+    pending = [first]
+
+    def opener():
+        return pending.pop() if pending else connect(path)
+
+    if args.plain:
+
+        def status(text):
+            print("knotball live: " + text, file=sys.stderr, flush=True)
+
+        return follow(opener, Plain(sys.stdout), status)
+    from rich.live import Live
+
+    with Live(auto_refresh=False, screen=True, redirect_stderr=False) as live:
+        board = Board(live)
+        return follow(opener, board, board.status)

@@ -1,0 +1,184 @@
+"""knotball pull: copy the ball's finished session logs into the host history, verify each
+copy, and only then delete it from the ball (DESIGN.md contract 4).
+
+Order per file, so that a cut link, a reset or a full disk loses nothing: get (CRC-checked
+per frame and whole), write the --out copy, add to the history (one verified transaction),
+and only when every session in it is stored complete, `rm NAME CRC` — which the ball refuses
+if the file changed since. Anything short of that leaves the file on the ball for next time.
+"""
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from serial import SerialException
+
+from ball import logformat
+from knotball import history as history_cmd
+from knotball import ports, store
+from knotball.link import BallError, LinkError
+
+OK, FAILED, NOT_KNOTBALL = 0, 1, 2
+
+
+def add_arguments(p):
+    p.add_argument("--port", metavar="PORT", help="the ball's serial port (default: the one ball)")
+    p.add_argument("--out", metavar="DIR", help="also keep a copy of each log file in DIR")
+    p.add_argument("--keep", action="store_true", help="delete nothing from the ball")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the result")
+    p.add_argument(
+        "--ball", metavar="NAME", help="the name the sessions are stored under (default: ball)"
+    )
+
+
+def _say(message):
+    print("knotball pull: " + message, file=sys.stderr)
+
+
+def _wanted(entry):
+    """A session log the ball has finished with: not the file being written, not other files."""
+    return entry["name"].endswith(".kbl") and not entry["active"]
+
+
+def _write_atomic(path, data):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _brief(s):
+    return {
+        "id": s["id"],
+        "duration_ms": s["duration_ms"],
+        "stop_reason": s["stop_reason"],
+        "band_ms": s["band_ms"],
+        "peak_n": s["peak_n"],
+    }
+
+
+class Pull:
+    def __init__(self, link, history, ball, args):
+        self.link, self.history, self.ball, self.args = link, history, ball, args
+        self.sessions = []  # sessions new to the history (added or replacing a lesser copy)
+        self.deleted = 0
+        self.status = OK
+
+    def note(self, message):
+        if not self.args.json:
+            print(message)
+
+    def one(self, entry):
+        """Copy, store and (unless --keep) delete one file. LinkError/StoreError propagate:
+        the caller stops there, with this file still on the ball."""
+        name, crc = entry["name"], entry["crc32"]
+        data = self.link.get(name, entry["size"], crc)
+        if self.args.out:
+            _write_atomic(Path(self.args.out) / name, data)
+        try:
+            sessions, damage = logformat.parse(data, keep_trace=False)
+            added = self.history.add(self.ball, data, source="{}:{}".format(self.link.name, name))
+        except logformat.NotALog as e:
+            _say("{}: {}; left on the ball".format(name, e))
+            self.status = FAILED
+            return
+        by_id = {s["id"]: s for s in sessions}
+        for sid in added.added + added.replaced:
+            self.sessions.append(_brief(by_id[sid]))
+            self.note(
+                "{}: session {} stored ({})".format(name, sid, history_cmd.ended(by_id[sid]))
+            )
+        for sid in added.duplicates:
+            self.note("{}: session {} is already in the history".format(name, sid))
+        why = None
+        if added.conflicts:
+            why = "the history already holds a different session {} of ball {!r}".format(
+                ", ".join(map(str, added.conflicts)), self.ball
+            )
+        elif added.incomplete:
+            why = "session {} in it is cut short".format(", ".join(map(str, added.incomplete)))
+        elif damage:
+            why = "it is damaged at byte {}: {}".format(*damage)
+        elif not sessions:
+            why = "it holds no session"
+        if why:
+            _say("{}: kept on the ball: {}".format(name, why))
+            self.status = FAILED
+            return
+        if self.args.keep:
+            return
+        try:
+            self.link.rm(name, crc)
+        except BallError as e:  # it changed since ls (e.g. summaries.kbl grew): next time
+            _say("{}: kept on the ball: {}".format(name, e))
+            return
+        self.deleted += 1
+
+
+def run(args):
+    try:
+        link = ports.open_link(ports.choose(args.port))
+    except LinkError as e:
+        _say(str(e))
+        return FAILED
+    with link:
+        try:
+            hello = link.hello()
+        except LinkError as e:
+            _say("{}; nothing pulled".format(e))
+            return NOT_KNOTBALL
+        ball = (args.ball or hello.get("ball") or "ball").strip()
+        if not ball or len(ball) > 64 or not ball.isprintable():
+            _say("--ball {!r}: give a short printable name".format(args.ball))
+            return NOT_KNOTBALL
+        job = Pull(link, store.History(), ball, args)
+        try:
+            link.clock()
+            files = [f for f in link.ls() if _wanted(f)]
+            _pull_all(job, files, args.json)
+        except (LinkError, SerialException) as e:
+            _say(
+                "the link to {} failed: {}; nothing unverified was deleted, run "
+                "`knotball pull` again to resume".format(link.name, e)
+            )
+            return FAILED
+        except (store.StoreError, OSError) as e:
+            _say("{}; nothing more was deleted from the ball".format(e))
+            return FAILED
+    if args.json:
+        out = {"pulled": len(job.sessions), "deleted": job.deleted, "sessions": job.sessions}
+        print(json.dumps(out))
+    else:
+        print(
+            "ball {}: {} session{} pulled, {} file{} deleted from the ball{}.".format(
+                ball,
+                len(job.sessions),
+                "" if len(job.sessions) == 1 else "s",
+                job.deleted,
+                "" if job.deleted == 1 else "s",
+                " (--keep)" if args.keep else "",
+            )
+        )
+    return job.status
+
+
+def _pull_all(job, files, quiet):
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    with Progress(*columns, console=Console(stderr=True), disable=quiet) as progress:
+        task = progress.add_task("pulling", total=sum(f["size"] for f in files) or 1)
+        for entry in files:
+            progress.update(task, description=entry["name"])
+            job.one(entry)
+            progress.advance(task, entry["size"])

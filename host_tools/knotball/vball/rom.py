@@ -1,0 +1,268 @@
+# The virtual ball's "ROM": what a real board's MicroPython does around boot.py and main.py,
+# on the unix port (`knotball virtual` runs it; it is not firmware). It mounts a littlefs2
+# image file as the root filesystem, then runs the boot sequence of an ESP32 port (boot.py,
+# main.py in the friendly mode, the REPL) and the REPL protocol stock mpremote speaks: the
+# friendly and raw REPLs, Ctrl-D soft reset. The unix port's own REPL has no raw mode.
+# Run: micropython rom.py VBALL_DIR IMAGE BLOCKS TRACE|- SPEED
+# stdin/stdout are the ball's pty (raw, with ISIG: Ctrl-C arrives as KeyboardInterrupt).
+import gc
+import io
+import os
+import sys
+
+_BLOCK = 4096
+_BANNER = '{}; virtual knotball ({})\r\nType "help()" for more information.\r\n'
+_RAW = b"raw REPL; CTRL-B to exit\r\n"
+
+
+HardReset = None  # machine.HardReset, once the virtual machine module is loaded
+
+
+class FileFlash:
+    """A littlefs block device over an image file. Every write goes straight to the file,
+    so killing the virtual ball is a power cut, which littlefs is made to survive."""
+
+    def __init__(self, path, blocks):
+        try:
+            self.f = open(path, "r+b")
+        except OSError:
+            self.f = open(path, "w+b")
+            erased = b"\xff" * _BLOCK
+            for _ in range(blocks):
+                self.f.write(erased)
+            self.f.flush()
+        self.blocks = self.f.seek(0, 2) // _BLOCK
+
+    def readblocks(self, n, buf, off=0):
+        self.f.seek(n * _BLOCK + off)
+        self.f.readinto(buf)
+
+    def writeblocks(self, n, buf, off=0):
+        self.f.seek(n * _BLOCK + off)
+        self.f.write(buf)
+        self.f.flush()
+
+    def ioctl(self, op, arg):
+        if op == 4:
+            return self.blocks
+        if op == 5:
+            return _BLOCK
+        if op in (1, 2, 3, 6):  # init, deinit, sync, erase (littlefs erases by rewriting)
+            return 0
+        return None
+
+
+def mount_root(image, blocks):
+    bdev = FileFlash(image, blocks)
+    try:
+        vfs = os.VfsLfs2(bdev)
+    except OSError:  # a new or unreadable image: format it, as a fresh board does
+        os.VfsLfs2.mkfs(bdev)
+        vfs = os.VfsLfs2(bdev)
+    os.umount("/")  # the host's filesystem: the ball must not see (or delete) it
+    os.mount(vfs, "/")
+    os.chdir("/")
+
+
+class Repl:
+    def __init__(self, vboard):
+        self.vboard = vboard
+        self.inp = sys.stdin.buffer
+        self.out = sys.stdout.buffer
+        self.raw = False
+        self.modules = set(sys.modules)
+        self.ns = {}
+
+    def write(self, s):
+        self.out.write(s if isinstance(s, bytes) else s.encode())
+
+    def getc(self):
+        b = self.inp.read(1)
+        if not b:
+            raise SystemExit(0)  # the pty is gone: the virtual ball was switched off
+        return b[0]
+
+    def reset_state(self):
+        """What a soft reset clears: modules imported since the ROM, globals, cwd, heap."""
+        for name in list(sys.modules):
+            if name not in self.modules:
+                del sys.modules[name]
+        sys.path[:] = ["", "/lib"]
+        self.ns = {"__name__": "__main__"}
+        os.chdir("/")
+        gc.collect()
+        self.vboard.install()
+
+    def run_file(self, name):
+        try:
+            with open(name) as f:
+                src = f.read()
+        except OSError:
+            return
+        self.execute(src, name, "exec")
+
+    def execute(self, src, name, mode):
+        """Run code in the REPL's globals; True when it asked for a soft reset."""
+        try:
+            exec(compile(src, name, mode), self.ns)
+        except SystemExit:
+            return True
+        except HardReset:
+            raise
+        except BaseException as e:  # KeyboardInterrupt included, as pyexec prints it
+            sys.print_exception(e, sys.stdout)
+        return False
+
+    def boot(self, friendly):
+        self.reset_state()
+        self.run_file("boot.py")
+        if friendly:
+            self.run_file("main.py")
+
+    def run(self):
+        friendly = True
+        while True:
+            try:
+                self.boot(friendly)
+                while not self.repl():
+                    pass
+            except HardReset:
+                self.raw = False
+                friendly = True
+                continue
+            friendly = not self.raw
+            self.write("MPY: soft reboot\r\n")
+
+    def repl(self):
+        """One turn of the current REPL: True for a soft reset."""
+        try:
+            return self.raw_repl() if self.raw else self.friendly_repl()
+        except KeyboardInterrupt:  # between prompts: start the prompt again
+            self.write("\r\n")
+            return False
+
+    def raw_repl(self):
+        """pyexec_raw_repl: returns True for a soft reset, False to switch mode."""
+        self.write(_RAW)
+        while True:
+            self.write(">")
+            line = bytearray()
+            while True:
+                try:
+                    c = self.getc()
+                except KeyboardInterrupt:
+                    line = bytearray()  # Ctrl-C clears the line
+                    continue
+                if c == 1:
+                    if len(line) == 2 and line[0] == 5:
+                        self.write(b"R\x00")  # raw-paste refused: mpremote uses plain raw
+                        line = bytearray()
+                        continue
+                    self.write(_RAW)
+                    line = bytearray()
+                    self.write(">")
+                elif c == 2:
+                    self.write("\r\n")
+                    self.raw = False
+                    return False
+                elif c == 4:
+                    break
+                else:
+                    line.append(c)
+            self.write("OK")
+            if not line:
+                self.write("\r\n")
+                return True
+            try:
+                src = bytes(line).decode()
+                code = compile(src, "<stdin>", "exec")
+            except BaseException as e:
+                self.write(b"\x04")
+                sys.print_exception(e, sys.stdout)
+                self.write(b"\x04")
+                continue
+            err = io.StringIO()
+            reset = False
+            try:
+                exec(code, self.ns)
+            except SystemExit:
+                reset = True
+            except HardReset:
+                raise
+            except BaseException as e:
+                sys.print_exception(e, err)
+            self.write(b"\x04")
+            self.write(err.getvalue())
+            self.write(b"\x04")
+            if reset:
+                return True
+
+    def friendly_repl(self):
+        """pyexec_friendly_repl, minus line history and paste mode."""
+        self.write(_BANNER.format(sys.version.split("; ")[-1], sys.implementation._machine))
+        while True:
+            src = ""
+            prompt = ">>> "
+            while True:
+                self.write(prompt)
+                try:
+                    line, key = self.read_line()
+                except KeyboardInterrupt:
+                    self.write("\r\n")
+                    src = ""
+                    prompt = ">>> "
+                    continue
+                if key == 1:
+                    self.write("\r\n")
+                    self.raw = True
+                    return False
+                if key == 2:
+                    self.write("\r\n")
+                    return False
+                if key == 4:
+                    self.write("\r\n")
+                    return True
+                src += line + "\n"
+                if not line.strip() or (prompt == ">>> " and not line.rstrip().endswith(":")):
+                    break
+                prompt = "... "
+            if src.strip():
+                if self.execute(src, "<stdin>", "single"):
+                    return True
+
+    def read_line(self):
+        """One line with echo and backspace; (line, 0) or ("", control key 1/2/4)."""
+        line = bytearray()
+        while True:
+            c = self.getc()
+            if c in (1, 2) or (c == 4 and not line):
+                return "", c
+            if c in (13, 10):
+                self.write("\r\n")
+                return bytes(line).decode(), 0
+            if c in (8, 127):
+                if line:
+                    line.pop()
+                    self.write(b"\x08 \x08")
+            elif c >= 32:
+                line.append(c)
+                self.out.write(bytes((c,)))
+
+
+def main(argv):
+    global HardReset
+    vball_dir, image, blocks, trace, speed = argv
+    sys.path.insert(0, vball_dir)
+    import machine  # the virtual machine module: loaded now, kept through soft resets
+    import vboard
+
+    HardReset = machine.HardReset
+
+    sys.path.pop(0)
+    vboard.configure(None if trace == "-" else open(trace), float(speed))
+    mount_root(image, int(blocks))
+    sys.stderr.write("vball: ready\n")
+    Repl(vboard).run()
+
+
+main(sys.argv[1:])

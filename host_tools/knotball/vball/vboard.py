@@ -1,0 +1,152 @@
+# The virtual ball's board layer, standing in for the firmware's ball.board (which needs
+# machine/neopixel): the sensor is a pressure trace played in real time x speed from the
+# first sample, the clock runs `speed` times faster, LED and motor keep their state.
+import sys
+import time
+
+PROFILE_PATH = "/board.json"
+CONFIG_PATH = "/config.json"
+_trace = None  # the trace file, opened by the ROM while the host's files were still visible
+_speed = 1.0
+
+
+def configure(trace_file, speed):
+    global _trace, _speed
+    _trace = trace_file
+    _speed = speed
+
+
+def install():
+    """Make `from ball import board` give this module, if the image holds the firmware."""
+    try:
+        import ball
+    except ImportError:
+        return
+    ball.board = sys.modules[__name__]
+    sys.modules["ball.board"] = ball.board
+
+
+def load_profile(path=PROFILE_PATH):
+    """As the firmware's: the profile on the image, or None (printing why)."""
+    import json
+
+    from ball import profile as profiles
+
+    try:
+        with open(path) as f:
+            return profiles.validate(json.load(f))
+    except OSError:
+        print("knotball: no {}: copy hardware/boards/sim.json there".format(path))
+    except ValueError as e:
+        print("knotball: {}: {}".format(path, e))
+    return None
+
+
+def outputs_off(profile=None):
+    pass  # nothing to drive: the virtual outputs start off
+
+
+def safe_mode_requested(profile, window_ms=1000):
+    return False
+
+
+class Trace:
+    """`t_ms,force_n` rows read one at a time (the host checked the file): the latest force
+    at a time, none after the end."""
+
+    def __init__(self, f):
+        self.f = f
+        f.seek(0)
+        f.readline()  # the header
+        self.force = 0.0
+        self.next = self._row()
+        self.start = self.last = self.next[0] if self.next else 0.0
+
+    def _row(self):
+        while True:
+            line = self.f.readline()
+            if not line:
+                return None
+            parts = line.strip().split(",")
+            if len(parts) == 2:
+                return float(parts[0]), float(parts[1])
+
+    def at(self, t_ms):
+        """Force at t_ms from the first row; none once past the last row."""
+        t_ms += self.start
+        while self.next is not None and self.next[0] <= t_ms:
+            self.last, self.force = self.next
+            self.next = self._row()
+        if self.next is None and t_ms > self.last:
+            self.force = 0.0
+        return self.force
+
+
+class Board:
+    zero_at_boot = False
+
+    def __init__(self, profile):
+        self.profile = profile
+        self.stuck_ms = profile.get("stuck_ms", 0)
+        self.t0 = time.ticks_ms()
+        self.first = None  # board time of the first sample: the trace starts there
+        self.trace = Trace(_trace) if _trace is not None else None
+        self.cal = None
+        self.rgb = (0, 0, 0)
+        self.duty = 0
+        self.clock_offset = None
+
+    def ticks_ms(self):
+        return int(time.ticks_diff(time.ticks_ms(), self.t0) * _speed)
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+    def ticks_add(self, t, ms):
+        return t + ms
+
+    def sleep_ms(self, ms):
+        time.sleep_us(int(ms * 1000 / _speed))
+
+    def read_sensor(self):
+        if self.cal is None:
+            from ball import config
+            from ball.signal import Calibration
+
+            cfg, _problem = config.load_or_defaults(CONFIG_PATH)
+            self.cal = Calibration(cfg["zero_counts"], cfg["counts_per_n"])
+        now = self.ticks_ms()
+        if self.first is None:
+            self.first = now
+        force = self.trace.at(now - self.first) if self.trace is not None else 0.0
+        return self.cal.to_counts(force)
+
+    def led(self, r, g, b):
+        self.rgb = (r, g, b)
+
+    def motor(self, duty):
+        self.duty = duty
+
+    def off(self):
+        self.rgb = (0, 0, 0)
+        self.duty = 0
+
+    def unix_time(self):
+        if self.clock_offset is None:
+            return 0
+        return int(time.time()) + self.clock_offset
+
+    def set_time(self, unix):
+        self.clock_offset = unix - int(time.time())
+
+    def start_watchdog(self):
+        pass
+
+    def keep_watchdog_fed(self):
+        pass
+
+    def woke_from_sleep(self):
+        return False
+
+    def kept_zero(self):
+        return None

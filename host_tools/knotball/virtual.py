@@ -1,0 +1,190 @@
+"""`knotball virtual`: a ball without hardware (DESIGN.md contract 4).
+
+The MicroPython unix port runs the virtual ball's ROM (vball/rom.py): the root filesystem is
+a littlefs2 image file (`--flash`, kept across restarts), boot.py and main.py run from it as
+on a real board, and the REPL speaks what stock mpremote needs (raw REPL, soft reset). Its
+stdin/stdout are a pty kept raw but with ISIG, so Ctrl-C interrupts the app as on a board;
+a relay copies bytes between that pty and a second one whose path users connect to
+(written to `--port-file`), throttled to `--baud` when given.
+"""
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import termios
+import threading
+import time
+import tty
+from pathlib import Path
+
+from knotball.runtime import UsageError, micropython_exe
+
+VBALL_DIR = Path(__file__).resolve().parent / "vball"
+BLOCK = 4096
+DEFAULT_BLOCKS = 512  # 2 MiB: the filesystem partition of a 4 MiB ESP32 board
+
+
+def add_arguments(p):
+    p.add_argument("--trace", help="pressure trace (t_ms,force_n CSV) fed to the sensor")
+    p.add_argument("--speed", type=float, default=1.0, help="run the ball X times faster")
+    p.add_argument("--baud", type=int, help="throttle the link to N baud (10 bits a byte)")
+    p.add_argument(
+        "--flash",
+        default=str(default_image()),
+        help="the ball's littlefs2 flash image (created when missing; default %(default)s)",
+    )
+    p.add_argument("--port-file", help="write the ball's port path here once it is ready")
+
+
+def default_image():
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "knotball" / "virtual-ball.img"
+
+
+def check_trace(path):
+    """Refuse a bad trace up front, naming its line (the ball reads it without checking)."""
+    from ball.signal import Calibration
+    from ball.sim import TraceError, TraceSensor
+
+    try:
+        TraceSensor(path, Calibration(0, 1)).at(float("inf"))
+    except TraceError as e:
+        raise UsageError(str(e))
+
+
+def _raw_with_isig(fd):
+    """Bytes pass unchanged, but 0x03 raises SIGINT in the ball, as Ctrl-C does on USB.
+    NOFLSH: the bytes mpremote sends right after its Ctrl-C (Ctrl-A) must not be lost."""
+    tty.setraw(fd)
+    attrs = termios.tcgetattr(fd)
+    attrs[3] |= termios.ISIG | termios.NOFLSH
+    attrs[6][termios.VQUIT] = 0
+    attrs[6][termios.VSUSP] = 0
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+def _controlling_tty():
+    import fcntl
+
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class VirtualBall:
+    def __init__(self, image, trace=None, speed=1.0, baud=None):
+        self.image = Path(image)
+        self.image.parent.mkdir(parents=True, exist_ok=True)
+        blocks = self.image.stat().st_size // BLOCK if self.image.exists() else DEFAULT_BLOCKS
+        self.ball_m, ball_s = os.openpty()
+        _raw_with_isig(ball_s)
+        self.host_m, self.host_s = os.openpty()
+        tty.setraw(self.host_s)
+        os.set_blocking(self.host_m, False)  # nobody connected and the buffer full: drop
+        self.port = os.ttyname(self.host_s)
+        self.byte_s = 10.0 / baud if baud else 0.0
+        self.ready = threading.Event()
+        self.running = True
+        args = [str(VBALL_DIR), str(self.image), str(blocks), trace or "-", repr(speed)]
+        self.proc = subprocess.Popen(
+            [micropython_exe(), str(VBALL_DIR / "rom.py")] + args,
+            stdin=ball_s,
+            stdout=ball_s,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=_controlling_tty,
+        )
+        os.close(ball_s)
+        self.threads = [
+            threading.Thread(target=self._relay, daemon=True),
+            threading.Thread(target=self._stderr, daemon=True),
+        ]
+        for t in self.threads:
+            t.start()
+
+    def _stderr(self):
+        """The ROM says when the image is mounted; anything else it prints goes to ours."""
+        for line in self.proc.stderr:
+            if line.strip() == b"vball: ready":
+                self.ready.set()
+            else:
+                sys.stderr.buffer.write(line)
+                sys.stderr.flush()
+
+    def _relay(self):
+        pair = {self.ball_m: self.host_m, self.host_m: self.ball_m}
+        while self.running:
+            ready, _, _ = select.select(list(pair), [], [], 0.05)
+            for fd in ready:
+                try:
+                    data = os.read(fd, 64 if self.byte_s else 4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    if fd == self.ball_m:
+                        return  # the ball's side closed: it has stopped
+                    time.sleep(0.01)  # the user's side: nobody connected, try again
+                    continue
+                try:
+                    os.write(pair[fd], data)
+                except BlockingIOError:
+                    pass  # no reader on the user's port: output is lost, as on USB
+                if self.byte_s:
+                    time.sleep(len(data) * self.byte_s)
+
+    def wait_ready(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while not self.ready.wait(0.1):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                return False
+        return True
+
+    def close(self):
+        self.running = False
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for t in self.threads:
+            t.join(2)
+        for fd in (self.ball_m, self.host_m, self.host_s):
+            os.close(fd)
+
+
+def run(args):
+    if args.speed <= 0:
+        raise UsageError("--speed must be above 0")
+    if args.baud is not None and args.baud < 300:
+        raise UsageError("--baud must be at least 300")
+    if args.trace:
+        check_trace(args.trace)
+    ball = VirtualBall(args.flash, args.trace, args.speed, args.baud)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    port_file = Path(args.port_file) if args.port_file else None
+    try:
+        if not ball.wait_ready():
+            print("knotball virtual: the virtual ball did not start", file=sys.stderr)
+            return 1
+        if port_file:
+            tmp = port_file.with_name(port_file.name + ".tmp")
+            tmp.write_text(ball.port + "\n")
+            tmp.replace(port_file)  # readers never see a half-written path
+        print("virtual ball on {} (flash image {}); Ctrl-C stops it".format(ball.port, args.flash))
+        sys.stdout.flush()
+        while ball.proc.poll() is None:
+            time.sleep(0.2)
+        print("knotball virtual: the ball stopped (status {})".format(ball.proc.returncode))
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        ball.close()
+        if port_file:
+            port_file.unlink(missing_ok=True)

@@ -1,0 +1,245 @@
+"""knotball pull and knotball live against the firmware on the MicroPython unix port, through
+the real pty path (tests/ballpty.py): pyserial opens a pty whose bytes a relay copies to and
+from the ball's console. The ball's log directory is its flash: what is there is on the ball.
+"""
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import tty
+
+import pytest
+import serial
+from ballpty import Ball
+
+from ball import logformat
+from knotball import cli, live, ports, store
+from knotball.link import LIVE_FORMAT, Link, LinkError
+
+SESSION = "00000001.kbl"
+
+
+@pytest.fixture
+def ball(tmp_path):
+    """A ball whose one session has finished; the test's own link is closed, so the
+    command under test is the only reader of the port."""
+    (tmp_path / "ball").mkdir()
+    b = Ball(tmp_path / "ball", blob=False)
+    try:
+        b.wait_text("event session_stop")
+        b.wait_finished(SESSION)
+        b.link.close()
+        yield b
+    finally:
+        b.close()
+
+
+def pull(capsys, *args):
+    status = cli.main(["pull", *map(str, args)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def stored(ball_name="ball"):
+    history = store.History()
+    return history.sessions(ball_name) if history.exists() else []
+
+
+def test_pull_stores_the_session_deletes_it_and_a_second_pull_brings_nothing(ball, capsys):
+    status, out, err = pull(capsys, "--port", ball.port, "--json", "--out", ball.logdir.parent)
+    assert status == 0, err
+    result = json.loads(out)
+    assert result["pulled"] == 1 and result["deleted"] == 1
+    (s,) = result["sessions"]
+    assert set(s) == {"id", "duration_ms", "stop_reason", "band_ms", "peak_n"}
+    assert s["id"] == 1 and s["stop_reason"] == "time_limit"
+    assert set(s["band_ms"]) == {"light", "medium", "firm", "over"}
+    assert not (ball.logdir / SESSION).exists()
+    (kept,) = stored()
+    assert kept["id"] == 1 and kept["complete"] and kept["stop_reason"] == "time_limit"
+    copy = logformat.parse((ball.logdir.parent / SESSION).read_bytes())[0]
+    assert copy[0]["duration_ms"] == s["duration_ms"]
+
+    status, out, err = pull(capsys, "--port", ball.port, "--json")
+    assert status == 0, err
+    assert json.loads(out) == {"pulled": 0, "deleted": 0, "sessions": []}
+    assert len(stored()) == 1
+
+
+def test_a_cut_link_deletes_and_adds_nothing_and_the_next_pull_resumes(ball, capsys):
+    on_ball = (ball.logdir / SESSION).read_bytes()
+    ball.cut_on_get = 20  # part of the first data frame, then the cable is gone
+    status, out, err = pull(capsys, "--port", ball.port, "--json")
+    assert status == 1
+    assert "run `knotball pull` again" in err and "Traceback" not in err
+    assert out == ""
+    assert (ball.logdir / SESSION).read_bytes() == on_ball
+    assert stored() == []
+    ball.mend()
+
+    def full_disk(self, ball_name, data, source=None):
+        raise store.StoreError("cannot write the history: database or disk is full")
+
+    real_add = store.History.add
+    store.History.add = full_disk
+    try:
+        status, out, err = pull(capsys, "--port", ball.port)
+    finally:
+        store.History.add = real_add
+    assert status == 1 and "disk is full" in err
+    assert (ball.logdir / SESSION).exists()
+
+    status, out, err = pull(capsys, "--port", ball.port, "--keep", "--json")
+    assert status == 0, err
+    assert json.loads(out)["pulled"] == 1 and json.loads(out)["deleted"] == 0
+    assert (ball.logdir / SESSION).read_bytes() == on_ball
+
+    status, out, err = pull(capsys, "--port", ball.port, "--ball", "kitchen")
+    assert status == 0, err
+    assert "1 session pulled, 1 file deleted" in out
+    assert not (ball.logdir / SESSION).exists()
+    assert [s["id"] for s in stored()] == [1]
+    assert [s["id"] for s in stored("kitchen")] == [1]
+
+
+@pytest.fixture
+def text_port():
+    """A pty that answers every byte with a REPL prompt and never sends a frame."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    done = threading.Event()
+
+    def answer():
+        while not done.is_set():
+            if select.select([master], [], [], 0.05)[0]:
+                os.read(master, 1024)
+                os.write(master, b">>> ")
+
+    t = threading.Thread(target=answer, daemon=True)
+    t.start()
+    yield os.ttyname(slave)
+    done.set()
+    t.join(2)
+    os.close(master)
+    os.close(slave)
+
+
+def test_a_port_without_knotball_firmware_exits_2(text_port, capsys):
+    status, out, err = pull(capsys, "--port", text_port)
+    assert status == 2
+    assert "not the REPL" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_busy_port_is_named_and_nothing_is_done(text_port, capsys):
+    with serial.Serial(text_port, exclusive=True):
+        status, out, err = pull(capsys, "--port", text_port)
+    assert status == 1 and "busy" in err
+
+
+def test_the_port_is_found_only_when_exactly_one_ball_is_connected(monkeypatch, capsys):
+    monkeypatch.delenv("KNOTBALL_PORT", raising=False)
+    monkeypatch.setattr(ports, "candidates", lambda: [])
+    status, out, err = pull(capsys)
+    assert status == 1 and "no ball found" in err
+    monkeypatch.setattr(ports, "candidates", lambda: ["/dev/ttyUSB0", "/dev/ttyACM0"])
+    status, out, err = pull(capsys)
+    assert status == 1 and "several balls: use --port" in err
+    monkeypatch.setattr(ports, "candidates", lambda: ["/dev/ttyACM0"])
+    assert ports.choose() == "/dev/ttyACM0"
+    monkeypatch.setenv("KNOTBALL_PORT", "/dev/ttyUSB7")
+    assert ports.choose() == "/dev/ttyUSB7"
+    assert ports.choose("/dev/ttyS1") == "/dev/ttyS1"
+
+
+def test_live_plain_prints_samples_and_the_session_still_ends_on_time(tmp_path):
+    b = Ball(tmp_path, blob=False)
+    b.link.close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "knotball", "live", "--plain", "--port", b.port],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line.split())
+            states = [f[3] for f in lines]
+            if "active" in states and states[-1] == "stopped" or len(lines) > 300:
+                break
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0, proc.stderr.read()
+        b.link = Link(b.port, timeout=5)
+        b.wait_finished(SESSION)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        b.close()
+    assert all(len(f) == 8 for f in lines)
+    t = [int(f[0]) for f in lines]
+    assert t == sorted(t) and len(set(t)) == len(t)
+    assert {f[2] for f in lines} <= {"idle", "light", "medium", "firm", "over"}
+    assert "medium" in {f[2] for f in lines}
+    assert any("done" in f[6] for f in lines)
+    (session,), damage = logformat.parse((b.logdir / SESSION).read_bytes())
+    assert session["stop_reason"] == "time_limit" and damage is None
+
+
+class FakeLink:
+    def __init__(self, script):
+        self.script = list(script)
+        self.sent = []
+        self.closed = False
+
+    def frame(self, deadline):
+        item = self.script.pop(0)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def request(self, command, timeout=None):
+        self.sent.append(command)
+
+    def close(self):
+        self.closed = True
+
+
+def _sample(t):
+    import struct
+
+    return logformat.LIVE, struct.pack(LIVE_FORMAT, t, 30000, 2, 1, t, 0, 0, 0)
+
+
+def test_live_reconnects_after_a_read_error_until_the_port_is_back():
+    first = FakeLink([_sample(100), _sample(200), OSError("device disconnected")])
+    second = FakeLink([_sample(50), None])  # then silence: the ball reset
+    third = FakeLink([_sample(20), KeyboardInterrupt()])
+    attempts = [(first, {}), LinkError("cannot open"), (second, {}), OSError("gone"), (third, {})]
+
+    def opener():
+        got = attempts.pop(0)
+        if isinstance(got, BaseException):
+            raise got
+        return got
+
+    class View:
+        samples, connects = [], 0
+
+        def connected(self, cfg):
+            View.connects += 1
+
+        def sample(self, s):
+            View.samples.append(s["t_ms"])
+
+    status, sleeps = [], []
+    assert live.follow(opener, View(), status.append, sleeps.append) == 0
+    assert View.samples == [100, 200, 50, 20]
+    assert View.connects == 3
+    assert status == ["reconnecting…", "connected", "reconnecting…", "connected"]
+    assert sleeps == [1, 1, 1, 1]
+    assert first.closed and second.closed and third.closed
+    assert third.sent == ["live off"]

@@ -1,0 +1,145 @@
+"""`knotball virtual` end to end: the command in a subprocess, stock mpremote against its
+port, the flash image kept across restarts, and the real firmware running on it."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import serial
+
+from conftest import FIRMWARE_ROOT
+from knotball.runtime import compiled_firmware
+
+HARDWARE = FIRMWARE_ROOT.parent / "hardware" / "boards"
+MPREMOTE = [sys.executable, "-m", "mpremote"]
+
+
+class Virtual:
+    """`knotball virtual` running until stop(); its port read from --port-file."""
+
+    def __init__(self, tmp, image, *extra):
+        self.port_file = tmp / "port.txt"
+        self.port_file.unlink(missing_ok=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "knotball", "virtual", "--flash", str(image)]
+            + ["--port-file", str(self.port_file)]
+            + [str(a) for a in extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while not self.port_file.exists():
+            assert self.proc.poll() is None, self.proc.communicate()
+            assert time.monotonic() < deadline, "no port file"
+            time.sleep(0.05)
+        self.port = self.port_file.read_text().strip()
+
+    def mpremote(self, *args):
+        res = subprocess.run(
+            MPREMOTE + ["connect", self.port] + [str(a) for a in args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert res.returncode == 0, res.stdout + res.stderr
+        return res.stdout
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        out, err = self.proc.communicate(timeout=10)
+        assert self.proc.returncode == 0, err
+        assert not self.port_file.exists()  # the port is gone with the ball
+
+
+@pytest.fixture
+def virtual(tmp_path):
+    started = []
+
+    def start(*extra, image=None):
+        v = Virtual(tmp_path, image or tmp_path / "flash.img", *extra)
+        started.append(v)
+        return v
+
+    yield start
+    for v in started:
+        if v.proc.poll() is None:
+            v.proc.kill()
+            v.proc.wait()
+
+
+def test_mpremote_runs_code_on_a_blank_ball(virtual):
+    v = virtual()
+    assert v.mpremote("exec", "print(1+1)").strip() == "2"
+    # soft reset included: the REPL's globals are gone after it
+    out = v.mpremote("exec", "x = 5", "+", "soft-reset", "+", "exec", "print('x' in globals())")
+    assert out.split() == ["False"]
+    v.stop()
+
+
+def test_files_survive_a_restart_of_the_virtual_ball(virtual, tmp_path):
+    local = tmp_path / "local.txt"
+    local.write_text("kept across restarts\n")
+    v = virtual()
+    v.mpremote("fs", "cp", local, ":x.txt")
+    assert v.mpremote("fs", "cat", ":x.txt") == "kept across restarts\n"
+    v.stop()
+    v = virtual()
+    assert v.mpremote("fs", "cat", ":x.txt") == "kept across restarts\n"
+    v.stop()
+
+
+def test_friendly_repl_answers_and_ctrl_c_interrupts(virtual):
+    v = virtual()
+    with serial.Serial(v.port, timeout=5) as s:
+        s.write(b"6*7\r")
+        assert s.read_until(b"42\n").endswith(b"6*7\r\n42\n")
+        s.write(b"while True: pass\r")
+        time.sleep(0.2)
+        s.write(b"\x03")
+        assert s.read_until(b"KeyboardInterrupt").endswith(b"KeyboardInterrupt")
+        s.write(b"\x04")  # Ctrl-D: soft reset, as on a board
+        assert s.read_until(b"soft reboot\r\n").endswith(b"MPY: soft reboot\r\n")
+    v.stop()
+
+
+def test_firmware_on_the_image_runs_and_logs_the_trace(virtual, tmp_path):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"session_limit_s": 3, "idle_stop_s": 2, "warn_before_s": 1}))
+    trace = tmp_path / "trace.csv"
+    trace.write_text("t_ms,force_n\n0,0\n200,30\n5000,30\n5100,0\n")
+    v = virtual()
+    v.mpremote(
+        "fs", "cp", "-r", compiled_firmware() / "ball", ":", "+",
+        "fs", "cp", FIRMWARE_ROOT / "boot.py", ":boot.py", "+",
+        "fs", "cp", FIRMWARE_ROOT / "main.py", ":main.py", "+",
+        "fs", "cp", HARDWARE / "sim.json", ":board.json", "+",
+        "fs", "cp", cfg, ":config.json",
+    )  # fmt: skip
+    v.stop()
+    v = virtual("--trace", trace, "--speed", 10)  # power on: boot.py, then main.py
+    deadline = time.monotonic() + 20
+    while True:
+        time.sleep(1)
+        listing = v.mpremote("fs", "ls", ":logs")  # Ctrl-C stops the app: that is fine
+        if ".kbl" in listing:
+            break
+        assert time.monotonic() < deadline, listing
+        v.mpremote("exec", "import machine; machine.reset()")  # run the app again
+    v.stop()
+
+
+def test_a_bad_trace_is_refused_before_starting(tmp_path):
+    trace = tmp_path / "bad.csv"
+    trace.write_text("t_ms,force_n\n0,zero\n")
+    res = subprocess.run(
+        [sys.executable, "-m", "knotball", "virtual", "--trace", trace]
+        + ["--flash", tmp_path / "f.img"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert res.returncode == 2
+    assert "line 2" in res.stderr
