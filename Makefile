@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 STUBS := $(VENV)/mpy-stubs
 DEMO_TRACE := host_tools/knotball/data/demo_session.csv
 
-.PHONY: venv demo test bench lint clean
+.PHONY: venv demo demo-sim test bench lint clean
 
 venv: $(STAMP)
 
@@ -23,7 +23,12 @@ $(STUBS)/.stamp: | $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --target $(STUBS) micropython-esp32-stubs
 	@touch $@
 
+# The whole job on a virtual ball: flash, live, pull, report (about 30 s).
 demo: venv
+	$(BIN)/knotball demo
+
+# The bundled session replayed through the firmware as a timeline (no virtual ball).
+demo-sim: venv
 	$(BIN)/knotball sim $(DEMO_TRACE)
 
 test: venv

@@ -1,0 +1,153 @@
+"""`knotball demo` (`make demo`): the whole job on a virtual ball, no hardware.
+
+A virtual ball on a temporary flash image plays the bundled session trace; `knotball flash`
+deploys the firmware to it; `knotball live` watches the session until it stops at its limit;
+`knotball pull` copies the log into a temporary history; `knotball report` prints the session
+and plots it. The virtual ball and the temporary files are gone afterwards (Ctrl-C included),
+all but the plot.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from knotball import cli, live
+from knotball.link import LinkError
+from knotball.runtime import UsageError
+from knotball.virtual import VirtualBall
+
+TRACE = Path(__file__).resolve().parent / "data" / "demo_session.csv"
+LIVE_TIMEOUT_S = 120
+
+
+def add_arguments(p):
+    p.add_argument("--speed", type=float, default=4.0, help="run the ball X times faster")
+    p.add_argument(
+        "--png",
+        default=str(Path(tempfile.gettempdir()) / "knotball-demo-report.png"),
+        help="where the session plot goes (default %(default)s)",
+    )
+    p.add_argument("--plain", action="store_true", help="plain live lines even on a terminal")
+
+
+def _step(console, n, text):
+    console.print("\n[bold cyan]{}.[/] [bold]{}[/]".format(n, text))
+
+
+class _UntilStopped:
+    """A live view that ends the live step once the session has run and stopped."""
+
+    def __init__(self, view):
+        self.view = view
+        self.seen_active = False
+        self.stopped = None
+        self.timed_out = False
+        self.deadline = time.monotonic() + LIVE_TIMEOUT_S
+
+    def connected(self, cfg):
+        self.view.connected(cfg)
+
+    def status(self, text):
+        getattr(self.view, "status", lambda t: None)(text)
+
+    def sample(self, s):
+        self.view.sample(s)
+        if s["state"] == "active":
+            self.seen_active = True
+        elif s["state"] == "stopped" and self.seen_active:
+            self.stopped = s
+            raise KeyboardInterrupt  # follow() closes the stream and the port on it
+        if time.monotonic() > self.deadline:
+            self.timed_out = True
+            raise KeyboardInterrupt
+
+
+def _live(port, plain, console):
+    def opener():
+        return live.connect(port)
+
+    if plain or not sys.stdout.isatty():
+        view = _UntilStopped(live.Plain(sys.stdout))
+        live.follow(opener, view, lambda t: print("live: " + t, file=sys.stderr))
+        return view
+    from rich.live import Live
+
+    with Live(auto_refresh=False, transient=True, console=console) as screen:
+        view = _UntilStopped(live.Board(screen))
+        live.follow(opener, view, view.status)
+    return view
+
+
+def _check(status, what):
+    if status != 0:
+        raise RuntimeError("{} failed (status {})".format(what, status))
+
+
+def run(args):
+    from rich.console import Console
+
+    if args.speed <= 0:
+        raise UsageError("--speed must be above 0")
+    console = Console()
+    t0 = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="knotball-demo-"))
+    old_home = os.environ.get("KNOTBALL_HOME")
+    if not old_home:
+        os.environ["KNOTBALL_HOME"] = str(work / "home")
+    ball = None
+    try:
+        _step(console, 1, "Start a virtual ball (MicroPython, littlefs image, a pty for USB)")
+        console.print(
+            "   its sensor plays {} at {:g}x speed".format(TRACE.name, args.speed),
+            highlight=False,
+        )
+        ball = VirtualBall(work / "flash.img", str(TRACE), args.speed)
+        if not ball.wait_ready():
+            raise RuntimeError("the virtual ball did not start")
+        console.print("   virtual ball on {}".format(ball.port), highlight=False)
+
+        _step(console, 2, "knotball flash --board sim   (firmware compiled with mpy-cross)")
+        _check(cli.main(["flash", "--port", ball.port, "--board", "sim"]), "flash")
+
+        _step(console, 3, "knotball live   (until the session stops at its limit)")
+        view = _live(ball.port, args.plain, console)
+        if view.stopped is None and not view.timed_out:
+            raise KeyboardInterrupt  # the user's Ctrl-C, which follow() took as its stop
+        if view.stopped is None:
+            raise RuntimeError("the session did not stop within {} s".format(LIVE_TIMEOUT_S))
+        console.print(
+            "   session stopped after {:.1f} s of (ball) time".format(
+                view.stopped["elapsed_ms"] / 1000
+            ),
+            highlight=False,
+        )
+        time.sleep(0.5)  # the log's last record is written as the session stops
+
+        _step(
+            console,
+            4,
+            "knotball pull   (into a temporary history: {})".format(os.environ["KNOTBALL_HOME"]),
+        )
+        _check(cli.main(["pull", "--port", ball.port]), "pull")
+
+        _step(console, 5, "knotball report --png {}".format(args.png))
+        _check(cli.main(["report", "--png", args.png]), "report")
+        console.print(
+            "\n[bold green]demo done[/] in {:.0f} s; the plot is {}".format(
+                time.monotonic() - t0, args.png
+            ),
+            highlight=False,
+        )
+        return 0
+    except (RuntimeError, LinkError) as e:
+        print("knotball demo: {}".format(e), file=sys.stderr)
+        return 1
+    finally:
+        if ball is not None:
+            ball.close()
+        if not old_home:
+            os.environ.pop("KNOTBALL_HOME", None)
+        shutil.rmtree(work, ignore_errors=True)
