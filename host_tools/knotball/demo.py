@@ -40,8 +40,12 @@ def _step(console, n, text):
 class _UntilStopped:
     """A live view that ends the live step once the session has run and stopped."""
 
-    def __init__(self, view):
+    def __init__(self, view, thin=False):
         self.view = view
+        # Plain lines in a demo: one a second of ball time, plus every band change or cue,
+        # so a whole session reads as a page, not a flood.
+        self.thin = thin
+        self._last = None
         self.seen_active = False
         self.stopped = None
         self.timed_out = False
@@ -54,7 +58,16 @@ class _UntilStopped:
         getattr(self.view, "status", lambda t: None)(text)
 
     def sample(self, s):
-        self.view.sample(s)
+        key = (s.get("band"), s.get("state"), s.get("fault"))
+        if (
+            not self.thin
+            or self._last is None
+            or key != self._last[1]
+            or s.get("cues")
+            or s["t_ms"] - self._last[0] >= 1000
+        ):
+            self._last = (s["t_ms"], key)
+            self.view.sample(s)
         if s["state"] == "active":
             self.seen_active = True
         elif s["state"] == "stopped" and self.seen_active:
@@ -70,7 +83,7 @@ def _live(port, plain, console):
         return live.connect(port)
 
     if plain or not sys.stdout.isatty():
-        view = _UntilStopped(live.Plain(sys.stdout))
+        view = _UntilStopped(live.Plain(sys.stdout), thin=True)
         live.follow(opener, view, lambda t: print("live: " + t, file=sys.stderr))
         return view
     from rich.live import Live
