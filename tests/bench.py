@@ -3,13 +3,21 @@ nothing (timings on shared machines are noisy; the tests check behaviour, this m
 
 Figures: band latency after a step, spurious band changes on noisy edge holds, bytes
 allocated per loop iteration, the smallest MicroPython heap a 6-minute session runs in,
-loop iteration cost on the unix port, and how far past its limit a session stops."""
+loop iteration cost on the unix port, and how far past its limit a session stops. Then the
+host tools against a virtual ball (`knotball virtual`): pull throughput against stock
+`mpremote cp`, full flash against a re-flash with nothing changed, and live-sample latency."""
 
 import json
+import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+from vball_fixture import MPREMOTE
 
 from ball import config, sim
 from knotball import traces
@@ -157,6 +165,199 @@ def stop_overshoot():
     return stop - start - config.DEFAULTS["session_limit_s"] * 1000
 
 
+# ---- host tools on a virtual ball ----
+
+WIRE_115200 = 115200 / 10  # bytes/s at 8N1
+KNOTBALL = [sys.executable, "-m", "knotball"]
+
+
+def _timed(argv, env=None, timeout=120):
+    t0 = time.monotonic()
+    res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
+    return time.monotonic() - t0, res
+
+
+def session_logs(d, trace, copies=4):
+    """`copies` copies of the 6-minute session log (as the firmware writes it); {name: path}."""
+    out = d / "simlog"
+    out.mkdir()
+    sim.run(str(trace), config.validate({"session_limit_s": 360}), lambda line: None, str(out))
+    src = out / "00000001.kbl"
+    files = {}
+    for i in range(copies):
+        files["{:08d}.kbl".format(90 + i)] = shutil.copy(src, d / "copy{}.kbl".format(i))
+    return files
+
+
+def throughput(d, image, files, baud=None):
+    """(bytes, s by Link.get, s by `knotball pull --keep`, s by one `mpremote cp` call) for
+    the same files on the same virtual ball."""
+    from vball_fixture import VirtualBall, put_and_reset
+
+    extra = ["--baud", baud] if baud else []
+    v = VirtualBall(d, image, *extra)
+    try:
+        put_and_reset(v, files)
+        with v.link(timeout=10) as link:
+            link.hello()
+            entries = [f for f in link.ls() if f["name"] in files]
+            total = sum(f["size"] for f in entries)
+            t0 = time.monotonic()
+            for f in entries:
+                link.get(f["name"], f["size"], f["crc32"])
+            t_link = time.monotonic() - t0
+        home = d / "home{}".format(baud or "")
+        env = dict(os.environ, KNOTBALL_HOME=str(home))
+        t_pull, res = _timed(KNOTBALL + ["pull", "--keep", "--port", v.port, "--json"], env)
+        if res.returncode != 0:
+            raise RuntimeError("knotball pull failed: " + res.stderr)
+        dest = d / "mp{}".format(baud or "")
+        dest.mkdir()
+        args = []
+        for name in files:
+            args += ["fs", "cp", ":logs/" + name, str(dest / name), "+"]
+        t_mp, res = _timed(MPREMOTE + ["connect", v.port] + args[:-1], timeout=300)
+        if res.returncode != 0:
+            raise RuntimeError("mpremote cp failed: " + res.stderr)
+        got = sum((dest / n).stat().st_size for n in files)
+        if got != total:
+            raise RuntimeError("mpremote copied {} of {} bytes".format(got, total))
+        v.stop()
+    finally:
+        v.kill()
+    return total, t_link, t_pull, t_mp
+
+
+def flash_times(d):
+    """(s for a full `knotball flash --board sim` onto a blank image, s for a second one with
+    nothing changed, the two summary lines)."""
+    from vball_fixture import VirtualBall
+
+    image = d / "blank.img"
+    v = VirtualBall(d, image)
+    try:
+        argv = KNOTBALL + ["flash", "--port", v.port, "--board", "sim", "--quiet"]
+        times, lines = [], []
+        for _ in range(2):
+            t, res = _timed(argv)
+            if res.returncode != 0:
+                raise RuntimeError("knotball flash failed: " + res.stderr)
+            times.append(t)
+            lines.append(res.stdout.strip().splitlines()[-1])
+        v.stop()
+    finally:
+        v.kill()
+    return times[0], times[1], lines
+
+
+def live_latency(d, image, seconds=6.0):
+    """From `KB live on` to the first 'L' frame (s), and for each 'L' frame the host's receive
+    time minus the sample's t_ms, less the smallest such offset of the run: the latency added
+    on top of the fastest sample's (ms). Also the median spacing of frames in t_ms."""
+    from vball_fixture import VirtualBall
+
+    from ball import logformat as lf
+    from knotball.link import decode_live
+
+    v = VirtualBall(d, image)
+    try:
+        v.wait_app()
+        with v.link(timeout=5) as link:
+            link.hello()
+            samples = []
+            t_send = time.monotonic()
+            link.send("live on")
+            first = None
+            deadline = t_send + seconds
+            while time.monotonic() < deadline:
+                got = link.frame(time.monotonic() + 2)
+                if got is None:
+                    break
+                if got[0] != lf.LIVE:
+                    continue
+                now = time.monotonic()
+                if first is None:
+                    first = now - t_send
+                samples.append((now * 1000, decode_live(got[1])["t_ms"]))
+            link.request("live off")
+        v.stop()
+    finally:
+        v.kill()
+    if len(samples) < 2:
+        raise RuntimeError("no live samples")
+    offsets = [h - t for h, t in samples]
+    lo = min(offsets)
+    added = sorted(o - lo for o in offsets)
+    gaps = [b[1] - a[1] for a, b in zip(samples, samples[1:], strict=False)]
+    return first, len(samples), statistics.median(added), added[-1], statistics.median(gaps)
+
+
+def host_section(show):
+    from vball_fixture import deploy_firmware
+
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        trace = d / "six.csv"
+        six_minute_trace(trace)
+        files = session_logs(d, trace)
+        image = deploy_firmware(d, d / "flash.img", {})
+        for baud in (115200, None):
+            try:
+                total, t_link, t_pull, t_mp = throughput(d, image, files, baud)
+            except Exception as e:  # noqa: BLE001 — a bench reports, it does not stop
+                show("pull throughput at {}".format(baud or "full speed"), "FAILED", "")
+                print("    ({})".format(e))
+                continue
+            where = "--baud 115200" if baud else "unthrottled"
+            print("    {} files, {} bytes, {}:".format(len(files), total, where))
+            show("  knotball Link.get, all files", "{:.0f} B/s".format(total / t_link), "")
+            show(
+                "  knotball pull --keep (whole command)",
+                "{:.0f} B/s".format(total / t_pull),
+                "",
+            )
+            show("  mpremote cp, one call (whole command)", "{:.0f} B/s".format(total / t_mp), "")
+            show("  ratio Link.get / mpremote cp", "{:.1f}x".format(t_mp / t_link), ">= 5x")
+            show("  ratio knotball pull / mpremote cp", "{:.1f}x".format(t_mp / t_pull), ">= 5x")
+            if baud:
+                show(
+                    "  Link.get vs wire speed (11520 B/s at 8N1)",
+                    "{:.0f} %".format(100 * total / t_link / WIRE_115200),
+                    ">= 90 %",
+                )
+        try:
+            full, again, lines = flash_times(d)
+            show("full flash --board sim onto a blank image", "{:.2f} s".format(full), "")
+            show("re-flash with nothing changed", "{:.2f} s".format(again), "")
+            show("  ratio re-flash / full flash", "{:.2f}".format(again / full), "<= 0.10")
+            for line in lines:
+                print("    ({})".format(line))
+        except Exception as e:  # noqa: BLE001
+            show("flash", "FAILED", "")
+            print("    ({})".format(e))
+        try:
+            first, n, med, worst, gap = live_latency(d, image)
+            show(
+                "`KB live on` sent -> first 'L' frame on the host",
+                "{:.0f} ms".format(first * 1000),
+                "",
+            )
+            show(
+                "added latency of 'L' frames, median / max ({} frames)".format(n),
+                "{:.1f} / {:.1f} ms".format(med, worst),
+                "",
+            )
+            show("  spacing of 'L' frames in ball time (median)", "{:.0f} ms".format(gap), "")
+            print(
+                "    (the ball's and the host's clocks differ, so: host receive time minus the"
+                " sample's t_ms, less the smallest such offset in the run; the absolute"
+                " sample->screen floor, the fastest frame's, is not measurable this way)"
+            )
+        except Exception as e:  # noqa: BLE001
+            show("live latency", "FAILED", "")
+            print("    ({})".format(e))
+
+
 def main():
     rows = []
 
@@ -231,6 +432,9 @@ def main():
             "{:.0f} ms".format(est),
             "taken in calm moments",
         )
+    print()
+    print("knotball bench — host tools on a virtual ball")
+    host_section(show)
     return 0
 
 

@@ -34,6 +34,8 @@ _LIVE_MS = const(50)  # 'L' frames at 20 Hz
 # every _POLL_EVERY calls only: 50 ms at 100 Hz still feels instant to a person typing or a
 # host waiting, and an idle console costs one small allocation per 5 samples, not per sample.
 _POLL_EVERY = const(5)
+_IDLE_CHUNKS = const(4)  # 'D' frames per poll() between sessions
+_ACTIVE = const(1)  # session.ACTIVE
 _READ_MAX = const(256)  # input bytes taken per poll(): a flood cannot stall the loop
 _LIVE = "<IiBBIIHB"  # see logformat LIVE_SIZE
 STATE_NAMES = ("ready", "active", "stopped")
@@ -90,7 +92,12 @@ class Console:
             self._calls = 0
             self._read_input()
         if self._xfile is not None:
-            self._send_chunk()
+            # During a session one chunk per sample keeps the loop on time; between sessions
+            # (when logs are pulled) a few chunks per sample let the link run at full speed.
+            n = 1 if self.app.session.state == _ACTIVE else _IDLE_CHUNKS
+            while n and self._xfile is not None:
+                self._send_chunk()
+                n -= 1
         if self.live and now_ms - self._live_at >= _LIVE_MS:
             self._live_at = now_ms
             self._send_live(now_ms)
