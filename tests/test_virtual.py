@@ -9,6 +9,7 @@ import time
 
 import pytest
 import serial
+from vball_fixture import VirtualBall
 
 from conftest import FIRMWARE_ROOT
 from knotball.runtime import compiled_firmware
@@ -17,35 +18,8 @@ HARDWARE = FIRMWARE_ROOT.parent / "hardware" / "boards"
 MPREMOTE = [sys.executable, "-m", "mpremote"]
 
 
-class Virtual:
-    """`knotball virtual` running until stop(); its port read from --port-file."""
-
-    def __init__(self, tmp, image, *extra):
-        self.port_file = tmp / "port.txt"
-        self.port_file.unlink(missing_ok=True)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "knotball", "virtual", "--flash", str(image)]
-            + ["--port-file", str(self.port_file)]
-            + [str(a) for a in extra],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 20
-        while not self.port_file.exists():
-            assert self.proc.poll() is None, self.proc.communicate()
-            assert time.monotonic() < deadline, "no port file"
-            time.sleep(0.05)
-        self.port = self.port_file.read_text().strip()
-
-    def mpremote(self, *args):
-        res = subprocess.run(
-            MPREMOTE + ["connect", self.port] + [str(a) for a in args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert res.returncode == 0, res.stdout + res.stderr
-        return res.stdout
+class Virtual(VirtualBall):
+    """The shared fixture's virtual ball, whose stop() also insists on a clean exit."""
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)

@@ -18,6 +18,7 @@ from serial import SerialException
 from ball import logformat
 from knotball import history as history_cmd
 from knotball import ports, store
+from knotball.inspect import brief
 from knotball.link import BallError, LinkError
 
 OK, FAILED, NOT_KNOTBALL = 0, 1, 2
@@ -56,16 +57,6 @@ def _write_atomic(path, data):
         raise
 
 
-def _brief(s):
-    return {
-        "id": s["id"],
-        "duration_ms": s["duration_ms"],
-        "stop_reason": s["stop_reason"],
-        "band_ms": s["band_ms"],
-        "peak_n": s["peak_n"],
-    }
-
-
 class Pull:
     def __init__(self, link, history, ball, args):
         self.link, self.history, self.ball, self.args = link, history, ball, args
@@ -93,7 +84,7 @@ class Pull:
             return
         by_id = {s["id"]: s for s in sessions}
         for sid in added.added + added.replaced:
-            self.sessions.append(_brief(by_id[sid]))
+            self.sessions.append(brief(by_id[sid]))
             self.note(
                 "{}: session {} stored ({})".format(name, sid, history_cmd.ended(by_id[sid]))
             )
