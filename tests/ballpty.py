@@ -9,12 +9,10 @@ can also cut the link: with `cut_on_get = N` it passes only N more bytes from th
 the host has sent a `KB get`, and drops the rest, as a pulled cable would.
 """
 
-import fcntl
 import json
 import os
 import select
 import subprocess
-import termios
 import threading
 import time
 import tty
@@ -22,6 +20,7 @@ import tty
 from conftest import TESTS
 from knotball.link import Link
 from knotball.runtime import FIRMWARE_ROOT, micropython_exe
+from knotball.virtual import controlling_tty, raw_with_isig
 
 CFG = {
     "session_limit_s": 3,
@@ -30,19 +29,6 @@ CFG = {
     "hold_min_s": 1,
     "hold_max_s": 2,
 }
-
-
-def _raw_with_isig(fd):
-    tty.setraw(fd)
-    attrs = termios.tcgetattr(fd)
-    attrs[3] |= termios.ISIG  # Ctrl-C still interrupts
-    attrs[6][termios.VQUIT] = 0  # ... but no other byte does (0: disabled)
-    attrs[6][termios.VSUSP] = 0
-    termios.tcsetattr(fd, termios.TCSANOW, attrs)
-
-
-def _controlling_tty():
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty becomes the ball's terminal: ^C -> SIGINT
 
 
 class Ball:
@@ -58,7 +44,7 @@ class Ball:
         # 30 N (medium) from 0.2 s to 5 s: the session starts and stops at its 3 s limit.
         trace.write_text("t_ms,force_n\n0,0\n200,30\n5000,30\n5100,0\n")
         self.ball_m, ball_s = os.openpty()
-        _raw_with_isig(ball_s)
+        raw_with_isig(ball_s)
         self.host_m, self.host_s = os.openpty()
         tty.setraw(self.host_s)
         self.port = os.ttyname(self.host_s)
@@ -72,7 +58,7 @@ class Ball:
             stderr=self.stderr,
             env=env,
             start_new_session=True,
-            preexec_fn=_controlling_tty,
+            preexec_fn=controlling_tty,
         )
         os.close(ball_s)
         self.running = True

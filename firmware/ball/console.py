@@ -12,6 +12,7 @@ from binascii import crc32
 
 from ball import VERSION
 from ball import logformat as lf
+from ball.session import ACTIVE
 
 try:
     from typing import Any
@@ -35,7 +36,6 @@ _LIVE_MS = const(50)  # 'L' frames at 20 Hz
 # host waiting, and an idle console costs one small allocation per 5 samples, not per sample.
 _POLL_EVERY = const(5)
 _IDLE_CHUNKS = const(4)  # 'D' frames per poll() between sessions
-_ACTIVE = const(1)  # session.ACTIVE
 _READ_MAX = const(256)  # input bytes taken per poll(): a flood cannot stall the loop
 _LIVE = "<IiBBIIHB"  # see logformat LIVE_SIZE
 STATE_NAMES = ("ready", "active", "stopped")
@@ -94,7 +94,7 @@ class Console:
         if self._xfile is not None:
             # During a session one chunk per sample keeps the loop on time; between sessions
             # (when logs are pulled) a few chunks per sample let the link run at full speed.
-            n = 1 if self.app.session.state == _ACTIVE else _IDLE_CHUNKS
+            n = 1 if self.app.session.state == ACTIVE else _IDLE_CHUNKS
             while n and self._xfile is not None:
                 self._send_chunk()
                 n -= 1

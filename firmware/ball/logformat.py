@@ -316,54 +316,50 @@ def _session(header, values, trace, archived, complete, checkpoints):
     return out
 
 
+_TORN = "torn record at the end (power cut while writing?)"
+
+
+def _check(data, pos):
+    """(stop, None) when a whole valid frame starts at pos (its payload ends at stop);
+    (None, reason) when not; the reason is _TORN when it would run past the data."""
+    end = len(data)
+    if end - pos < FRAME_OVERHEAD:
+        return None, _TORN
+    if data[pos : pos + 2] != MAGIC:
+        return None, "no record starts here"
+    length = data[pos + 3] | (data[pos + 4] << 8)
+    if length > MAX_PAYLOAD:
+        return None, "record length out of range"
+    stop = pos + FRAME_HEAD + length
+    if stop + 4 > end:
+        return None, _TORN
+    if crc32(data[pos + 2 : stop]) & 0xFFFFFFFF != struct.unpack_from("<I", data, stop)[0]:
+        return None, "CRC mismatch (corrupted record)"
+    return stop, None
+
+
 def _frames(data):
     """Yield (offset, type, payload) for each valid frame, and (offset, None, reason) for
     damage; resynchronise after a bad frame, stop at a torn tail."""
-    pos, end = 0, len(data)
-    while pos < end:
-        bad = None
-        if end - pos < FRAME_OVERHEAD:
-            yield pos, None, "torn record at the end (power cut while writing?)"
-            return
-        if data[pos : pos + 2] != MAGIC:
-            bad = "no record starts here"
-        else:
-            length = data[pos + 3] | (data[pos + 4] << 8)
-            stop = pos + FRAME_HEAD + length
-            if length > MAX_PAYLOAD:
-                bad = "record length out of range"
-            elif stop + 4 > end:
-                yield pos, None, "torn record at the end (power cut while writing?)"
-                return
-            else:
-                crc = struct.unpack_from("<I", data, stop)[0]
-                if crc32(data[pos + 2 : stop]) & 0xFFFFFFFF != crc:
-                    bad = "CRC mismatch (corrupted record)"
+    pos = 0
+    while pos < len(data):
+        stop, bad = _check(data, pos)
         if bad is None:
             yield pos, data[pos + 2], data[pos + FRAME_HEAD : stop]
             pos = stop + 4
             continue
         yield pos, None, bad
+        if bad == _TORN:
+            return
         nxt = pos + 1
         while True:
             nxt = data.find(MAGIC, nxt)
             if nxt < 0:
                 return
-            if _valid_at(data, nxt):
+            if _check(data, nxt)[1] is None:
                 break
             nxt += 1
         pos = nxt
-
-
-def _valid_at(data, pos):
-    if len(data) - pos < FRAME_OVERHEAD:
-        return False
-    length = data[pos + 3] | (data[pos + 4] << 8)
-    stop = pos + FRAME_HEAD + length
-    if length > MAX_PAYLOAD or stop + 4 > len(data):
-        return False
-    crc = struct.unpack_from("<I", data, stop)[0]
-    return crc32(data[pos + 2 : stop]) & 0xFFFFFFFF == crc
 
 
 def parse(data, keep_trace=True):
@@ -372,7 +368,7 @@ def parse(data, keep_trace=True):
     data = bytes(data)
     if len(data) < 2 or data[:2] != MAGIC:
         if len(data) == 1 and data[:1] == MAGIC[:1]:
-            return [], (0, "torn record at the end (power cut while writing?)")
+            return [], (0, _TORN)
         raise NotALog("not a knotball log (it does not start with the bytes 'KB')")
     sessions, seen, damage = [], set(), None
     current = None

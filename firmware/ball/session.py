@@ -187,6 +187,10 @@ class Session:
                 self.state = READY
         if self.state == ACTIVE:
             ev = self._active_step(now_ms, dt, force_mn, band, ev)
+        return self._count(ev)
+
+    def _count(self, ev):
+        """Tally the cues of a step for the summary; returns ev."""
         if ev & CUE_TOO_HARD:
             self.over_count += 1
         c = 0
@@ -215,8 +219,7 @@ class Session:
         self._idle_since = now_ms  # a fault is not a release: no idle stop while blind
         if self.elapsed_ms >= self.limit_ms:
             ev = self.stop(now_ms, STOP_TIME_LIMIT, ev)
-            self.cue_counts[4] += 1
-        return ev
+        return self._count(ev)
 
     def _active_step(self, now_ms, dt, f, band, ev):
         self.band_ms[band] += dt

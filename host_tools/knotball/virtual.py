@@ -54,7 +54,7 @@ def check_trace(path):
         raise UsageError(str(e))
 
 
-def _raw_with_isig(fd):
+def raw_with_isig(fd):
     """Bytes pass unchanged, but 0x03 raises SIGINT in the ball, as Ctrl-C does on USB.
     NOFLSH: the bytes mpremote sends right after its Ctrl-C (Ctrl-A) must not be lost."""
     tty.setraw(fd)
@@ -65,7 +65,7 @@ def _raw_with_isig(fd):
     termios.tcsetattr(fd, termios.TCSANOW, attrs)
 
 
-def _controlling_tty():
+def controlling_tty():
     import fcntl
 
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
@@ -77,7 +77,7 @@ class VirtualBall:
         self.image.parent.mkdir(parents=True, exist_ok=True)
         blocks = self.image.stat().st_size // BLOCK if self.image.exists() else DEFAULT_BLOCKS
         self.ball_m, ball_s = os.openpty()
-        _raw_with_isig(ball_s)
+        raw_with_isig(ball_s)
         self.host_m, self.host_s = os.openpty()
         tty.setraw(self.host_s)
         os.set_blocking(self.host_m, False)  # nobody connected and the buffer full: drop
@@ -92,7 +92,7 @@ class VirtualBall:
             stdout=ball_s,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=_controlling_tty,
+            preexec_fn=controlling_tty,
         )
         os.close(ball_s)
         self.threads = [
