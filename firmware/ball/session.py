@@ -39,7 +39,8 @@ STOP_IDLE = const(2)
 STOP_ABORTED = const(3)  # the loop ended under it (Ctrl-C, an error)
 STOP_INTERRUPTED = const(4)  # set by the log's recovery: power was cut during the session
 STOP_SENSOR_FAULT = const(5)  # the sensor stayed faulty: the session ended cleanly
-STOP_REASONS = ("", "time_limit", "idle", "aborted", "interrupted", "sensor_fault")
+STOP_SYMPTOM = const(6)  # the person reported numbness or tingling (gesture or host key)
+STOP_REASONS = ("", "time_limit", "idle", "aborted", "interrupted", "sensor_fault", "symptom")
 
 # States.
 READY = const(0)  # waiting for first contact

@@ -129,6 +129,8 @@ class SignalPath:
         self.autozero = AutoZero(self.cal, int(cfg["light_n"] * 500), zero_at_boot)
         self.raw = 0
         self.force_mn = 0
+        self.drift_mn = 0  # zero drift followed at rest since calibration, in mN
+        self.drift_bad = False  # the drift is past cfg drift_max_n: recalibrate
 
     def step(self, raw):
         self.raw = raw
