@@ -18,6 +18,7 @@ COMMANDS = {
     "report": ("knotball.report", "one session's summary, plot (--png) and trace (--csv)"),
     "virtual": ("knotball.virtual", "a ball without hardware, on a pty mpremote can use"),
     "flash": ("knotball.flash", "deploy firmware, board profile, config and clock to the ball"),
+    "config": ("knotball.configure", "show the ball's config, or change keys: KEY=VALUE ..."),
     "demo": ("knotball.demo", "the whole job on a virtual ball: flash, live, pull, report"),
 }
 

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from knotball import store
+from knotball import advice, store
 from knotball.runtime import UsageError
 
 # The guidance the product encodes. The ball enforces its own limits (the session cap is
@@ -17,6 +17,7 @@ SESSIONS_PER_DAY = 3
 SESSION_MAX_MS = 6 * 60 * 1000
 DAY_MAX_MS = SESSIONS_PER_DAY * SESSION_MAX_MS
 UNKNOWN_DAY = "date unknown"
+TIP_STYLE = {"rest": "yellow", "ease": "yellow", "longer": "green"}
 EMPTY = (
     "The history is empty. Add session logs with `knotball import FILE...` (files from "
     "`knotball sim --out DIR`, or copied from a ball)."
@@ -222,6 +223,8 @@ def run(args):
             )
         sessions = []
     day_rows = days(sessions)
+    shown = sorted({s["ball"] for s in sessions})
+    tips = {b: advice.suggest([s for s in sessions if s["ball"] == b]) for b in shown}
     if args.json:
         print(
             json.dumps(
@@ -229,6 +232,7 @@ def run(args):
                     "history": str(history.path),
                     "sessions": [_session_json(s) for s in sessions],
                     "days": day_rows,
+                    "advice": tips,
                 }
             )
         )
@@ -237,7 +241,6 @@ def run(args):
     if not sessions:
         console.print(EMPTY)
         return 0
-    shown = sorted({s["ball"] for s in sessions})
     several = len(shown) > 1
     n = len(sessions)
     console.print(
@@ -264,5 +267,13 @@ def run(args):
         )
     )
     console.print(_days_table(day_rows, several))
+    console.print()
+    for ball, tip in tips.items():
+        who = " ({})".format(ball) if several else ""
+        console.print(
+            Text.assemble(
+                ("Next" + who + ": ", "bold"), (tip["text"], TIP_STYLE.get(tip["kind"], ""))
+            )
+        )
     console.print(Text("history file: {}".format(history.path), "dim"))
     return 0

@@ -16,8 +16,8 @@ from pathlib import Path
 from serial import SerialException
 
 from ball import logformat
+from knotball import advice, ports, store
 from knotball import history as history_cmd
-from knotball import ports, store
 from knotball.inspect import brief
 from knotball.link import BallError, LinkError
 
@@ -145,8 +145,13 @@ def run(args):
         except (store.StoreError, OSError) as e:
             _say("{}; nothing more was deleted from the ball".format(e))
             return FAILED
+    try:
+        tip = advice.suggest(history_cmd.ordered(job.history.sessions(ball)))
+    except store.StoreError:
+        tip = None  # the pull itself said what went wrong with the history
     if args.json:
         out = {"pulled": len(job.sessions), "deleted": job.deleted, "sessions": job.sessions}
+        out["advice"] = tip
         print(json.dumps(out))
     else:
         print(
@@ -159,6 +164,8 @@ def run(args):
                 " (--keep)" if args.keep else "",
             )
         )
+        if tip is not None:
+            print("Next: " + tip["text"])
     return job.status
 
 
