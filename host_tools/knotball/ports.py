@@ -51,7 +51,7 @@ def open_link(path, timeout=3.0):
     import serial
 
     try:
-        port = serial.Serial(path, 115200, timeout=0.02, exclusive=True)
+        port = serial.Serial(path, 115200, timeout=0.02, write_timeout=2, exclusive=True)
     except serial.SerialException as e:
         if "lock" in str(e):
             raise PortError(
