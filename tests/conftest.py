@@ -37,13 +37,15 @@ def run_micropython(script, *args, heap_kb=None, path=(), cwd=None, timeout=300)
     )
 
 
-def knotball(*args, timeout=300):
-    """Run the installed `knotball` command as a user would."""
+def knotball(*args, timeout=300, input=""):
+    """Run the installed `knotball` command as a user would; `input` is what they type
+    (stdin is a pipe, never the terminal running the tests)."""
     return subprocess.run(
         [sys.executable, "-m", "knotball"] + [str(a) for a in args],
         capture_output=True,
         text=True,
         timeout=timeout,
+        input=input,
     )
 
 

@@ -77,6 +77,7 @@ def test_live_plain_follows_the_session_which_still_ends_on_time(vball, tmp_path
     v = vball("--trace", trace, "--speed", 5)
     proc = subprocess.Popen(
         [sys.executable, "-m", "knotball", "live", "--port", v.port, "--plain"],
+        stdin=subprocess.DEVNULL,  # no keys typed (and never a terminal put in cbreak mode)
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -162,6 +162,7 @@ def test_live_plain_prints_samples_and_the_session_still_ends_on_time(tmp_path):
     b.link.close()
     proc = subprocess.Popen(
         [sys.executable, "-m", "knotball", "live", "--plain", "--port", b.port],
+        stdin=subprocess.DEVNULL,  # no keys typed (and never a terminal put in cbreak mode)
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,9 +1,12 @@
 """knotball live: the ball's pressure, band and session time as the person rolls, big enough
 to read from across the room (or `--plain`, one line per sample for scripts). It only
-listens: the session on the ball runs on as if nobody watched. A reset ball or a replugged
-cable is waited for ("reconnecting…") and picked up again; Ctrl-C ends it with status 0.
+listens, but for one key: `s` ends the running session as "numbness or tingling" (the
+ball logs the reason and advises rest). A reset ball or a replugged cable is waited for
+("reconnecting…") and picked up again; Ctrl-C ends it with status 0.
 """
 
+import os
+import select
 import sys
 import time
 
@@ -12,7 +15,7 @@ from serial import SerialException
 from ball import config
 from ball import logformat as lf
 from knotball import ports
-from knotball.link import LinkError, decode_live
+from knotball.link import BallError, LinkError, decode_live
 from knotball.timeline import BAND_STYLE, CUE_TEXT
 
 NOT_KNOTBALL = 2
@@ -51,10 +54,63 @@ def connect(path):
     return link, cfg
 
 
-def follow(opener, view, status, sleep=time.sleep):
+SYMPTOM_KEYS = "sS"
+SYMPTOM_TEXT = (
+    "session ended: numbness or tingling, recorded on the ball. Rest this area; if it "
+    "happens again, stop using the ball there and see a physiotherapist or doctor"
+)
+
+
+class Keys:
+    """What the person types while live runs: single keys from a terminal (put in cbreak
+    mode, restored on exit), or whatever a pipe brings (scripts, tests). Never blocks."""
+
+    def __init__(self, stream):
+        try:
+            self.fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            self.fd = None
+        self.saved = None
+
+    def __enter__(self):
+        if self.fd is not None and os.isatty(self.fd):
+            import termios
+            import tty
+
+            self.saved = termios.tcgetattr(self.fd)
+            tty.setcbreak(self.fd)
+        return self
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            import termios
+
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+
+    def poll(self):
+        """The characters typed since the last call ("" when none)."""
+        if self.fd is None or not select.select([self.fd], [], [], 0)[0]:
+            return ""
+        data = os.read(self.fd, 64)
+        if not data:
+            self.fd = None  # end of input: nothing more will be typed
+        return data.decode(errors="replace")
+
+
+def symptom(link):
+    """The `s` key: end the running session as numbness or tingling. Returns what to say."""
+    try:
+        link.request("symptom")
+    except BallError as e:
+        return "nothing to end: {}".format(e)
+    return SYMPTOM_TEXT
+
+
+def follow(opener, view, status, sleep=time.sleep, keys=None):
     """Samples from opener()'s link to view.sample() until Ctrl-C; on a read error or a
     silence, status("reconnecting…") and opener() again every second until it works.
-    The first opener() call's errors are the caller's. Returns 0."""
+    `s` from keys ends the session as a symptom stop. The first opener() call's errors
+    are the caller's. Returns 0."""
     link, cfg = opener()
     view.connected(cfg)
     try:
@@ -65,6 +121,8 @@ def follow(opener, view, status, sleep=time.sleep):
                     raise LinkError("no live samples for {} s".format(SAMPLE_TIMEOUT_S))
                 if got[0] == lf.LIVE:
                     view.sample(decode_live(got[1]))
+                if keys is not None and any(c in SYMPTOM_KEYS for c in keys.poll()):
+                    status(symptom(link))
                 continue
             except (LinkError, OSError):  # pyserial's SerialException is an OSError
                 _close(link)
@@ -226,7 +284,11 @@ def render(s, cfg, cue, note):
         )
     if note:
         parts.append(Text(note, style="bold yellow", justify="center"))
-    return Panel(Group(*parts), title="knotball live", subtitle="Ctrl-C to quit")
+    return Panel(
+        Group(*parts),
+        title="knotball live",
+        subtitle="s: numbness or tingling (ends the session) · Ctrl-C to quit",
+    )
 
 
 class Board:
@@ -272,9 +334,11 @@ def run(args):
         def status(text):
             print("knotball live: " + text, file=sys.stderr, flush=True)
 
-        return follow(opener, Plain(sys.stdout), status)
+        with Keys(sys.stdin) as keys:
+            return follow(opener, Plain(sys.stdout), status, keys=keys)
     from rich.live import Live
 
-    with Live(auto_refresh=False, screen=True, redirect_stderr=False) as live:
-        board = Board(live)
-        return follow(opener, board, board.status)
+    with Keys(sys.stdin) as keys:
+        with Live(auto_refresh=False, screen=True, redirect_stderr=False) as live:
+            board = Board(live)
+            return follow(opener, board, board.status, keys=keys)
