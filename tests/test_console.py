@@ -128,6 +128,13 @@ def test_clock_is_remembered(ball):
     assert ball.link.hello()["unix"] >= 1_700_000_000
 
 
+def test_symptom_with_no_session_running_says_so(ball):
+    ball.wait_text("event session_stop")
+    with pytest.raises(BallError, match="no session is running") as e:
+        ball.link.request("symptom")
+    assert e.value.reply["command"] == "symptom"
+
+
 def test_unknown_command_gets_an_error_frame_naming_it(ball):
     with pytest.raises(BallError) as e:
         ball.link.request("frobnicate 1 2")

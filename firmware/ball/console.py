@@ -12,7 +12,7 @@ from binascii import crc32
 
 from ball import VERSION
 from ball import logformat as lf
-from ball.session import ACTIVE
+from ball.session import ACTIVE, STOP_SYMPTOM
 
 try:
     from typing import Any
@@ -41,7 +41,7 @@ _LIVE = "<IiBBIIHB"  # see logformat LIVE_SIZE
 STATE_NAMES = ("ready", "active", "stopped")
 _USAGE = (
     "commands: KB hello | KB live on|off | KB ls | KB get NAME OFFSET LENGTH | "
-    "KB rm NAME CRC32 | KB cfg [JSON] | KB clock UNIX_SECONDS"
+    "KB rm NAME CRC32 | KB cfg [JSON] | KB clock UNIX_SECONDS | KB symptom"
 )
 
 
@@ -346,6 +346,15 @@ class Console:
         if log is not None and log.unix_time is None:
             log.unix_time = self.unix_time  # sessions from now on carry their start time
         self.reply(name, {"unix": unix})
+
+    def cmd_symptom(self, name, arg):
+        # The host's "numbness or tingling" key: the session ends as the squeeze gesture
+        # ends it (stop reason symptom), and contacts get the rest signal for the day.
+        if not self.app.request_stop(STOP_SYMPTOM):
+            self.error(name, "no session is running: nothing to stop")
+            return
+        s = self.app.session
+        self.reply(name, {"stopped": True, "reason": "symptom", "elapsed_ms": s.elapsed_ms})
 
     def unix_time(self):
         if self.clock_offset is None:
