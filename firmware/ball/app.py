@@ -66,6 +66,7 @@ class App:
         self.listener = listener
         self.log = log  # a log.SessionLog, or None
         self.console = console  # a console.Console (the USB console), or None
+        self.dose = None  # a dose.Dose: sessions per day kept across reboots, or None
         self._requested = 0  # events of a stop asked for between samples (request_stop)
         self.now = 0
         self.overruns = 0
@@ -114,6 +115,8 @@ class App:
         if self._requested:
             ev |= self._requested
             self._requested = 0
+        if self.dose is not None:
+            self.dose.step(now_ms, ev, self.session)
         if ev and self.listener is not None:
             self.listener(now_ms, ev)
         self.feedback.update(now_ms, ev, self.session)
@@ -168,6 +171,8 @@ class App:
                 self.now += board.ticks_diff(t, last)
                 last = t
                 if self.now > _REBASE_MS and self.session.state == READY:
+                    if self.dose is not None:
+                        self.dose.rebase(self.now)
                     self.now = 0
                     self.session.rebase()
                 self.tick(self.now)

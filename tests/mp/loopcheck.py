@@ -10,6 +10,7 @@ import micropython
 
 from ball import config
 from ball.app import PERIOD_MS, App
+from ball.dose import Dose
 from ball.session import STOP_SYMPTOM
 
 
@@ -76,6 +77,16 @@ def gesture_counts(cfg):
     return out
 
 
+def with_dose(app):
+    """Sessions per day as on the ball (no RTC here): counted in the sampling loop too."""
+    app.dose = Dose()
+    app.dose.restore("")
+    if app.log is not None:
+        app.log.day = app.dose
+        app.dose.save = app.log.save_day
+    return app
+
+
 def run_locked(app, start, n):
     """Run n ticks with the heap locked; a MemoryError means the loop allocated."""
     micropython.heap_lock()
@@ -93,7 +104,7 @@ def run_locked(app, start, n):
 def main(mode):
     cfg = config.validate({})
     board = RingBoard(session_counts(cfg))
-    app = App(board, cfg)
+    app = with_dose(App(board, cfg))
     gc.collect()
     if mode == "lock":
         # The whole session (start, bands, holds, too hard, warning, stop, release) with
@@ -113,7 +124,7 @@ def main(mode):
 
         mount(64)
         wlog = SessionLog("/flash/logs", cfg, "test")
-        app = App(RingBoard(session_counts(cfg)), cfg, None, wlog)
+        app = with_dose(App(RingBoard(session_counts(cfg)), cfg, None, wlog))
         gc.collect()
         t = 0
         while t < 14000 * PERIOD_MS:
@@ -125,12 +136,13 @@ def main(mode):
         print("ok heap-locked ticks with logging", t // PERIOD_MS)
     elif mode == "gesture":
         # The symptom gesture from the first contact: a session starts and stops as
-        # symptom, its own feedback plays, the day is over.
-        app = App(RingBoard(gesture_counts(cfg)), cfg)
+        # symptom, its own feedback plays, the day's count and rest are updated.
+        app = with_dose(App(RingBoard(gesture_counts(cfg)), cfg))
         gc.collect()
         t = run_locked(app, 0, 660)
         sess = app.session
         assert sess.stop_reason == STOP_SYMPTOM and sess.resting, sess.stop_reason
+        assert app.dose.resting and app.dose.count == 1
         print("ok heap-locked gesture ticks", t // PERIOD_MS)
     elif mode == "alloc":
         n = 7000
