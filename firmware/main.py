@@ -1,9 +1,11 @@
 # The ball's entry point: outputs off, then config, then the 100 Hz loop. Thin on purpose.
 import sys
+import time
 
 from ball import VERSION, board, config, log
 from ball.app import WAKE_CHECK_MS, App
 from ball.console import Console
+from ball.dose import Dose
 from ball.session import EV_FAULT, EV_FAULT_CLEAR
 
 app = None
@@ -58,8 +60,18 @@ def main():
     except Exception as e:  # a broken log must never keep the ball from working
         print("knotball: log recovery failed:", e)
     session_log = log.SessionLog(LOG_ROOT, cfg, VERSION, hw.unix_time)
+    # Sessions per day, kept with the log's next id. time.time() is the RTC's seconds: they
+    # run on through deep sleep and resets, so the day goes on while the ball sleeps.
+    dose = Dose(time.time)
+    problem = dose.restore(session_log.day_text, hw.unix_time())
+    if problem:
+        print("knotball:", problem)
+    session_log.day = dose
+    dose.save = session_log.save_day
     hw.start_watchdog()
     app = App(hw, cfg, report, session_log)
+    app.dose = dose
+    dose.sync(app.session)
     # The USB console: live stream, log transfer, config and clock for the host tools.
     app.console = Console(
         sys.stdin.buffer, sys.stdout.buffer, app, LOG_ROOT, CONFIG_PATH, hw.set_time

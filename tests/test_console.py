@@ -128,6 +128,28 @@ def test_clock_is_remembered(ball):
     assert ball.link.hello()["unix"] >= 1_700_000_000
 
 
+def test_clock_takes_the_local_utc_offset_and_refuses_an_impossible_one(ball):
+    assert ball.link.request("clock 1700000000 -18000")["utc_offset_s"] == -18000
+    with pytest.raises(BallError, match="UTC_OFFSET_S"):
+        ball.link.request("clock 1700000000 90000")
+    with pytest.raises(BallError, match="usage: KB clock UNIX_SECONDS"):
+        ball.link.request("clock 1700000000 +1h")
+
+
+def test_hello_tells_the_days_sessions_and_whether_the_next_press_gets_rest(ball):
+    hello = ball.link.hello()
+    assert hello["max_sessions_per_day"] == 3
+    assert hello["sessions_today"] in (0, 1)
+    assert hello["rest"] is False
+
+
+def test_symptom_with_no_session_running_says_so(ball):
+    ball.wait_text("event session_stop")
+    with pytest.raises(BallError, match="no session is running") as e:
+        ball.link.request("symptom")
+    assert e.value.reply["command"] == "symptom"
+
+
 def test_unknown_command_gets_an_error_frame_naming_it(ball):
     with pytest.raises(BallError) as e:
         ball.link.request("frobnicate 1 2")

@@ -66,6 +66,8 @@ class App:
         self.listener = listener
         self.log = log  # a log.SessionLog, or None
         self.console = console  # a console.Console (the USB console), or None
+        self.dose = None  # a dose.Dose: sessions per day kept across reboots, or None
+        self._requested = 0  # events of a stop asked for between samples (request_stop)
         self.now = 0
         self.overruns = 0
         self.fault = FAULT_NONE
@@ -110,12 +112,25 @@ class App:
                 self.signal.median.reset(self.signal.cal.to_mn(raw))
                 ev = EV_FAULT_CLEAR
             ev |= self.session.step(now_ms, self.signal.step(raw))
+        if self._requested:
+            ev |= self._requested
+            self._requested = 0
+        if self.dose is not None:
+            self.dose.step(now_ms, ev, self.session)
         if ev and self.listener is not None:
             self.listener(now_ms, ev)
         self.feedback.update(now_ms, ev, self.session)
         if self.log is not None:
             self.log.step(ev, self.session, self.fault)
         return ev
+
+    def request_stop(self, reason):
+        """End the running session now for `reason` (the console's `KB symptom`, between
+        samples); listener, feedback and log hear it on the next tick, as any stop. Returns
+        False when no session was running."""
+        ev = self.session.end(self.now, reason)
+        self._requested |= ev
+        return ev != 0
 
     def _blind(self, now_ms, code):
         """The sensor failed: motor off in this very sample, fault on the LED, the session
@@ -156,6 +171,8 @@ class App:
                 self.now += board.ticks_diff(t, last)
                 last = t
                 if self.now > _REBASE_MS and self.session.state == READY:
+                    if self.dose is not None:
+                        self.dose.rebase(self.now)
                     self.now = 0
                     self.session.rebase()
                 self.tick(self.now)
@@ -206,7 +223,9 @@ class App:
             self.feedback.off()
         finally:
             self.board.off()
-            ev = self.session.stop(self.now, STOP_ABORTED)
+            # A stop requested since the last tick is heard here, or never.
+            ev = self.session.stop(self.now, STOP_ABORTED, self._requested)
+            self._requested = 0
             if ev and self.listener is not None:
                 self.listener(self.now, ev)
             if self.log is not None:

@@ -12,7 +12,7 @@ from binascii import crc32
 
 from ball import VERSION
 from ball import logformat as lf
-from ball.session import ACTIVE
+from ball.session import ACTIVE, STOP_SYMPTOM
 
 try:
     from typing import Any
@@ -38,10 +38,11 @@ _POLL_EVERY = const(5)
 _IDLE_CHUNKS = const(4)  # 'D' frames per poll() between sessions
 _READ_MAX = const(256)  # input bytes taken per poll(): a flood cannot stall the loop
 _LIVE = "<IiBBIIHB"  # see logformat LIVE_SIZE
+_UTC_MAX_S = const(14 * 3600)  # local time runs from UTC-12 to UTC+14
 STATE_NAMES = ("ready", "active", "stopped")
 _USAGE = (
     "commands: KB hello | KB live on|off | KB ls | KB get NAME OFFSET LENGTH | "
-    "KB rm NAME CRC32 | KB cfg [JSON] | KB clock UNIX_SECONDS"
+    "KB rm NAME CRC32 | KB cfg [JSON] | KB clock UNIX_SECONDS [UTC_OFFSET_S] | KB symptom"
 )
 
 
@@ -208,6 +209,11 @@ class Console:
         }
         if self.clock_offset is not None:
             obj["unix"] = self.unix_time()
+        sess = self.app.session
+        obj["sessions_today"] = sess.sessions_today
+        obj["max_sessions_per_day"] = sess.max_per_day
+        # The next contact would get the rest signal (as Session.step decides).
+        obj["rest"] = sess.resting or sess.sessions_today >= sess.max_per_day
         self.reply(name, obj)
 
     def cmd_live(self, name, arg):
@@ -334,10 +340,17 @@ class Console:
         self.reply(name, {"saved": cfg, "applies": "at the next start"})
 
     def cmd_clock(self, name, arg):
+        parts = arg.split()
         try:
-            unix = int(arg)
+            if not 1 <= len(parts) <= 2:
+                raise ValueError
+            unix = int(parts[0])
+            utc = int(parts[1]) if len(parts) == 2 else 0
         except ValueError:
-            self.error(name, "usage: KB clock UNIX_SECONDS")
+            self.error(name, "usage: KB clock UNIX_SECONDS [UTC_OFFSET_S] (whole numbers)")
+            return
+        if not -_UTC_MAX_S <= utc <= _UTC_MAX_S:
+            self.error(name, "UTC_OFFSET_S {} is not within -50400..50400 s".format(utc))
             return
         self.clock_offset = unix - self.now // 1000
         if self.clock_setter is not None:
@@ -345,7 +358,18 @@ class Console:
         log = self.app.log
         if log is not None and log.unix_time is None:
             log.unix_time = self.unix_time  # sessions from now on carry their start time
-        self.reply(name, {"unix": unix})
+        if self.app.dose is not None:
+            self.app.dose.set_clock(self.now, unix, utc)  # days are local calendar days
+        self.reply(name, {"unix": unix, "utc_offset_s": utc})
+
+    def cmd_symptom(self, name, arg):
+        # The host's "numbness or tingling" key: the session ends as the squeeze gesture
+        # ends it (stop reason symptom), and contacts get the rest signal for the day.
+        if not self.app.request_stop(STOP_SYMPTOM):
+            self.error(name, "no session is running: nothing to stop")
+            return
+        s = self.app.session
+        self.reply(name, {"stopped": True, "reason": "symptom", "elapsed_ms": s.elapsed_ms})
 
     def unix_time(self):
         if self.clock_offset is None:

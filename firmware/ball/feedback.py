@@ -15,10 +15,13 @@ from ball import session as s
 BAND_RGB = ((0, 0, 16), (0, 96, 0), (96, 80, 0), (128, 40, 0), (160, 0, 0))
 DONE_RGB = (16, 16, 16)  # calm after a stop
 REST_RGB = (12, 0, 20)  # pressed after the day's last session
+SYMPTOM_RGB = (0, 40, 40)  # stopped for numbness or tingling: steady teal, rest now
 FAULT_RGB = (96, 0, 96)  # the sensor failed: magenta, blinking at 2 Hz
 _FAULT_BLINK_MS = const(250)
 OFF_RGB = (0, 0, 0)
 _OVER_BLINK_MS = const(125)  # the over band blinks red at 4 Hz
+_REST = const(1)  # Feedback.rest: the LED shows REST_RGB while stopped
+_SYMPTOM = const(2)  # Feedback.rest: the LED shows SYMPTOM_RGB while stopped
 
 # Haptic patterns: alternating on/off durations in ms, a duty (0..1000) and a priority.
 # Each one is distinct by rhythm, so it can be told apart through a back.
@@ -28,6 +31,9 @@ HOLD_LONG = ((400, 200, 400, 200, 400), 800, 3)  # three long: move on
 TIME_WARNING = ((600, 300, 150), 900, 4)  # long-short: the limit is near
 DONE = ((1500,), 1000, 5)  # one long buzz: the session is over
 REST = ((200, 400, 200, 400, 200), 700, 5)  # slow triple: rest, no session now
+# One long soft buzz: stopped for a symptom. Softer and longer than `done`, and above
+# too_hard, so the gesture's own squeezes cannot cut it short.
+SYMPTOM = ((2500,), 400, 7)
 TOO_HARD = ((60, 60, 60, 60, 60, 60, 60), 1000, 6)  # rapid buzz, repeated while too hard
 LOW_BATTERY = ((300, 300, 300, 300, 60), 700, 1)  # two slow and a tick, at start: charge me
 _TOO_HARD_REPEAT_MS = const(1000)
@@ -47,7 +53,7 @@ class Feedback:
         self._seg_end = 0
         self._over_since = 0
         self._motor_since = -1
-        self.rest = False
+        self.rest = 0  # what the LED shows while stopped: done (0), _REST or _SYMPTOM
         self.fault = False  # while set: motor off, fault pattern on the LED
         self.low_battery = False  # while set: sessions start with the low-battery cue
 
@@ -71,9 +77,10 @@ class Feedback:
                 self._over_since = now_ms
                 self.play(now_ms, TOO_HARD)
         if ev & s.CUE_DONE:
-            self.play(now_ms, DONE)
+            self.rest = _SYMPTOM if sess.stop_reason == s.STOP_SYMPTOM else 0
+            self.play(now_ms, SYMPTOM if self.rest else DONE)
         if ev & s.CUE_REST:
-            self.rest = True
+            self.rest = _REST
             self.play(now_ms, REST)
         if ev & s.CUE_TIME_WARNING:
             self.play(now_ms, TIME_WARNING)
@@ -82,7 +89,7 @@ class Feedback:
         if ev & s.CUE_HOLD_EFFECTIVE:
             self.play(now_ms, HOLD_EFFECTIVE)
         if ev & s.EV_START:
-            self.rest = False
+            self.rest = 0
             self.play(now_ms, LOW_BATTERY if self.low_battery else START)
 
     def _motor_duty(self, now_ms):
@@ -124,7 +131,7 @@ class Feedback:
             self.out.motor(duty)
         state = sess.state
         if state == s.STOPPED:
-            rgb = REST_RGB if self.rest else DONE_RGB
+            rgb = SYMPTOM_RGB if self.rest == _SYMPTOM else REST_RGB if self.rest else DONE_RGB
         elif state == s.ACTIVE and sess.band == s.OVER and (now_ms // _OVER_BLINK_MS) & 1:
             rgb = OFF_RGB
         else:

@@ -29,7 +29,8 @@ _OUT_SIZE = const(2048)
 RESERVE_BYTES = 24 * 1024
 
 # Steps run lowest bit first. The next id is saved before the session's file is created, so
-# no id whose file ever reached the flash is given again after a power cut.
+# no id whose file ever reached the flash is given again after a power cut. The same atomic
+# write keeps the day's session starts (dose.py) on a second line of the next_id file.
 _OP_SAVE_ID = const(1)
 _OP_OPEN = const(2)
 _OP_WRITE = const(4)
@@ -95,8 +96,10 @@ class SessionLog:
             os.mkdir(root)
         except OSError:
             pass  # already there (or the flash is full: the first write will say so)
+        self.day = None  # a dose.Dose whose text() is saved with the next id, or None
+        self.day_text = ""  # what the next_id file held for it at start (for the boot)
         try:
-            self.next_id = _load_next_id(root)
+            self.next_id, self.day_text = _load_next_id(root)
         except OSError as e:
             self.next_id = 1
             self.errors += 1
@@ -132,7 +135,7 @@ class SessionLog:
         self.errors += 1
         self.error = "{} {}: {}".format(what, self.path, e)
         self.active = False
-        self.ops = 0
+        self.ops &= _OP_SAVE_ID  # the next id and the day's starts are not in this file
         self.out_len = 0
         self._unframed = 0
         f, self.f = self.f, None
@@ -282,6 +285,10 @@ class SessionLog:
         self.active = False
         self.ops |= _OP_WRITE | _OP_SYNC | _OP_CLOSE | _OP_ROTATE
 
+    def save_day(self):
+        """The day's starts changed (dose.py): save them with the next id, between samples."""
+        self.ops |= _OP_SAVE_ID
+
     # ---- flash work, one step per call, in the loop's spare time ----
 
     def pending(self):
@@ -345,25 +352,36 @@ class SessionLog:
             if f is not None:
                 f.close()
         elif op == _OP_SAVE_ID:
-            _replace(_join(self.root, NEXT_ID), str(self.next_id).encode())
+            text = str(self.next_id)
+            if self.day is not None:
+                text += "\n" + self.day.text()
+            _replace(_join(self.root, NEXT_ID), text.encode())
         elif op == _OP_ROTATE:
             make_room(self.root, self.reserve, keep=self.path if self.f else "")
 
     def close(self):
-        """Finish every queued step now (shutdown, or before a reset)."""
+        """Finish every queued step now (shutdown, or before a reset or a deep sleep), the
+        day's starts and clock included."""
+        if self.day is not None:
+            self.ops |= _OP_SAVE_ID
         self._do(self.ops)
 
 
 def _load_next_id(root):
+    """(next id, the day's text or ""): the next_id file holds the id on its first line."""
     n = 1
+    day = ""
     try:
-        n = int(_read(_join(root, NEXT_ID)))
+        lines = _read(_join(root, NEXT_ID)).decode().split("\n", 1)
+        if len(lines) > 1:
+            day = lines[1].strip()
+        n = int(lines[0])
     except (OSError, ValueError):
         pass
     ids = session_ids(root)
     if ids and ids[-1] >= n:
         n = ids[-1] + 1
-    return n
+    return n, day
 
 
 def recover(root):

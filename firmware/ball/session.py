@@ -60,6 +60,33 @@ _HOLD_TOL_MIN_MN = const(1500)
 _HOLD_FOLLOW_SHIFT = const(8)  # level follows slow lean drift: ~2.5 s time constant at 100 Hz
 _RELEASE_MS = const(2000)
 _SUM_CARRY = const(1 << 28)
+# Stop on symptoms: numbness or tingling, and the person takes the ball in the hand and
+# squeezes it twice, quickly and firmly. A squeeze is a contact (the band leaves idle and
+# comes back) of at most _SQUEEZE_MS that reaches firm; the second must begin at most
+# _SQUEEZE_GAP_MS after the first ended. Rolling cannot look like this: rolling at up to
+# 1 Hz keeps contact for most of each cycle (500 ms and more), and a person leaning on the
+# ball rarely lets go at all. A roll that touched for only 400 ms per cycle would still leave
+# 600 ms or more between touches at 1 Hz, more than the gap allows: squeeze + gap (900 ms)
+# stays under the shortest rolling cycle with 100 ms to spare. A hand squeezes quickly in
+# 0.15-0.35 s and lets go for 0.1-0.4 s between two squeezes. A contact shorter than
+# _SQUEEZE_MIN_MS is a knock (a ball bouncing off a wall or the floor touches for 10-30 ms),
+# not a squeeze; the band's dwell shortens a fast squeeze's measured contact to about its
+# time near the peak, so a 0.15 s squeeze still measures ~90 ms.
+_SQUEEZE_MIN_MS = const(60)
+_SQUEEZE_MS = const(400)
+_SQUEEZE_GAP_MS = const(500)
+_TOO_HARD_I = const(2)  # index of too_hard in cue_counts (CUE_NAMES order)
+# The gesture's state, in one list (each attribute name costs the ball RAM):
+_G_START = const(0)  # when the current contact began, -1 while released
+_G_FIRM = const(1)  # 1 once it reached firm
+_G_SECOND = const(2)  # 1 if it began soon enough after a squeeze to be the second
+_G_END = const(3)  # when the last squeeze ended, -1 if the last contact was not one
+# The session's figures before the first squeeze: the gesture is not massage, so its
+# squeezes are taken out of the peak and the too-hard tally when it is recognised.
+_G_PEAK = const(4)
+_G_OVER = const(5)
+_G_HARD = const(6)
+_G_CALM = const(7)  # the peak when the force was last below first contact
 
 
 class Session:
@@ -80,6 +107,7 @@ class Session:
         self.hold_max_ms = int(cfg["hold_max_s"] * 1000)
         self.max_per_day = cfg["max_sessions_per_day"]
         self.sessions_today = 0
+        self.resting = False  # the day is over early (a symptom stop): rest, no session
         self.state = READY
         self.band = IDLE
         self.force_mn = 0
@@ -89,6 +117,7 @@ class Session:
         self.band_changed_ms = 0
         self.band_ms = [0, 0, 0, 0, 0]  # time per band in this session
         self.cue_counts = [0, 0, 0, 0, 0, 0]  # cues given in this session, CUE_NAMES order
+        self._sq = [-1, 0, 0, -1, 0, 0, 0, 0]  # the squeeze gesture, see _G_*
         self._clear()
 
     def _clear(self):
@@ -115,15 +144,18 @@ class Session:
         self._hold_ref = 0
         self._hold_flags = 0
         self._warned = False
+        self._sq[_G_CALM] = 0
 
     def rebase(self):
         """The caller's clock restarted at 0 while READY (the only state with no pending
         deadline): forget the last timestamps so the next step sees no time jump."""
         self._last_ms = 0
         self.band_changed_ms = 0
+        self._sq[_G_END] = -1
 
     def new_day(self):
         self.sessions_today = 0
+        self.resting = False
 
     def mean_mn(self):
         """Mean force while in contact (may allocate: call after the session, not during)."""
@@ -166,7 +198,7 @@ class Session:
         state = self.state
         if state == READY:
             if band != IDLE:
-                if self.sessions_today >= self.max_per_day:
+                if self.resting or self.sessions_today >= self.max_per_day:
                     self.state = STOPPED
                     self._idle_since = now_ms
                     ev = (ev & ~CUE_TOO_HARD) | CUE_REST
@@ -188,7 +220,44 @@ class Session:
                 self.state = READY
         if self.state == ACTIVE:
             ev = self._active_step(now_ms, dt, force_mn, band, ev)
+        g = self._sq
+        if band != IDLE or g[_G_START] >= 0:
+            ev = self._gesture(now_ms, band, ev)
+        elif force_mn < self.edges[LIGHT]:
+            g[_G_CALM] = self.peak_mn  # (the band lags the force by its dwell)
         return self._count(ev)
+
+    def _gesture(self, now_ms, band, ev):
+        """Follow contacts for the squeeze gesture; end the session when it is complete."""
+        g = self._sq
+        if g[_G_START] < 0:  # a contact begins
+            g[_G_START] = now_ms
+            g[_G_FIRM] = 0
+            g[_G_SECOND] = 1 if g[_G_END] >= 0 and now_ms - g[_G_END] <= _SQUEEZE_GAP_MS else 0
+            if not g[_G_SECOND]:  # it may be a first squeeze: note the figures before it
+                g[_G_PEAK] = g[_G_CALM]
+                g[_G_OVER] = self.over_count
+                g[_G_HARD] = self.cue_counts[_TOO_HARD_I]
+        if band >= FIRM:
+            g[_G_FIRM] = 1
+        if band != IDLE:
+            return ev
+        held = now_ms - g[_G_START]  # the contact ends
+        g[_G_START] = -1
+        if not g[_G_FIRM] or held < _SQUEEZE_MIN_MS or held > _SQUEEZE_MS:
+            g[_G_END] = -1
+        elif g[_G_SECOND] and self.state == ACTIVE:
+            # Outside a session the gesture means nothing: a first squeeze from READY has
+            # already started one, and while STOPPED (just stopped, or resting) there is
+            # nothing to end.
+            g[_G_END] = -1
+            self.peak_mn = g[_G_PEAK]
+            self.over_count = g[_G_OVER]
+            self.cue_counts[_TOO_HARD_I] = g[_G_HARD]
+            ev = self.stop(now_ms, STOP_SYMPTOM, ev)
+        else:
+            g[_G_END] = now_ms
+        return ev
 
     def _count(self, ev):
         """Tally the cues of a step for the summary; returns ev."""
@@ -212,6 +281,8 @@ class Session:
             self.band_changed_ms = now_ms
             ev = EV_BAND
         self._cand_n = 0
+        self._sq[_G_START] = -1  # no reading: whatever contact was going on is no squeeze
+        self._sq[_G_END] = -1
         if self.state != ACTIVE:
             return ev
         self.band_ms[IDLE] += dt
@@ -278,7 +349,8 @@ class Session:
         self._hold_flags = 0
 
     def stop(self, now_ms, reason, ev=0):
-        """End the running session now (also used by the app on Ctrl-C or an error)."""
+        """End the running session now (also used by the app on Ctrl-C or an error).
+        A symptom stop also ends the day: contacts get the rest signal until it is over."""
         if self.state != ACTIVE:
             return ev
         self._end_hold()
@@ -286,4 +358,11 @@ class Session:
         self.stop_reason = reason
         self.state = STOPPED
         self._idle_since = now_ms
+        if reason == STOP_SYMPTOM:
+            self.resting = True
         return ev | EV_STOP | CUE_DONE
+
+    def end(self, now_ms, reason):
+        """stop() from outside a step (the host's symptom key): the events, with the done
+        cue tallied as a step would; 0 when no session was running."""
+        return self._count(self.stop(now_ms, reason))

@@ -33,6 +33,7 @@ def test_every_cue_has_a_distinct_pattern():
         feedback.DONE,
         feedback.REST,
         feedback.TOO_HARD,
+        feedback.SYMPTOM,
     )
     rhythms = [p[0] for p in pats]
     for i in range(len(rhythms)):

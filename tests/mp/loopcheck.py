@@ -1,6 +1,6 @@
 # MicroPython-only checks of the sampling loop's memory behaviour, used by the tests
 # (heap_lock: no allocation at all) and by `make bench` (bytes per iteration, time per
-# iteration). Run: micropython loopcheck.py lock|locklog|alloc|cost
+# iteration). Run: micropython loopcheck.py lock|locklog|gesture|alloc|cost
 import gc
 import sys
 import time
@@ -10,6 +10,8 @@ import micropython
 
 from ball import config
 from ball.app import PERIOD_MS, App
+from ball.dose import Dose
+from ball.session import STOP_SYMPTOM
 
 
 class RingBoard:
@@ -66,6 +68,25 @@ def session_counts(cfg):
     return out
 
 
+def gesture_counts(cfg):
+    """Released, then two quick firm squeezes (0.25 s each, 0.3 s apart), then released."""
+    cpn = cfg["counts_per_n"]
+    out = array("i")
+    for n in [0] * 300 + ([50] * 25 + [0] * 30) * 2 + [0] * 300:
+        out.append(n * cpn)
+    return out
+
+
+def with_dose(app):
+    """Sessions per day as on the ball (no RTC here): counted in the sampling loop too."""
+    app.dose = Dose()
+    app.dose.restore("")
+    if app.log is not None:
+        app.log.day = app.dose
+        app.dose.save = app.log.save_day
+    return app
+
+
 def run_locked(app, start, n):
     """Run n ticks with the heap locked; a MemoryError means the loop allocated."""
     micropython.heap_lock()
@@ -83,7 +104,7 @@ def run_locked(app, start, n):
 def main(mode):
     cfg = config.validate({})
     board = RingBoard(session_counts(cfg))
-    app = App(board, cfg)
+    app = with_dose(App(board, cfg))
     gc.collect()
     if mode == "lock":
         # The whole session (start, bands, holds, too hard, warning, stop, release) with
@@ -103,7 +124,7 @@ def main(mode):
 
         mount(64)
         wlog = SessionLog("/flash/logs", cfg, "test")
-        app = App(RingBoard(session_counts(cfg)), cfg, None, wlog)
+        app = with_dose(App(RingBoard(session_counts(cfg)), cfg, None, wlog))
         gc.collect()
         t = 0
         while t < 14000 * PERIOD_MS:
@@ -113,6 +134,16 @@ def main(mode):
         assert sess.sessions_today == 2 and wlog.errors == 0, wlog.error
         assert wlog.next_id == 3
         print("ok heap-locked ticks with logging", t // PERIOD_MS)
+    elif mode == "gesture":
+        # The symptom gesture from the first contact: a session starts and stops as
+        # symptom, its own feedback plays, the day's count and rest are updated.
+        app = with_dose(App(RingBoard(gesture_counts(cfg)), cfg))
+        gc.collect()
+        t = run_locked(app, 0, 660)
+        sess = app.session
+        assert sess.stop_reason == STOP_SYMPTOM and sess.resting, sess.stop_reason
+        assert app.dose.resting and app.dose.count == 1
+        print("ok heap-locked gesture ticks", t // PERIOD_MS)
     elif mode == "alloc":
         n = 7000
         gc.collect()

@@ -30,6 +30,7 @@ from powerscene import (
 
 from ball import config, log
 from ball import logformat as lf
+from ball.dose import Dose
 from ball.session import STOP_REASONS
 
 ORDERS = 8  # reorder mode: landing orders tried per cut point
@@ -140,9 +141,12 @@ def check_sessions(ref, files, recovered, durable, reached, first):
     if not set(recovered) <= set(repaired) or (first and len(recovered) != len(repaired)):
         return "recover() returned {}, but the repaired files are {}".format(recovered, repaired)
     ids = list(found) + list(archived)
-    next_id = log.SessionLog(ROOT, NEW_CFG).next_id
-    if ids and next_id <= max(ids):
-        return "the next session would get id {}, already used".format(next_id)
+    slog = log.SessionLog(ROOT, NEW_CFG)
+    if ids and slog.next_id <= max(ids):
+        return "the next session would get id {}, already used".format(slog.next_id)
+    problem = Dose().restore(slog.day_text)  # the same atomic write: old or new, never torn
+    if problem:
+        return problem
     return None
 
 

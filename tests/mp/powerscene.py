@@ -10,6 +10,7 @@ import sys
 from ball import config, log
 from ball import logformat as lf
 from ball.app import App
+from ball.dose import Dose
 from ball.session import STOP_REASONS
 from ball.vclock import VirtualClock
 
@@ -196,7 +197,12 @@ def boot(cfg, force_at, until_ms):
     log.recover(ROOT)
     slog = log.SessionLog(ROOT, cfg, "powercut")
     board = VirtualBoard(force_at, cfg)
-    App(board, cfg, None, slog).run(lambda: board.t >= until_ms)
+    app = App(board, cfg, None, slog)
+    app.dose = slog.day = Dose()  # the day's starts, saved with the next id
+    app.dose.save = slog.save_day
+    if app.dose.restore(slog.day_text):
+        fail("reference run", "the day's count did not survive the reboot")
+    app.run(lambda: board.t >= until_ms)
     if slog.errors:
         fail("reference run", "log error: {}".format(slog.error))
 

@@ -1,0 +1,242 @@
+# Sessions per day across reboots: a rolling 24 hours without a clock, the local calendar day
+# with one, ages kept when the clock is set later, and the count kept with the log's next id.
+import os
+
+from ball import config, log
+from ball import session as s
+from ball.app import App
+from ball.dose import KEEP, Dose
+from kbtest import FakeBoard, tmp_path
+
+HOUR_MS = 3600 * 1000
+DAY_MS = 24 * HOUR_MS
+# A unix time at 23:00 local time for a person at UTC+1.
+UTC_PLUS_1 = 3600
+AT_23H = 86400 * 19700 + 22 * 3600
+
+
+def make(max_per_day=3):
+    cfg = dict(config.DEFAULTS)
+    cfg["max_sessions_per_day"] = max_per_day
+    return s.Session(config.validate(cfg))
+
+
+def rest_due(sess):
+    """The next contact would get the rest signal (what `KB hello` reports as rest)."""
+    return sess.resting or sess.sessions_today >= sess.max_per_day
+
+
+def fresh(rtc=None):
+    d = Dose(rtc)
+    assert d.restore("") is None
+    return d
+
+
+def start(d, sess, now_ms):
+    """A session starts at now_ms (as the session step reports it), and stops at once."""
+    d.step(now_ms, s.EV_START, sess)
+
+
+def look(d, sess, now_ms):
+    d.step(now_ms, 0, sess)
+    return sess.sessions_today
+
+
+def test_without_a_clock_the_day_is_the_last_24_hours():
+    d, sess = fresh(), make()
+    for h in (0, 2, 4):
+        start(d, sess, h * HOUR_MS)
+    assert sess.sessions_today == 3 and rest_due(sess)
+    assert look(d, sess, DAY_MS - 1000) == 3
+    assert look(d, sess, DAY_MS) == 2 and not rest_due(sess)  # the first is 24 h old
+    assert look(d, sess, DAY_MS + 4 * HOUR_MS) == 0
+
+
+def test_with_a_clock_the_day_is_the_local_calendar_day():
+    d, sess = fresh(), make()
+    d.set_clock(0, AT_23H, UTC_PLUS_1)
+    start(d, sess, 0)
+    start(d, sess, 30 * 60 * 1000)
+    assert look(d, sess, HOUR_MS - 1000) == 2  # 23:59:59
+    assert look(d, sess, HOUR_MS) == 0  # midnight, local time
+    start(d, sess, 2 * HOUR_MS)
+    assert look(d, sess, 20 * HOUR_MS) == 1
+    assert look(d, sess, 25 * HOUR_MS) == 0  # the next midnight
+
+
+def test_setting_the_clock_later_keeps_every_starts_age():
+    d, sess = fresh(), make()
+    start(d, sess, 0)
+    start(d, sess, 2 * HOUR_MS)
+    assert look(d, sess, 3 * HOUR_MS) == 2
+    # At 3 h the host says it is 01:30 local: midnight was 1.5 h ago, so the start 3 h ago
+    # was yesterday and the one 1 h ago is today.
+    d.set_clock(3 * HOUR_MS, 86400 * 19700 + 90 * 60)
+    assert d.step(3 * HOUR_MS + 10, 0, sess) is True  # to be saved, once
+    assert sess.sessions_today == 1
+    assert d.step(3 * HOUR_MS + 2000, 0, sess) is False
+    assert d.unix_off == 86400 * 19700 + 90 * 60 - 3 * 3600
+
+
+def test_more_starts_than_a_day_allows_keep_the_latest():
+    d, sess = fresh(), make(24)
+    for i in range(KEEP + 6):
+        start(d, sess, i * 60 * 1000)
+    assert d.n == KEEP and d.starts[0] == 6 * 60 and d.starts[KEEP - 1] == (KEEP + 5) * 60
+    assert len(d.text().split()) == 6 + KEEP
+
+
+def test_a_reboot_without_clock_or_rtc_assumes_no_time_passed():
+    d, sess = fresh(), make()
+    for h in (0, 1, 2):
+        start(d, sess, h * HOUR_MS)
+    look(d, sess, 5 * HOUR_MS)
+    saved = d.text()
+    again, sess2 = Dose(), make()
+    assert again.restore(saved) is None
+    again.sync(sess2)
+    assert sess2.sessions_today == 3 and rest_due(sess2)
+    # B goes on from 5 h: the first start ages out 19 h after this boot, not 24.
+    assert look(again, sess2, 19 * HOUR_MS - 1000) == 3
+    assert look(again, sess2, 19 * HOUR_MS) == 2
+
+
+def test_a_reboot_counts_the_time_the_rtc_ran_through_deep_sleep():
+    rtc = [5000]
+    d, sess = fresh(lambda: rtc[0]), make()
+    start(d, sess, 0)
+    start(d, sess, 1000)
+    saved = d.text()
+    rtc[0] += 86400 - 2  # asleep a day less two seconds
+    again, sess2 = Dose(lambda: rtc[0]), make()
+    again.restore(saved)
+    again.sync(sess2)
+    assert sess2.sessions_today == 2
+    assert look(again, sess2, 1000) == 1 and look(again, sess2, 3000) == 0
+
+
+def test_an_rtc_that_started_again_means_a_power_cut_and_no_time_passed():
+    rtc = [90000]
+    d, sess = fresh(lambda: rtc[0]), make()
+    start(d, sess, 0)
+    saved = d.text()
+    rtc[0] = 3  # counting from power-on again
+    again, sess2 = Dose(lambda: rtc[0]), make()
+    again.restore(saved)
+    assert look(again, sess2, 0) == 1 and again.b == d.b
+
+
+def test_a_clock_that_survived_in_the_rtc_gives_the_time_asleep():
+    d, sess = fresh(), make()
+    d.set_clock(0, AT_23H, UTC_PLUS_1)
+    start(d, sess, 0)
+    look(d, sess, 1000)
+    saved = d.text()
+    again, sess2 = Dose(), make()
+    again.restore(saved, unix_now=AT_23H + 30 * 60)  # 23:30: the same day
+    assert look(again, sess2, 0) == 1
+    again.restore(saved, unix_now=AT_23H + 2 * 3600)  # 01:00: the next day
+    assert look(again, sess2, 0) == 0
+
+
+def test_a_symptom_stop_means_rest_until_local_midnight():
+    d, sess = fresh(), make()
+    d.set_clock(0, AT_23H, UTC_PLUS_1)
+    start(d, sess, 0)
+    sess.stop_reason = s.STOP_SYMPTOM
+    assert d.step(60 * 1000, s.EV_STOP, sess) is True  # to be saved
+    assert sess.sessions_today == 1 and sess.resting and rest_due(sess)
+    again, sess2 = Dose(), make()
+    again.restore(d.text(), unix_now=AT_23H + 1800)  # rebooted at 23:30
+    again.sync(sess2)
+    assert rest_due(sess2)
+    assert look(again, sess2, 1800 * 1000) == 0 and not rest_due(sess2)  # 00:00
+
+
+def test_without_a_clock_a_symptom_stop_means_rest_for_24_hours():
+    d, sess = fresh(), make()
+    start(d, sess, 0)
+    sess.stop_reason = s.STOP_SYMPTOM
+    d.step(60 * 1000, s.EV_STOP, sess)
+    look(d, sess, DAY_MS)
+    assert rest_due(sess)
+    look(d, sess, DAY_MS + 60 * 1000)
+    assert not rest_due(sess)
+
+
+def test_an_unreadable_saved_count_is_reported_and_counting_starts_from_zero():
+    for text in ("day1 x", "day9 1 - - 0 - 5", "day1 5 - -"):
+        d = Dose()
+        problem = d.restore(text)
+        assert problem and "unreadable" in problem, text
+        assert d.n == 0 and d.count == 0
+
+
+def test_the_loop_clock_restarting_keeps_the_ball_seconds():
+    d = fresh()
+    d.restore("day1 100 - - 0 -")
+    assert d.b_at(1_234_567) == 100 + 1234
+    d.rebase(1_234_567)
+    assert d.b_at(0) == 100 + 1234 and d.b_at(433) == 100 + 1235
+
+
+def test_the_count_is_saved_with_the_next_id_and_read_back_at_boot():
+    root = tmp_path("dose-log")
+    os.mkdir(root)
+    cfg = config.validate({"session_limit_s": 2, "max_sessions_per_day": 2})
+    wlog = log.SessionLog(root, cfg, "test")
+    app = App(FakeBoard(counts=25000), cfg, None, wlog)
+    app.dose = wlog.day = fresh()
+    app.dose.save = wlog.save_day
+    t = 0
+    while app.session.state != s.STOPPED:
+        app.tick(t)
+        wlog.service(True)
+        t += 10
+    wlog.close()
+    with open(root + "/" + log.NEXT_ID) as f:
+        lines = f.read().split("\n")
+    assert lines[0] == "2" and lines[1].startswith("day1 ")
+    boot = log.SessionLog(root, cfg, "test")
+    assert boot.next_id == 2 and boot.day_text == lines[1]
+    d, sess = Dose(), s.Session(cfg)
+    assert d.restore(boot.day_text) is None
+    d.sync(sess)
+    assert sess.sessions_today == 1 and not rest_due(sess)
+
+
+def test_an_old_next_id_file_still_gives_the_id():
+    root = tmp_path("dose-old")
+    os.mkdir(root)
+    with open(root + "/" + log.NEXT_ID, "w") as f:
+        f.write("17")
+    wlog = log.SessionLog(root, config.DEFAULTS, "test")
+    assert wlog.next_id == 17 and wlog.day_text == ""
+
+
+def test_a_failed_session_file_does_not_drop_the_days_save():
+    root = tmp_path("dose-fail")
+    os.mkdir(root)
+    wlog = log.SessionLog(root, config.DEFAULTS, "test")
+    wlog.save_day()
+    wlog._fail("cannot write", OSError(28, "no space"))
+    assert wlog.pending()
+
+
+def test_a_shutdown_saves_the_days_clock_for_the_next_boot():
+    """Before a deep sleep or a reset the app shuts down: the day's B is saved as it stands,
+    so a ball without a running RTC loses no more than the time it was off."""
+    root = tmp_path("dose-shutdown")
+    os.mkdir(root)
+    wlog = log.SessionLog(root, config.DEFAULTS, "test")
+    app = App(FakeBoard(counts=0), config.DEFAULTS, None, wlog)
+    app.dose = wlog.day = fresh()
+    app.dose.save = wlog.save_day
+    for t in range(0, 7001, 10):
+        app.now = t
+        app.tick(t)
+    app.shutdown()
+    boot = log.SessionLog(root, config.DEFAULTS, "test")
+    d = Dose()
+    d.restore(boot.day_text)
+    assert d.b == 7

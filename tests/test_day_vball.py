@@ -1,0 +1,86 @@
+"""Symptom stop and sessions per day on the virtual ball (`knotball virtual`, the firmware as
+flashed, its flash image kept across restarts): `KB symptom` ends the running session, the
+log says so, and the day's count and rest survive a restart of the ball."""
+
+import time
+
+import pytest
+from vball_fixture import VirtualBall, deploy_firmware, write_trace
+
+from ball import logformat as lf
+from knotball.link import BallError
+
+
+@pytest.fixture
+def image(tmp_path):
+    cfg = {"session_limit_s": 120, "max_sessions_per_day": 2, "idle_stop_s": 5}
+    return deploy_firmware(tmp_path, tmp_path / "flash.img", cfg)
+
+
+def wait_hello(v, key, value, timeout=20):
+    deadline = time.monotonic() + timeout
+    while True:
+        with v.link() as link:
+            hello = link.hello()
+        if hello[key] == value:
+            return hello
+        assert time.monotonic() < deadline, hello
+        time.sleep(0.2)
+
+
+def test_symptom_key_ends_the_session_and_the_rest_survives_a_restart(tmp_path, image):
+    trace = write_trace(tmp_path / "press.csv", [(0, 0), (500, 30), (90000, 30), (90100, 0)])
+    v = VirtualBall(tmp_path, image, "--trace", trace)
+    try:
+        v.wait_app()
+        hello = wait_hello(v, "session", "active")
+        assert hello["sessions_today"] == 1 and hello["max_sessions_per_day"] == 2
+        assert hello["rest"] is False
+        with v.link() as link:
+            reply = link.request("symptom")
+            assert reply["stopped"] is True and reply["reason"] == "symptom"
+            with pytest.raises(BallError, match="no session is running"):
+                link.request("symptom")
+            hello = link.hello()
+        assert hello["session"] == "stopped" and hello["rest"] is True
+        (entry,) = v.wait_finished()
+        sessions, damage = lf.parse(v.get(entry["name"]), keep_trace=False)
+        assert damage is None and sessions[0]["stop_reason"] == "symptom"
+        v.stop()
+        v = VirtualBall(tmp_path, image)  # no trace: nobody presses it
+        hello = v.wait_app()
+        assert hello["sessions_today"] == 1 and hello["rest"] is True
+        v.stop()
+    finally:
+        v.kill()
+
+
+def test_the_days_count_survives_a_restart_and_a_new_day_frees_it(tmp_path, image):
+    # Two short presses: two sessions (each ends idle), the day's two used up.
+    rows = [(0, 0), (500, 30), (2500, 30), (2600, 0), (11000, 0), (11500, 30), (13500, 30)]
+    trace = write_trace(tmp_path / "two.csv", rows + [(13600, 0)])
+    v = VirtualBall(tmp_path, image, "--trace", trace, "--speed", 4)
+    try:
+        v.wait_app()
+        v.wait_finished(2, timeout=60)
+        hello = wait_hello(v, "sessions_today", 2)
+        assert hello["rest"] is True
+        v.stop()
+        v = VirtualBall(tmp_path, image)
+        hello = v.wait_app()
+        assert hello["sessions_today"] == 2 and hello["rest"] is True
+        # The host sets the clock at one second past local midnight: the sessions, some
+        # seconds older, were yesterday.
+        with v.link() as link:
+            now = int(time.time())
+            offset = (1 - now) % 86400  # local time = now + offset = 00:00:01
+            if offset > 14 * 3600:
+                offset -= 86400
+            assert link.request("clock {} {}".format(now, offset))["utc_offset_s"] == offset
+            with pytest.raises(BallError, match="UTC_OFFSET_S"):
+                link.request("clock {} 99999".format(now))
+        hello = wait_hello(v, "sessions_today", 0)
+        assert hello["rest"] is False
+        v.stop()
+    finally:
+        v.kill()
