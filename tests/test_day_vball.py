@@ -84,3 +84,45 @@ def test_the_days_count_survives_a_restart_and_a_new_day_frees_it(tmp_path, imag
         v.stop()
     finally:
         v.kill()
+
+
+def test_the_s_key_in_knotball_live_ends_the_session_as_a_symptom(tmp_path, image):
+    """A person at the laptop presses `s` in `knotball live` (here typed into its stdin):
+    the session ends, the ball logs why, and live says to rest."""
+    import subprocess
+    import sys
+
+    trace = write_trace(tmp_path / "press.csv", [(0, 0), (500, 30), (90000, 30), (90100, 0)])
+    v = VirtualBall(tmp_path, image, "--trace", trace)
+    proc = None
+    try:
+        v.wait_app()
+        wait_hello(v, "session", "active")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "knotball", "live", "--plain", "--port", v.port],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        first = proc.stdout.readline().split()
+        assert first[3] == "active", first
+        proc.stdin.write("s\n")
+        proc.stdin.flush()
+        states = []
+        for line in proc.stdout:
+            states.append(line.split()[3])
+            if states[-1] == "stopped":
+                break
+        proc.send_signal(2)  # Ctrl-C
+        assert proc.wait(15) == 0
+        err = proc.stderr.read()
+        assert "numbness or tingling" in err and "Rest this area" in err, err
+        (entry,) = v.wait_finished()
+        (session,), damage = lf.parse(v.get(entry["name"]))
+        assert session["stop_reason"] == "symptom" and damage is None
+        assert session["duration_ms"] < 60000  # ended by the key, long before its limit
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        v.kill()

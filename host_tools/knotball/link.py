@@ -250,5 +250,10 @@ class Link:
             return self.request("cfg")["config"]
         return self.request("cfg " + json.dumps(cfg, separators=(",", ":")))["saved"]
 
-    def clock(self, unix=None):
-        return self.request("clock {}".format(int(time.time() if unix is None else unix)))
+    def clock(self, unix=None, utc_offset_s=None):
+        """Set the ball's clock: unix seconds, and local time's offset from UTC so the ball
+        counts sessions per local calendar day (both default to this computer's)."""
+        unix = int(time.time() if unix is None else unix)
+        if utc_offset_s is None:
+            utc_offset_s = time.localtime(unix).tm_gmtoff
+        return self.request("clock {} {}".format(unix, int(utc_offset_s)))

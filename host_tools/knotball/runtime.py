@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import ball
@@ -61,6 +62,7 @@ def compiled_firmware():
         base.mkdir(parents=True, exist_ok=True)
     target = base / ("mpy-" + digest.hexdigest()[:16])
     if (target / "ball" / "__init__.mpy").exists():
+        os.utime(target)  # in use: kept by the clean-up below
         return target
     work = Path(tempfile.mkdtemp(prefix="mpy-", dir=base))
     for src in firmware_sources():
@@ -74,10 +76,22 @@ def compiled_firmware():
         work.rename(target)
     except OSError:  # another process made it first
         shutil.rmtree(work, ignore_errors=True)
-    for old in base.glob("mpy-*"):  # compiled from sources that have changed since
-        if old != target and (old / "ball").exists():
+    # Compiled from sources that have changed since, and unused for a day: another checkout
+    # (or a virtual ball still running, which imports lazily) may be using a recent one.
+    for old in base.glob("mpy-*"):
+        if old != target and (old / "ball").exists() and _unused_for(old, CACHE_KEEP_S):
             shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+CACHE_KEEP_S = 86400
+
+
+def _unused_for(path, seconds):
+    try:
+        return time.time() - path.stat().st_mtime > seconds
+    except OSError:
+        return False
 
 
 def command(module, args, runtime="micropython", heap_kb=None, source=False):
