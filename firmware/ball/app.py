@@ -112,6 +112,7 @@ class App:
             ev |= self.session.step(now_ms, self.signal.step(raw))
         if ev and self.listener is not None:
             self.listener(now_ms, ev)
+        self.feedback.drift = self.signal.drift_bad
         self.feedback.update(now_ms, ev, self.session)
         if self.log is not None:
             self.log.step(ev, self.session, self.fault)
