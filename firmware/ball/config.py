@@ -18,7 +18,7 @@ HARD_CAP_S = 360
 # (~30-60 N), and a ball spreads force over a few cm^2, so "strong but good" lands around
 # 40-60 N for a typical adult; thresholds vary ~5-fold between people, which personal
 # calibration of the bands will handle. See README "Where the default bands come from".
-DEFAULTS = {
+DEFAULTS: "dict[str, Any]" = {
     "light_n": 5.0,  # first contact: below this the ball is idle
     "medium_n": 20.0,
     "firm_n": 35.0,
