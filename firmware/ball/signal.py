@@ -311,7 +311,7 @@ class SignalPath:
         self.drift_max_mn = int(cfg.get("drift_max_n", 10) * 1000)
         self.raw = 0
         self.force_mn = 0
-        self.drift_mn = 0  # zero drift followed at rest since calibration, in mN
+        self.drift_mn = 0  # the zero's moves since start (config zero or boot capture), mN
         self.drift_bad = False  # the drift is past cfg drift_max_n: recalibrate
 
     def step(self, raw):
