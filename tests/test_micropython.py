@@ -23,6 +23,13 @@ def test_whole_session_runs_with_the_heap_locked():
     assert "ok heap-locked ticks 14000" in res.stdout
 
 
+def test_piecewise_calibration_on_fsr_counts_runs_with_the_heap_locked():
+    """cal_points and counts in the millions: the calibration needs no heap either."""
+    res = run_micropython(TESTS / "mp" / "loopcheck.py", "lockfsr", path=[TESTS / "mp"])
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "ok heap-locked ticks 14000" in res.stdout
+
+
 def test_whole_session_with_logging_samples_with_the_heap_locked():
     """Session start, checkpoints and stop are built in place; files wait for service()."""
     res = run_micropython(TESTS / "mp" / "loopcheck.py", "locklog", path=[TESTS / "mp"])

@@ -119,6 +119,7 @@ class App:
             self.dose.step(now_ms, ev, self.session)
         if ev and self.listener is not None:
             self.listener(now_ms, ev)
+        self.feedback.drift = self.signal.drift_bad
         self.feedback.update(now_ms, ev, self.session)
         if self.log is not None:
             self.log.step(ev, self.session, self.fault)

@@ -18,7 +18,7 @@ HARD_CAP_S = 360
 # (~30-60 N), and a ball spreads force over a few cm^2, so "strong but good" lands around
 # 40-60 N for a typical adult; thresholds vary ~5-fold between people, which personal
 # calibration of the bands will handle. See README "Where the default bands come from".
-DEFAULTS = {
+DEFAULTS: "dict[str, Any]" = {
     "light_n": 5.0,  # first contact: below this the ball is idle
     "medium_n": 20.0,
     "firm_n": 35.0,
@@ -31,11 +31,21 @@ DEFAULTS = {
     "sleep_after_s": 600,  # deep sleep after this long untouched (0: never)
     "warn_before_s": 10,  # time warning this long before the limit (at most half-way)
     "zero_counts": 0,  # calibration: raw counts at no load
-    "counts_per_n": 1000,  # calibration: raw counts per newton (integer, 1..999999)
+    "counts_per_n": 1000,  # calibration: raw counts per newton (negative: counts fall)
+    "cal_points": [],  # calibration: [[newtons, counts above zero], ...]; replaces counts_per_n
+    # Zero drift followed at rest beyond this flags "recalibrate" (LED, host). An FSR or a
+    # load cell whose zero moved this far is preloaded, creeping or loose: its counts per
+    # newton are suspect too. A sealed barometric ball drifts ~6-17 N per kelvin (0.34 %/K
+    # of ~100 kPa at 20-60 Pa/N), followed harmlessly: give it ~150 (+-15 K at 40 Pa/N).
+    "drift_max_n": 10.0,
 }
 
 BAND_KEYS = ("light_n", "medium_n", "firm_n", "over_n")
-_INT_KEYS = ("max_sessions_per_day", "zero_counts", "counts_per_n")
+# Limits kept as literals below (names would cost the ball RAM for nothing):
+# - a counts-per-newton slope (linear, or any segment of cal_points) is 0.01..1e7 in size:
+#   100 N per count to 0.1 mN per count covers every sensor with room; beyond is a typo;
+# - counts above zero stay below 2**30, as signal.py holds them.
+# Any valid config, 8 cal_points included, is under 900 bytes of JSON: one console line.
 
 
 class ConfigError(ValueError):
@@ -50,7 +60,7 @@ def _number(cfg, key, lo=None, hi=None):
     v = cfg[key]
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ConfigError(key, "must be a number, got " + repr(v))
-    if key in _INT_KEYS and not isinstance(v, int):
+    if key in ("max_sessions_per_day", "zero_counts") and not isinstance(v, int):
         raise ConfigError(key, "must be a whole number, got " + repr(v))
     if v != v:
         raise ConfigError(key, "must be a number, got NaN")
@@ -72,7 +82,8 @@ def validate(user: Any) -> dict:
     cfg = dict(DEFAULTS)
     cfg.update(user)
     for key in cfg:
-        _number(cfg, key)
+        if key != "cal_points":
+            _number(cfg, key)
     limit = cfg["session_limit_s"]
     if limit > HARD_CAP_S:
         raise ConfigError(
@@ -101,8 +112,45 @@ def validate(user: Any) -> dict:
     if 0 < cfg["sleep_after_s"] < 30:
         raise ConfigError("sleep_after_s", "use 0 (never) or at least 30 s")
     _number(cfg, "zero_counts", -(1 << 29), 1 << 29)
-    _number(cfg, "counts_per_n", 1, 999999)
+    cpn = _number(cfg, "counts_per_n")
+    if not 0.01 <= abs(cpn) <= 1e7:
+        raise ConfigError(
+            "counts_per_n",
+            "{} is outside +-0.01..10000000 counts per newton (negative when the counts fall "
+            "as the force rises)".format(cpn),
+        )
+    _cal_points(cfg)
+    _number(cfg, "drift_max_n", 1, 2000)
     return cfg
+
+
+def _cal_points(cfg):
+    """cal_points: up to 8 [newtons, counts above zero] pairs, newtons rising from above 0,
+    whole counts of one sign growing with the force, every segment a sensible slope."""
+    pts = cfg["cal_points"]
+    if not isinstance(pts, list) or len(pts) > 8:
+        raise ConfigError("cal_points", "must be a list of up to 8 [newtons, counts] pairs")
+    pn = pc = 0
+    for i, p in enumerate(pts):
+        why = ""
+        if not isinstance(p, list) or len(p) != 2:
+            why = "must be a pair [newtons, counts above zero]"
+        else:
+            n, c = p
+            if isinstance(n, bool) or not isinstance(n, (int, float)) or not pn < n <= 2000:
+                why = "newtons must rise from point to point, above 0 and at most 2000"
+            elif (
+                isinstance(c, bool)
+                or not isinstance(c, int)
+                or not abs(pc) < abs(c) < 1 << 30
+                or pc * c < 0
+            ):
+                why = "counts must be whole, of one sign, and grow with the force up to +-2**30"
+            elif not 0.01 <= (abs(c) - abs(pc)) / (n - pn) <= 1e7:
+                why = "counts per newton from the point before must be within 0.01..10000000"
+        if why:
+            raise ConfigError("cal_points", "point {}: {}, got {!r}".format(i + 1, why, p))
+        pn, pc = p
 
 
 def parse(text):

@@ -18,6 +18,12 @@ REST_RGB = (12, 0, 20)  # pressed after the day's last session
 SYMPTOM_RGB = (0, 40, 40)  # stopped for numbness or tingling: steady teal, rest now
 FAULT_RGB = (96, 0, 96)  # the sensor failed: magenta, blinking at 2 Hz
 _FAULT_BLINK_MS = const(250)
+# The zero drifted past drift_max_n (recalibrate): between sessions, a cyan wink of 200 ms
+# every 2 s over the usual colour. Cyan is no band's colour, and a wink is neither the
+# fault's even magenta blink nor the low battery's buzz at session start.
+DRIFT_RGB = (0, 64, 64)
+_DRIFT_EVERY_MS = const(2000)
+_DRIFT_WINK_MS = const(200)
 OFF_RGB = (0, 0, 0)
 _OVER_BLINK_MS = const(125)  # the over band blinks red at 4 Hz
 _REST = const(1)  # Feedback.rest: the LED shows REST_RGB while stopped
@@ -56,6 +62,7 @@ class Feedback:
         self.rest = 0  # what the LED shows while stopped: done (0), _REST or _SYMPTOM
         self.fault = False  # while set: motor off, fault pattern on the LED
         self.low_battery = False  # while set: sessions start with the low-battery cue
+        self.drift = False  # while set: the drift wink between sessions
 
     def play(self, now_ms, pattern):
         """Start `pattern` unless one of higher priority is playing."""
@@ -136,6 +143,8 @@ class Feedback:
             rgb = OFF_RGB
         else:
             rgb = BAND_RGB[sess.band]
+        if self.drift and state != s.ACTIVE and now_ms % _DRIFT_EVERY_MS < _DRIFT_WINK_MS:
+            rgb = DRIFT_RGB
         self._led(rgb)
 
     def _led(self, rgb):

@@ -110,7 +110,7 @@ class SimBoard(VirtualClock):
     """A board whose clock is virtual, whose sensor is a trace and whose outputs print."""
 
     def __init__(self, trace_path, cfg, write):
-        self.trace = TraceSensor(trace_path, Calibration(cfg["zero_counts"], cfg["counts_per_n"]))
+        self.trace = TraceSensor(trace_path, Calibration.from_config(cfg))
         self.t = 0  # virtual ms since the first reading
         self.write = write
         self.rgb = None

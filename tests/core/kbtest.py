@@ -55,3 +55,71 @@ def run_session(sess, forces_mn, start_ms=0, period_ms=10):
             out.append((t, ev))
         t += period_ms
     return out
+
+
+# The ESP32's small ints: 31-bit signed. Anything outside allocates a long int.
+SMALL = 1 << 30
+
+
+class Bounded:
+    """An int that fails the test as soon as arithmetic on it leaves the ESP32's small ints."""
+
+    peak = 0
+
+    def __init__(self, v):
+        assert -SMALL <= v < SMALL, "intermediate {} needs a long int".format(v)
+        if abs(v) > Bounded.peak:
+            Bounded.peak = abs(v)
+        self.v = v
+
+    def __add__(self, o):
+        return Bounded(self.v + _v(o))
+
+    def __radd__(self, o):
+        return Bounded(_v(o) + self.v)
+
+    def __sub__(self, o):
+        return Bounded(self.v - _v(o))
+
+    def __rsub__(self, o):
+        return Bounded(_v(o) - self.v)
+
+    def __mul__(self, o):
+        return Bounded(self.v * _v(o))
+
+    def __rmul__(self, o):
+        return Bounded(_v(o) * self.v)
+
+    def __floordiv__(self, o):
+        return Bounded(self.v // _v(o))
+
+    def __rshift__(self, o):
+        return Bounded(self.v >> _v(o))
+
+    def __lshift__(self, o):
+        return Bounded(self.v << _v(o))
+
+    def __and__(self, o):
+        return Bounded(self.v & _v(o))
+
+    def __neg__(self):
+        return Bounded(-self.v)
+
+    def __lt__(self, o):
+        return self.v < _v(o)
+
+    def __le__(self, o):
+        return self.v <= _v(o)
+
+    def __ge__(self, o):
+        return self.v >= _v(o)
+
+    def __gt__(self, o):
+        return self.v > _v(o)
+
+    def __eq__(self, o):
+        return self.v == _v(o)
+
+
+def _v(o):
+    return o.v if isinstance(o, Bounded) else o

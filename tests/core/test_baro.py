@@ -20,11 +20,10 @@ from fake_baro import BMP280_ADC_P, BMP280_ADC_T, BMP280_TRIM, FakeBMP3, FakeBMP
 
 import kbtest
 from ball.sensors import SensorFault, baro
+from kbtest import SMALL, Bounded
 
 BMP388_PA = 100876.00634692199
 BMP388_C = 30.499314453874284
-# The ESP32's small ints: 31-bit signed. Anything outside allocates a long int.
-SMALL = 1 << 30
 
 
 def _bmp280_double(adc_p, adc_t):
@@ -89,64 +88,6 @@ def _bmp3_float(s, adc_p, adc_t):
     x = float(adc_p)
     q = (s.p9 + s.p10 * t) / 2.0**48
     return o + x * k + x * x * q + x * x * x * s.p11 / 2.0**65, t
-
-
-class Bounded:
-    """An int that fails the test as soon as arithmetic on it leaves the ESP32's small ints."""
-
-    peak = 0
-
-    def __init__(self, v):
-        assert -SMALL <= v < SMALL, "intermediate {} needs a long int".format(v)
-        if abs(v) > Bounded.peak:
-            Bounded.peak = abs(v)
-        self.v = v
-
-    def __add__(self, o):
-        return Bounded(self.v + _v(o))
-
-    def __radd__(self, o):
-        return Bounded(_v(o) + self.v)
-
-    def __sub__(self, o):
-        return Bounded(self.v - _v(o))
-
-    def __rsub__(self, o):
-        return Bounded(_v(o) - self.v)
-
-    def __mul__(self, o):
-        return Bounded(self.v * _v(o))
-
-    def __rmul__(self, o):
-        return Bounded(_v(o) * self.v)
-
-    def __floordiv__(self, o):
-        return Bounded(self.v // _v(o))
-
-    def __rshift__(self, o):
-        return Bounded(self.v >> _v(o))
-
-    def __lshift__(self, o):
-        return Bounded(self.v << _v(o))
-
-    def __and__(self, o):
-        return Bounded(self.v & _v(o))
-
-    def __neg__(self):
-        return Bounded(-self.v)
-
-    def __lt__(self, o):
-        return self.v < _v(o)
-
-    def __gt__(self, o):
-        return self.v > _v(o)
-
-    def __eq__(self, o):
-        return self.v == _v(o)
-
-
-def _v(o):
-    return o.v if isinstance(o, Bounded) else o
 
 
 def _bounded_sweep(sensor, bits, step_t, step_p):

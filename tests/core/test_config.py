@@ -78,3 +78,87 @@ def test_boot_keeps_running_on_defaults_with_a_reason():
     os.remove(path)
     cfg, problem = config.load_or_defaults(tmp_path("no_such_config.json"))
     assert cfg == config.DEFAULTS and problem is None
+
+
+def test_counts_per_n_takes_any_sensible_slope_either_way():
+    for v in (0.01, 0.5, 37.25, 1000, 123456.5, 1e7, -20000, -0.01):
+        assert config.validate({"counts_per_n": v})["counts_per_n"] == v
+    for v in (0, 0.001, -0.005, 2e7, -1e8, "40", True, None):
+        e = raises(config.ConfigError, config.validate, {"counts_per_n": v})
+        assert e.key == "counts_per_n"
+
+
+# Each bad cal_points, and the words its refusal must contain.
+BAD_POINTS = (
+    ("40", "list"),
+    ({"5": 1000}, "list"),
+    ([[n, n * 1000] for n in range(1, 10)], "up to 8"),
+    ([[5, 1000], 7], "point 2: must be a pair"),
+    ([[5, 1000, 3]], "point 1: must be a pair"),
+    ([[5]], "point 1: must be a pair"),
+    ([["5", 1000]], "point 1: newtons"),
+    ([[True, 1000]], "point 1: newtons"),
+    ([[0, 1000]], "point 1: newtons"),
+    ([[-5, 1000]], "point 1: newtons"),
+    ([[5, 1000], [5, 2000]], "point 2: newtons must rise"),
+    ([[5, 1000], [4, 2000]], "point 2: newtons must rise"),
+    ([[2001, 10000000]], "point 1: newtons"),
+    ([[5, 1000.0]], "point 1: counts must be whole"),
+    ([[5, "1000"]], "point 1: counts must be whole"),
+    ([[5, False]], "point 1: counts must be whole"),
+    ([[5, 0]], "point 1: counts"),
+    ([[5, 1000], [10, -2000]], "point 2: counts must be whole, of one sign"),
+    ([[5, -1000], [10, 2000]], "point 2: counts must be whole, of one sign"),
+    ([[5, 1000], [10, 1000]], "point 2: counts must be whole, of one sign, and grow"),
+    ([[5, -2000], [10, -1000]], "point 2: counts must be whole, of one sign, and grow"),
+    ([[5, 1 << 30]], "point 1: counts"),
+    ([[1000, 5]], "point 1: counts per newton"),  # 0.005 counts per newton
+    ([[0.001, 100000]], "point 1: counts per newton"),  # 1e8
+    ([[5, 1000], [2000, 1001]], "point 2: counts per newton"),
+)
+
+
+def test_bad_cal_points_are_refused_naming_the_point():
+    for pts, words in BAD_POINTS:
+        e = raises(config.ConfigError, config.validate, {"cal_points": pts})
+        assert e.key == "cal_points", pts
+        assert str(e).startswith("cal_points: ") and words in str(e), (pts, str(e))
+
+
+def test_good_cal_points_are_kept_as_given():
+    for pts in ([], [[5, 392758]], [[5, -1000], [10.5, -2500], [60, -9000]]):
+        assert config.validate({"cal_points": pts})["cal_points"] == pts
+    eight = [[n, n * 100000 + n * n * 10] for n in (1, 2, 4, 8, 16, 32, 64, 128)]
+    assert config.validate({"cal_points": eight})["cal_points"] == eight
+
+
+def test_drift_limit_has_a_sensible_default_and_range():
+    assert config.validate({})["drift_max_n"] == 10
+    assert config.validate({"drift_max_n": 150})["drift_max_n"] == 150
+    for v in (0, 0.5, 2001, "10", None):
+        assert raises(config.ConfigError, config.validate, {"drift_max_n": v}).key == "drift_max_n"
+
+
+def test_any_valid_config_fits_one_console_line():
+    """The longest numbers every key can hold, 8 calibration points: under 900 bytes."""
+    long = 1e-13  # adds digits to a float's repr without changing what it means
+    pts = [[0.01 + long, -1000]] + [[1993 + i + long, -(1073741816 + i)] for i in range(7)]
+    cfg = {
+        "light_n": 0.1 + long,
+        "medium_n": 0.2 + long,
+        "firm_n": 0.3 + long,
+        "over_n": 1999.9 + long,
+        "session_limit_s": 359.9 + long,
+        "idle_stop_s": 359.8 + long,
+        "hold_min_s": 1.1 + long,
+        "hold_max_s": 359.7 + long,
+        "warn_before_s": 359.6 + long,
+        "sleep_after_s": 86399.9 + long,
+        "counts_per_n": -0.0123456789 - long,
+        "zero_counts": -(1 << 29),
+        "max_sessions_per_day": 24,
+        "drift_max_n": 1999.9 + long,
+        "cal_points": pts,
+    }
+    text = json.dumps(config.validate(cfg))
+    assert 600 < len(text) < 900, len(text)

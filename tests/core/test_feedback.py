@@ -108,3 +108,52 @@ def test_calm_after_stop():
     drive(fb, sess, board, [30000] * 600)
     assert sess.state == s.STOPPED
     assert board.rgb == feedback.DONE_RGB and board.duty == 0
+
+
+def led_over(fb, sess, board, forces_mn, t0):
+    """Drive the feedback; return (t, rgb) for every LED change."""
+    seen = []
+    t = t0
+    for f in forces_mn:
+        board.t = t
+        fb.update(t, sess.step(t, f), sess)
+        if not seen or seen[-1][1] != board.rgb:
+            seen.append((t, board.rgb))
+        t += 10
+    return seen
+
+
+def test_drift_winks_cyan_between_sessions_and_never_during_one():
+    rgb = feedback.DRIFT_RGB
+    others = feedback.BAND_RGB + (feedback.DONE_RGB, feedback.REST_RGB, feedback.FAULT_RGB)
+    assert rgb not in others and rgb != feedback.OFF_RGB
+    board = FakeBoard()
+    sess = s.Session(config.validate({"idle_stop_s": 2}))
+    fb = Feedback(board)
+    fb.drift = True
+    ready = led_over(fb, sess, board, [0] * 600, 0)  # 6 s waiting
+    winks = [t for t, c in ready if c == rgb]
+    assert winks == [0, 2000, 4000]  # 200 ms every 2 s, over the idle colour
+    assert [c for t, c in ready if t % 2000 == 200] == [feedback.BAND_RGB[s.IDLE]] * 3
+    led_over(fb, sess, board, [0] * 100, 6000)
+    active = led_over(fb, sess, board, [30000] * 500, 7000)  # a 5 s session: no wink
+    assert rgb not in [c for _, c in active] and sess.state == s.ACTIVE
+    after = led_over(fb, sess, board, [0] * 600, 12000)  # it stops idle: winks over the calm
+    assert rgb in [c for _, c in after] and feedback.DONE_RGB in [c for _, c in after]
+    fb.drift = False
+    assert rgb not in [c for _, c in led_over(fb, sess, board, [0] * 300, 18000)]
+
+
+def test_the_app_shows_the_signal_paths_drift_flag():
+    from ball.app import App
+
+    board = FakeBoard()
+    app = App(board, config.DEFAULTS)
+    app.tick(0)
+    assert board.rgb != feedback.DRIFT_RGB
+    app.signal.drift_bad = True
+    app.tick(2000)
+    assert board.rgb == feedback.DRIFT_RGB
+    app.signal.drift_bad = False
+    app.tick(4000)
+    assert board.rgb == feedback.BAND_RGB[s.IDLE]

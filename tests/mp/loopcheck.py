@@ -1,6 +1,6 @@
 # MicroPython-only checks of the sampling loop's memory behaviour, used by the tests
 # (heap_lock: no allocation at all) and by `make bench` (bytes per iteration, time per
-# iteration). Run: micropython loopcheck.py lock|locklog|gesture|alloc|cost
+# iteration). Run: micropython loopcheck.py lock|lockfsr|locklog|gesture|alloc|cost
 import gc
 import sys
 import time
@@ -12,6 +12,10 @@ from ball import config
 from ball.app import PERIOD_MS, App
 from ball.dose import Dose
 from ball.session import STOP_SYMPTOM
+from ball.signal import Calibration
+
+# A two-FSR ball calibrated at four kitchen-scale loads: a power-law curve, ~4e6 counts at 70 N.
+FSR_POINTS = [[5, 392758], [15, 999258], [30, 1801163], [60, 3246598]]
 
 
 class RingBoard:
@@ -46,7 +50,7 @@ class RingBoard:
 
 def session_counts(cfg):
     """A 70 s session's counts: roll, hold, press too hard, roll past the limit, release."""
-    cpn = cfg["counts_per_n"]
+    cal = Calibration.from_config(cfg)
     out = array("i")
     t = 0
     while t < 7000:
@@ -62,8 +66,8 @@ def session_counts(cfg):
             n = 20 + (t % 70) // 3
         else:
             n = 0
-        noise = ((t * 7919) % 13) - 6  # deterministic +-6 % of 1 N steps
-        out.append(n * cpn + noise * cpn // 10)
+        noise = ((t * 7919) % 13) - 6  # deterministic +-0.6 N in 0.1 N steps
+        out.append(cal.to_counts(n + noise / 10))
         t += 1
     return out
 
@@ -102,18 +106,21 @@ def run_locked(app, start, n):
 
 
 def main(mode):
-    cfg = config.validate({})
+    cfg = config.validate({"cal_points": FSR_POINTS} if mode == "lockfsr" else {})
     board = RingBoard(session_counts(cfg))
     app = with_dose(App(board, cfg))
     gc.collect()
-    if mode == "lock":
+    if mode in ("lock", "lockfsr"):
         # The whole session (start, bands, holds, too hard, warning, stop, release) with
-        # the heap locked, twice round so a second session starts too.
+        # the heap locked, twice round so a second session starts too; lockfsr through a
+        # piecewise calibration on counts in the millions.
         t = run_locked(app, 0, 14000)
         sess = app.session
         print("sessions", sess.sessions_today, "changes", board.changes, "holds", sess.holds)
         assert sess.sessions_today == 2, "expected two sessions in the locked run"
         assert sess.over_count >= 1 and board.changes > 20
+        assert max(board.counts) > 3000000 or mode == "lock"
+        assert 69000 < sess.peak_mn < 71000, sess.peak_mn  # 70 N, read right
         print("ok heap-locked ticks", t // PERIOD_MS)
     elif mode == "locklog":
         # The same with the session log on littlefs: the sampling path (tick) stays
