@@ -160,12 +160,20 @@ class CalibBall:
         return s
 
     def idle(self):
-        """While waiting for an answer: keep calibration mode on; samples are dropped."""
-        got = self.link.frame(time.monotonic() + 0.01)
-        if got is not None:
+        """While the person types: read all that has come (samples pile up otherwise, and
+        the next step would judge stale ones), keep calibration mode on, drop the samples."""
+        deadline = time.monotonic() + 0.02
+        while True:
+            got = self.link.frame(deadline)
+            if got is None:
+                break
             self.keep(*got)
-        while self.samples:
-            self.next()
+        if self.samples:
+            last = self.samples[-1]
+            self.samples = [last]
+            self.next()  # checks the mode is still on, and renews it when due
+        else:
+            self._renew()
 
     def buzz(self, ms):
         self._request("buzz {}".format(ms))
