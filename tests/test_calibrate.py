@@ -296,7 +296,7 @@ def old_ball():
     os.close(slave)
 
 
-def test_old_firmware_and_no_ball_are_clear_one_line_errors(old_ball, tmp_path):
+def test_old_firmware_no_ball_and_bad_options_are_clear_one_line_errors(old_ball, tmp_path):
     res = knotball("calibrate", "scale", "--port", old_ball)
     assert res.returncode == 2
     assert "protocol 1" in res.stderr and "knotball flash" in res.stderr
@@ -304,3 +304,5 @@ def test_old_firmware_and_no_ball_are_clear_one_line_errors(old_ball, tmp_path):
     res = knotball("calibrate", "bands", "--port", tmp_path / "no-such-port")
     assert res.returncode == 1 and "cannot open" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+    res = knotball("calibrate", "scale", "--loads", "6,2", "--port", tmp_path / "no-such-port")
+    assert res.returncode == 2 and "--loads: give 2 or 3 increasing loads" in res.stderr

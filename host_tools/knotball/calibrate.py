@@ -41,6 +41,7 @@ from knotball.calsession import (
     Stop,
 )
 from knotball.link import BallError, LinkError
+from knotball.runtime import UsageError
 
 BUZZ_GOT_IT = 250  # ms: the ball has the reading
 BUZZ_AGAIN = 500  # ms: too fast, do it again
@@ -78,11 +79,7 @@ def model_of(hello):
 
 
 def scale(flow):
-    args, say, ball, answers = flow.args, flow.say, flow.ball, flow.answers
-    try:
-        loads = calfit.parse_loads(args.loads)
-    except ValueError as e:
-        raise Stop(str(e), BAD_INPUT)
+    say, ball, answers = flow.say, flow.ball, flow.answers
     model = model_of(flow.hello)
     say("You need a kitchen scale and a book (a paperback spreads your hands' force).")
     book = answers.ask(
@@ -99,36 +96,10 @@ def scale(flow):
     say("  reading the ball at rest…")
     rest = flow.rest()
     say("  at rest: {:.0f} counts (noise ±{:.1f})".format(rest.level, rest.noise))
-    readings = []
-    for i, target in enumerate(loads):
-        say(
-            "{}. Press down on the book until the scale shows about {:g} kg and hold it "
-            "steady. The ball buzzes when it has the reading: note what the scale shows, "
-            "then let go.".format(i + 3, target)
-        )
-        hold = calfit.Hold(rest)
-        hinted = [0]
-
-        def steady(s, hold=hold, hinted=hinted):
-            got = hold.add(s["t_ms"], s["raw"])
-            if got is None and hold.pressed_ms > 10000 * (hinted[0] + 1):
-                hinted[0] += 1
-                say("  hold it steadier (the reading moves by {:.0f} %)".format(hold.last_spread))
-            return got
-
-        reading = flow.wait_for(
-            steady,
-            "no steady press seen for {} s: is the ball on the scale, its sensor "
-            "connected?".format(WAIT_PRESS_MS // 1000),
-        )
-        ball.buzz(BUZZ_GOT_IT)
-        say("  got it (steady within ±{:.1f} %): let go".format(reading.spread_pct))
-        flow.wait_for(
-            lambda s, r=reading: True if calfit.released(rest, r, s["raw"]) else None,
-            "the ball did not come back to rest: let go of the book",
-        )
-        kg = answers.ask(ball, "   What did the scale show?", calfit.parse_load)
-        readings.append((kg, reading))
+    readings = [
+        _load(flow, rest, i + 3, target)
+        for i, target in enumerate(calfit.parse_loads(flow.args.loads))
+    ]
     problem = calfit.check_points([(kg, r.delta) for kg, r in readings], rest.threshold)
     if problem:
         raise Stop(problem + "; nothing saved")
@@ -142,52 +113,7 @@ def scale(flow):
         values["counts_per_n"] = _counts_per_n(fit.counts_above_zero(20.0) / 20.0)
     else:
         values["counts_per_n"] = _counts_per_n(fit.slope)
-    err_n, err_pct = fit.max_error()
-    say()
-    if model == "curve":
-        say(
-            "Fit (FSR curve): counts above zero = {:.0f} × F^{:.3f}, zero at {:.0f} counts".format(
-                fit.slope, fit.exponent, fit.zero
-            )
-        )
-    else:
-        say(
-            "Fit (straight line): {:.4g} counts per newton, zero at {:.0f} counts".format(
-                fit.slope, fit.zero
-            )
-        )
-    say("  {:>8}  {:>8}  {:>12}  {:>9}  {}".format("scale", "force", "counts", "error", "steady"))
-    table = []
-    for (f, c), (_, err, pct), spread in zip(
-        points, fit.errors, [None] + [r.spread_pct for _, r in readings], strict=True
-    ):
-        table.append({"force_n": round(f, 3), "counts": round(c, 1), "error_n": round(err, 3)})
-        say(
-            "  {:>6.2f} kg  {:>6.1f} N  {:>12.0f}  {:>+7.2f} N{}  {}".format(
-                f / calfit.G - book,
-                f,
-                c,
-                err,
-                "" if pct is None else " ({:+.1f} %)".format(pct),
-                "rest" if spread is None else "±{:.1f} %".format(spread),
-            )
-        )
-    verdict = fit.verdict()
-    quality = {
-        "max_error_n": round(err_n, 3),
-        "max_error_pct": round(err_pct, 2),
-        "verdict": verdict,
-        "spread_pct": [round(r.spread_pct, 2) for _, r in readings],
-    }
-    say("Largest error: {:.2f} N ({:.1f} %): {}.".format(err_n, err_pct, _VERDICT_TEXT[verdict]))
-    if model == "curve":
-        line = fit.max_error(fit.line_errors)
-        quality["exponent"] = round(fit.exponent, 4)
-        quality["line_error_n"] = round(line[0], 3)
-        quality["line_error_pct"] = round(line[1], 2)
-        say("  (a straight line would be off by up to {:.1f} N, {:.0f} %)".format(*line))
-    if fit.dof <= 0:
-        say("  (no reading to spare: a third load would check the fit)")
+    quality, table = _show_fit(flow, fit, book, readings)
     raw = {
         "book_kg": book,
         "rest_counts": round(rest.level, 2),
@@ -200,9 +126,86 @@ def scale(flow):
     flow.result.update(model=model, values=values, quality=quality, points=table)
     if model == "curve" and "cal_points" not in config.DEFAULTS:
         raise Stop("this firmware cannot store an FSR's curve (cal_points): update knotball")
-    flow.decide(verdict)
+    flow.decide(quality["verdict"])
     flow.save("scale", values, quality, raw)
     say("Next: knotball calibrate bands — set the bands to what feels strong but good to you.")
+
+
+def _load(flow, rest, step, target):
+    """One load: a steady press read from the raw counts, a buzz, the release, and what
+    the scale showed. Returns (kg, calfit.Reading)."""
+    say = flow.say
+    say(
+        "{}. Press down on the book until the scale shows about {:g} kg and hold it steady. "
+        "The ball buzzes when it has the reading: note what the scale shows, then let "
+        "go.".format(step, target)
+    )
+    hold = calfit.Hold(rest)
+    hints = [0]
+
+    def steady(s):
+        got = hold.add(s["t_ms"], s["raw"])
+        if got is None and hold.pressed_ms > 10000 * (hints[0] + 1):
+            hints[0] += 1  # every 10 s of pressing without a steady reading
+            say("  hold it steadier (the reading moves by ±{:.0f} %)".format(hold.last_spread))
+        return got
+
+    reading = flow.wait_for(
+        steady,
+        "no steady press seen for {} s: is the ball on the scale, its sensor connected?".format(
+            WAIT_PRESS_MS // 1000
+        ),
+    )
+    flow.ball.buzz(BUZZ_GOT_IT)
+    say("  got it (steady within ±{:.1f} %): let go".format(reading.spread_pct))
+    flow.wait_for(
+        lambda s: True if calfit.released(rest, reading, s["raw"]) else None,
+        "the ball did not come back to rest: let go of the book",
+    )
+    return flow.answers.ask(flow.ball, "   What did the scale show?", calfit.parse_load), reading
+
+
+def _show_fit(flow, fit, book, readings):
+    """Print the fit, each point's error and the verdict; returns (quality, table)."""
+    say = flow.say
+    say()
+    if fit.model == "curve":
+        say(
+            "Fit (FSR curve): counts above zero = {:.0f} × F^{:.3f}, zero at {:.0f}".format(
+                fit.slope, fit.exponent, fit.zero
+            )
+        )
+    else:
+        say("Fit (straight line): {:.4g} counts per newton, zero at {:.0f}".format(
+            fit.slope, fit.zero
+        ))  # fmt: skip
+    say("  {:>8}  {:>8}  {:>12}  {:>9}  {}".format("scale", "force", "counts", "error", "steady"))
+    table = []
+    spreads = [None] + [r.spread_pct for _, r in readings]
+    for (f, c), (_, err, pct), spread in zip(fit.points, fit.errors, spreads, strict=True):
+        table.append({"force_n": round(f, 3), "counts": round(c, 1), "error_n": round(err, 3)})
+        say("  {:>6.2f} kg  {:>6.1f} N  {:>12.0f}  {:>+7.2f} N{}  {}".format(
+            f / calfit.G - book, f, c, err, "" if pct is None else " ({:+.1f} %)".format(pct),
+            "rest" if spread is None else "±{:.1f} %".format(spread),
+        ))  # fmt: skip
+    err_n, err_pct = fit.max_error()
+    quality = {
+        "max_error_n": round(err_n, 3),
+        "max_error_pct": round(err_pct, 2),
+        "verdict": fit.verdict(),
+        "spread_pct": [round(r.spread_pct, 2) for _, r in readings],
+    }
+    say("Largest error: {:.2f} N ({:.1f} %): {}.".format(
+        err_n, err_pct, _VERDICT_TEXT[quality["verdict"]]
+    ))  # fmt: skip
+    if fit.model == "curve":
+        line = fit.max_error(fit.line_errors)
+        quality.update(exponent=round(fit.exponent, 4), line_error_n=round(line[0], 3))
+        quality["line_error_pct"] = round(line[1], 2)
+        say("  (a straight line would be off by up to {:.1f} N, {:.0f} %)".format(*line))
+    if fit.dof <= 0:
+        say("  (no reading to spare: a third load would check the fit)")
+    return quality, table
 
 
 _VERDICT_TEXT = {
@@ -223,8 +226,6 @@ def _counts_per_n(value):
 
 def bands(flow):
     args, say, ball, answers = flow.args, flow.say, flow.ball, flow.answers
-    if not 1 <= args.trials <= 10:
-        raise Stop("--trials: use 1 to 10 presses", BAD_INPUT)
     current = flow.link.request("cfg", on_frame=ball.keep)["config"]
     contact = current["light_n"]
     say(
@@ -292,6 +293,14 @@ FLOWS = {"scale": scale, "bands": bands}
 
 
 def run(args):
+    # Options are checked before the ball is touched (bad ones: UsageError, exit 2).
+    if args.what == "scale":
+        try:
+            calfit.parse_loads(args.loads)
+        except ValueError as e:
+            raise UsageError(str(e))
+    elif not 1 <= args.trials <= 10:
+        raise UsageError("--trials: use 1 to 10 presses")
     out = sys.stderr if args.json else sys.stdout
     name = "knotball calibrate " + args.what
 
