@@ -265,12 +265,13 @@ def test_ctrl_c_takes_the_ball_out_of_calibration_mode(ball, tmp_path):
 
 
 def _read_until(stream, text, timeout=20):
+    """What the command printed up to `text` (prompts end without a newline)."""
     got = ""
     deadline = time.monotonic() + timeout
     while text not in got:
         assert time.monotonic() < deadline, got
         if select.select([stream], [], [], 0.1)[0]:
-            got += stream.readline()
+            got += os.read(stream.fileno(), 4096).decode()
     return got
 
 
@@ -306,3 +307,31 @@ def test_old_firmware_no_ball_and_bad_options_are_clear_one_line_errors(old_ball
     assert len(res.stderr.strip().splitlines()) == 1
     res = knotball("calibrate", "scale", "--loads", "6,2", "--port", tmp_path / "no-such-port")
     assert res.returncode == 2 and "--loads: give 2 or 3 increasing loads" in res.stderr
+
+
+def test_at_a_terminal_a_garbage_answer_is_asked_again(ball, tmp_path):
+    v = ball("sim", bands_trace(tmp_path / "t.csv", [(5, 40)] * 3))
+    master, slave = os.openpty()  # a terminal in canonical mode: lines, Ctrl-D is the end
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "knotball", "calibrate", "scale", "--port", v.port],
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.close(slave)
+        slave = None
+        _read_until(proc.stdout, "Weigh the book")
+        os.write(master, b"a paperback\n")
+        assert "is not a weight" in _read_until(proc.stdout, "is not a weight")
+        os.write(master, b"250 g\n")
+        _read_until(proc.stdout, "tare the scale")
+        os.write(master, b"\x04")  # Ctrl-D: no more answers
+        out, err = proc.communicate(timeout=20)
+    finally:
+        os.close(master)
+        if slave is not None:
+            os.close(slave)
+    assert proc.returncode == 2 and "end of input" in err
+    assert ball_state(v)[0]["calib"] is False
