@@ -231,6 +231,27 @@ def test_answers_ending_mid_flow_exit_2_and_declining_saves_nothing(ball, tmp_pa
     assert store.History().calibrations() == []
 
 
+def test_the_ball_id_is_stable_per_flash_image(images, tmp_path):
+    """Kept after the image's last block: across restarts and in a copy of the image (the
+    same ball), different for another image."""
+    ids = []
+    for image in (images["sim"], images["sim"], images["sim-fsr"]):  # sim-fsr: a copy
+        v = VirtualBall(tmp_path, image)
+        try:
+            hello = v.wait_app()
+            v.stop()
+        finally:
+            v.kill()
+        ids.append(hello["id"])
+        assert hello["board"] == image.stem and hello["sensor"] == "sim"
+    assert ids[0] == ids[1] == ids[2] and ids[0].startswith("vb") and len(ids[0]) == 18
+    blank = tmp_path / "blank.img"
+    VirtualBall(tmp_path, blank).stop()
+    tail = blank.read_bytes()[-12:]
+    assert tail[:4] == b"KBID" and "vb" + tail[4:].hex() != ids[0]
+    assert images["sim"].read_bytes()[-12:] == b"KBID" + bytes.fromhex(ids[0][2:])
+
+
 def test_a_ball_in_a_session_is_left_alone(ball, tmp_path):
     trace = tmp_path / "t.csv"
     traces.write_csv(trace, [(0, 30.0), (60000, 30.0)])  # pressed from the start
