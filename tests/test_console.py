@@ -40,8 +40,9 @@ def finished(ball):
 
 def test_hello_names_the_firmware_and_protocol(ball):
     reply = ball.link.hello()
-    assert reply["proto"] == 1
+    assert reply["proto"] == 2
     assert reply["firmware"]
+    assert reply["sensor"] == "sim" and reply["calib"] is False and "id" in reply
     assert reply["session"] in ("ready", "active", "stopped")
     assert reply["uptime_ms"] >= 0
 
@@ -60,7 +61,7 @@ def test_live_samples_arrive_and_the_session_still_stops_at_its_limit(ball):
 def test_console_text_between_frames_does_not_break_parsing(ball):
     ball.wait_text("consoleball ready")
     ball.wait_text("event session_start")
-    assert ball.link.hello()["proto"] == 1
+    assert ball.link.hello()["proto"] == 2
 
 
 def test_ls_lists_the_finished_session_with_its_crc(finished):
@@ -121,6 +122,28 @@ def test_cfg_valid_is_saved_atomically(ball):
     assert on_disk["session_limit_s"] == 120
     assert not (ball.cfg_path.parent / "config.json.tmp").exists()
     assert ball.link.cfg()["session_limit_s"] == 120
+
+
+def test_cfg_says_whether_it_applies_now(ball):
+    ball.wait_text("event session_stop")
+    reply = ball.link.save_cfg(dict(CFG, session_limit_s=3))
+    assert reply["applied"] is True and reply["applies"] == "now"
+
+
+def test_calibration_mode_streams_raw_counts_and_takes_buzzes(ball):
+    ball.wait_text("event session_stop")
+    with pytest.raises(BallError, match="calibration mode"):
+        ball.link.request("buzz 100")
+    assert ball.link.request("calib on")["calib"] is True
+    assert ball.link.hello()["calib"] is True
+    assert ball.link.request("buzz 100")["buzz_ms"] == 100
+    with pytest.raises(BallError, match="1 to 500 ms"):
+        ball.link.request("buzz 900")
+    sample = next(ball.link.live())
+    assert sample["calib"] is True and sample["drift_bad"] is False
+    assert sample["raw"] == round(sample["force_n"] * 1000)  # 1000 counts/N, zero 0
+    assert ball.link.request("calib off")["calib"] is False
+    assert next(ball.link.live())["calib"] is False
 
 
 def test_clock_is_remembered(ball):

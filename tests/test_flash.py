@@ -49,7 +49,7 @@ def test_flash_deploys_skips_unchanged_and_uploads_only_a_changed_config(ball, t
     # the app runs after the reset, and answers the console
     with Link(ball.port, timeout=3) as link:
         hello = link.hello()
-        assert hello["proto"] == 1 and "unix" in hello  # the clock was set
+        assert hello["proto"] == 2 and "unix" in hello  # the clock was set
         assert link.cfg()["session_limit_s"] == 30
 
     listing = ball.mpremote("fs", "ls", ":", "+", "fs", "ls", ":ball")

@@ -41,3 +41,10 @@ def test_loop_allocates_zero_bytes_per_iteration():
     res = run_micropython(TESTS / "mp" / "loopcheck.py", "alloc", path=[TESTS / "mp"])
     assert res.returncode == 0, res.stderr
     assert "alloc_bytes_per_iter 0.0" in res.stdout
+
+
+def test_calibration_mode_samples_with_the_heap_locked():
+    """Calibration LED, buzzes, renewals and the lapse back to sessions allocate nothing."""
+    res = run_micropython(TESTS / "mp" / "loopcheck.py", "calib", path=[TESTS / "mp"])
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "ok heap-locked calibration ticks 12000" in res.stdout

@@ -214,7 +214,7 @@ class FakeLink:
 def _sample(t):
     import struct
 
-    return logformat.LIVE, struct.pack(LIVE_FORMAT, t, 30000, 2, 1, t, 0, 0, 0)
+    return logformat.LIVE, struct.pack(LIVE_FORMAT, t, 30000, 2, 1, t, 0, 0, 0, 30000, 0, 0)
 
 
 def test_live_reconnects_after_a_read_error_until_the_port_is_back():

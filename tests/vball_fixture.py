@@ -111,8 +111,9 @@ class VirtualBall:
                 self.proc.communicate()
 
 
-def deploy_firmware(tmp, image, cfg):
-    """Put the firmware and `cfg` on a new flash image with stock mpremote; returns image."""
+def deploy_firmware(tmp, image, cfg, board="sim"):
+    """Put the firmware, hardware/boards/BOARD.json and `cfg` on a new flash image with
+    stock mpremote; returns image."""
     cfg_path = tmp / "config.json"
     cfg_path.write_text(json.dumps(cfg))
     v = VirtualBall(tmp, image)
@@ -121,7 +122,7 @@ def deploy_firmware(tmp, image, cfg):
             "fs", "cp", "-r", compiled_firmware() / "ball", ":", "+",
             "fs", "cp", FIRMWARE_ROOT / "boot.py", ":boot.py", "+",
             "fs", "cp", FIRMWARE_ROOT / "main.py", ":main.py", "+",
-            "fs", "cp", HARDWARE / "sim.json", ":board.json", "+",
+            "fs", "cp", HARDWARE / (board + ".json"), ":board.json", "+",
             "fs", "cp", cfg_path, ":config.json", "+",
             "fs", "mkdir", ":logs",
         )  # fmt: skip

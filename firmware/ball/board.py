@@ -212,6 +212,10 @@ class Board:
             return 0
         return self.battery.read_uv() // 10 * self.battery_divider_x100 // 10000
 
+    def ball_id(self):
+        """A stable id for this ball, for the host's history: the chip's unique id in hex."""
+        return "".join("{:02x}".format(b) for b in machine.unique_id())
+
     def unix_time(self):
         """Unix seconds from the RTC, or 0 when the host has not set the clock."""
         t = time.time()

@@ -12,6 +12,7 @@ from binascii import crc32
 
 from ball import VERSION
 from ball import logformat as lf
+from ball.app import BUZZ_MAX_MS, CALIB_LAPSE_MS
 from ball.session import ACTIVE, STOP_SYMPTOM
 
 try:
@@ -27,8 +28,8 @@ except ImportError:
         return x
 
 
-PROTO = 1
-_LINE_MAX = const(600)  # a `cfg {json}` line with every key fits with room to spare
+PROTO = 2
+_LINE_MAX = const(1024)  # a `cfg {json}` line with every key and 8 cal_points fits easily
 _CHUNK = const(1024)  # file bytes per 'D' frame
 _LIVE_MS = const(50)  # 'L' frames at 20 Hz
 # select's poll() allocates its result (ipoll too, on the unix port), so input is looked at
@@ -37,12 +38,15 @@ _LIVE_MS = const(50)  # 'L' frames at 20 Hz
 _POLL_EVERY = const(5)
 _IDLE_CHUNKS = const(4)  # 'D' frames per poll() between sessions
 _READ_MAX = const(256)  # input bytes taken per poll(): a flood cannot stall the loop
-_LIVE = "<IiBBIIHB"  # see logformat LIVE_SIZE
+_LIVE = "<IiBBIIHBiiB"  # see logformat LIVE_SIZE
+_FLAG_CALIB = const(1)
+_FLAG_DRIFT_BAD = const(2)
 _UTC_MAX_S = const(14 * 3600)  # local time runs from UTC-12 to UTC+14
 STATE_NAMES = ("ready", "active", "stopped")
 _USAGE = (
     "commands: KB hello | KB live on|off | KB ls | KB get NAME OFFSET LENGTH | "
-    "KB rm NAME CRC32 | KB cfg [JSON] | KB clock UNIX_SECONDS [UTC_OFFSET_S] | KB symptom"
+    "KB rm NAME CRC32 | KB cfg [JSON] | KB clock UNIX_SECONDS [UTC_OFFSET_S] | KB symptom | "
+    "KB calib on|off | KB buzz MS"
 )
 
 
@@ -149,6 +153,7 @@ class Console:
     def _send_live(self, now_ms):
         app = self.app
         s = app.session
+        sig = app.signal
         cues = 0
         i = 0
         while i < 6:  # a cue given since the last frame: its count went up
@@ -159,18 +164,24 @@ class Console:
                 self._cues[i] = c
             i += 1
         hold = s.hold_ms
+        flags = _FLAG_CALIB if app.calib else 0
+        if sig.drift_bad:
+            flags |= _FLAG_DRIFT_BAD
         struct.pack_into(
             _LIVE,
             self._lbuf,
             lf.FRAME_HEAD,
             now_ms & 0xFFFFFFFF,
-            s.force_mn,
+            sig.force_mn,  # the session's force too, and still filtered while calibrating
             s.band,
             s.state,
             s.elapsed_ms,
             hold if hold > 0 else 0,
             cues,
             app.fault,
+            sig.raw,
+            sig.drift_mn,
+            flags,
         )
         lf.frame(self._lbuf, 0, lf.LIVE, lf.LIVE_SIZE)
         self.out.write(self._lbuf)
@@ -200,13 +211,16 @@ class Console:
             self.error(name, "{}: {}".format(type(e).__name__, e))
 
     def cmd_hello(self, name, arg):
+        app = self.app
         obj = {
             "firmware": VERSION,
             "proto": PROTO,
-            "session": STATE_NAMES[self.app.session.state],
+            "session": STATE_NAMES[app.session.state],
             "uptime_ms": self.now,
             "live": self.live,
+            "calib": app.calib,
         }
+        self._identify(obj)
         if self.clock_offset is not None:
             obj["unix"] = self.unix_time()
         sess = self.app.session
@@ -215,6 +229,17 @@ class Console:
         # The next contact would get the rest signal (as Session.step decides).
         obj["rest"] = sess.resting or sess.sessions_today >= sess.max_per_day
         self.reply(name, obj)
+
+    def _identify(self, obj):
+        """Which ball: its board profile's sensor and name, and its stable id."""
+        board = self.app.board
+        profile = getattr(board, "profile", None) or {}
+        obj["sensor"] = profile.get("sensor", "sim")
+        obj["board"] = profile.get("name", "")
+        if "sim_like" in profile:
+            obj["like"] = profile["sim_like"]  # the real sensor a virtual ball stands for
+        ball_id = getattr(board, "ball_id", None)
+        obj["id"] = ball_id() if ball_id is not None else ""
 
     def cmd_live(self, name, arg):
         if arg not in ("on", "off"):
@@ -335,9 +360,39 @@ class Console:
                 json.dumps({"error": str(e), "command": name, "key": e.key}).encode(),
             )
             return
-        # Saved, not applied: the running session was set up from the old values, and
-        # changing its limits mid-way would break the promises of contract 2.
-        self.reply(name, {"saved": cfg, "applies": "at the next start"})
+        # Applied at once between sessions; a running session keeps the values it started
+        # with (changing its limits mid-way would break the promises of contract 2).
+        applied = self.app.reconfigure(cfg)
+        self.reply(
+            name,
+            {
+                "saved": cfg,
+                "applied": applied,
+                "applies": "now" if applied else "when the running session ends",
+            },
+        )
+
+    def cmd_calib(self, name, arg):
+        if arg not in ("on", "off"):
+            self.error(name, "use `KB calib on` (renew it every few seconds) or `KB calib off`")
+            return
+        if not self.app.calibrate(arg == "on", self.now):
+            self.error(name, "a session is running: let it end (or stop it), then calibrate")
+            return
+        self.reply(name, {"calib": self.app.calib, "lapse_ms": CALIB_LAPSE_MS})
+
+    def cmd_buzz(self, name, arg):
+        try:
+            ms = int(arg)
+        except ValueError:
+            ms = 0
+        if not 0 < ms <= BUZZ_MAX_MS:
+            self.error(name, "usage: KB buzz MS (1 to {} ms)".format(BUZZ_MAX_MS))
+            return
+        if not self.app.buzz(self.now, ms):
+            self.error(name, "buzz only in calibration mode: send `KB calib on` first")
+            return
+        self.reply(name, {"buzz_ms": ms})
 
     def cmd_clock(self, name, arg):
         parts = arg.split()

@@ -18,10 +18,10 @@ REST_RGB = (12, 0, 20)  # pressed after the day's last session
 SYMPTOM_RGB = (0, 40, 40)  # stopped for numbness or tingling: steady teal, rest now
 FAULT_RGB = (96, 0, 96)  # the sensor failed: magenta, blinking at 2 Hz
 _FAULT_BLINK_MS = const(250)
-# The zero drifted past drift_max_n (recalibrate): between sessions, a cyan wink of 200 ms
-# every 2 s over the usual colour. Cyan is no band's colour, and a wink is neither the
-# fault's even magenta blink nor the low battery's buzz at session start.
-DRIFT_RGB = (0, 64, 64)
+# The zero drifted past drift_max_n (recalibrate): between sessions, a yellow wink of 200 ms
+# every 2 s over the usual colour ("attention": cyan is calibration mode's, teal a symptom
+# stop's), and a wink is neither the fault's even magenta blink nor the low battery's buzz.
+DRIFT_RGB = (64, 64, 0)
 _DRIFT_EVERY_MS = const(2000)
 _DRIFT_WINK_MS = const(200)
 OFF_RGB = (0, 0, 0)

@@ -120,6 +120,11 @@ class SessionLog:
         self._since = -1  # when the queued steps started waiting for a calm moment
         self._reset_chunk(0)
 
+    def configure(self, cfg):
+        """A new config (App.reconfigure, between sessions): the next header carries it."""
+        self.cfg = cfg
+        self._head = lf.header_payload(0, 0, cfg, self.firmware)
+
     def _reset_chunk(self, t0):
         self._t0 = t0
         self._n = 0

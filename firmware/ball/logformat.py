@@ -43,10 +43,12 @@ use the same framing; they never appear in a log file. The host sends ASCII line
   'R' reply: UTF-8 JSON object, always with "command" naming the command it answers.
   'E' error: UTF-8 JSON {"error": what went wrong and what to do, "command": NAME}
       (a config refusal adds "key": the offending key).
-  'L' live sample (LIVE_SIZE bytes): u32 t_ms (ball uptime), i32 force mN, u8 band,
-      u8 session state (0 ready, 1 active, 2 stopped), u32 session elapsed ms,
-      u32 current hold ms, u16 cue bits (bit i: CUE_NAMES[i] given since the last 'L'),
-      u8 fault (0 none, else FAULT_NAMES index).
+  'L' live sample (LIVE_SIZE bytes): u32 t_ms (ball uptime), i32 force mN (calibrated and
+      filtered), u8 band, u8 session state (0 ready, 1 active, 2 stopped), u32 session
+      elapsed ms, u32 current hold ms, u16 cue bits (bit i: CUE_NAMES[i] given since the
+      last 'L'), u8 fault (0 none, else FAULT_NAMES index), i32 raw sensor counts (the
+      driver's reading, before calibration), i32 zero drift mN (followed at rest since
+      calibration), u8 flags (bit 0: calibration mode; bit 1: the drift is out of range).
   'D' file data: u32 offset of the first byte in the file, then the bytes (at most 1024).
 The host MUST scan the byte stream for valid frames (magic, length <= MAX_PAYLOAD, CRC);
 any other bytes are console text (print() output) and MUST NOT break the scan.
@@ -82,7 +84,7 @@ REPLY = 0x52  # 'R'
 ERROR = 0x45  # 'E'
 LIVE = 0x4C  # 'L'
 DATA = 0x44  # 'D'
-LIVE_SIZE = 21
+LIVE_SIZE = 30
 FAULT_NAMES = ("cleared", "bus", "sensor", "stuck")
 FRAME_HEAD = 5
 FRAME_OVERHEAD = 9

@@ -36,7 +36,14 @@ KEYS = (
     "hx711_dout", "hx711_sck", "hx711_gain", "hx711_invert", "i2c_id", "i2c_sda", "i2c_scl",
     "i2c_addr", "led_pin", "led_count", "led_brightness", "motor_pin", "motor_max_duty",
     "haptic", "battery_pin", "battery_divider", "safe_mode_pin", "stuck_ms", "light_sleep",
+    "sim_like", "sim_zero_counts", "sim_counts_per_n", "sim_exponent", "sim_noise_counts",
 )  # fmt: skip
+# The virtual ball's sensor physics (chip "sim" only): raw counts = sim_zero_counts +
+# sim_counts_per_n * 20 * (F / 20 N) ** sim_exponent, plus +-sim_noise_counts of noise, so
+# counts per newton are sim_counts_per_n at 20 N (an FSR's conductance grows as ~F**0.85).
+# sim_like names the real sensor it stands for (how the host fits its calibration). Without
+# these keys the trace goes through the inverse of the ball's own calibration.
+SIM_KEYS = KEYS[-5:]
 ATTENUATIONS = ("0db", "2.5db", "6db", "11db")
 
 
@@ -77,6 +84,19 @@ def _range(p, key, lo, hi, required=False):
         raise ProfileError(key, "must be a number from {} to {}, got {!r}".format(lo, hi, v))
 
 
+def _sim(p):
+    like = p.get("sim_like", "sim")
+    if like not in SENSORS:
+        raise ProfileError("sim_like", "use one of " + ", ".join(SENSORS))
+    _range(p, "sim_zero_counts", -(1 << 29), 1 << 29)
+    _range(p, "sim_counts_per_n", 0.001, 1000000)
+    _range(p, "sim_exponent", 0.3, 2.0)
+    _range(p, "sim_noise_counts", 0, 100000)
+    if "sim_counts_per_n" not in p and ("sim_exponent" in p or "sim_zero_counts" in p):
+        raise ProfileError("sim_counts_per_n", "needed with sim_zero_counts or sim_exponent")
+    return p
+
+
 def validate(p: Any) -> dict:
     """Return the profile if it is usable; raise ProfileError naming the key otherwise."""
     if not isinstance(p, dict):
@@ -97,7 +117,10 @@ def validate(p: Any) -> dict:
     if chip == "sim" or sensor == "sim":
         if chip != sensor:
             raise ProfileError("sensor", "the sim chip goes with the sim sensor only")
-        return p
+        return _sim(p)
+    for key in SIM_KEYS:
+        if key in p:
+            raise ProfileError(key, "only for the sim chip (the virtual ball's sensor physics)")
     used: dict = {}
 
     def claim(key, pin):

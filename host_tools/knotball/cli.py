@@ -17,6 +17,7 @@ COMMANDS = {
     "history": ("knotball.history", "list the sessions in the history, with daily totals"),
     "report": ("knotball.report", "one session's summary, plot (--png) and trace (--csv)"),
     "virtual": ("knotball.virtual", "a ball without hardware, on a pty mpremote can use"),
+    "calibrate": ("knotball.calibrate", "fit the sensor with a kitchen scale, or set the bands"),
     "flash": ("knotball.flash", "deploy firmware, board profile, config and clock to the ball"),
     "config": ("knotball.configure", "show the ball's config, or change keys: KEY=VALUE ..."),
     "demo": ("knotball.demo", "the whole job on a virtual ball: flash, live, pull, report"),

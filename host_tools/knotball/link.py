@@ -14,7 +14,8 @@ import zlib
 from ball import logformat as lf
 from ball.session import BAND_NAMES, CUE_NAMES
 
-LIVE_FORMAT = "<IiBBIIHB"
+PROTO = 2  # the console protocol this host speaks (ball.console.PROTO)
+LIVE_FORMAT = "<IiBBIIHBiiB"
 STATE_NAMES = ("ready", "active", "stopped")
 FAULT_NAMES = ("", "bus", "sensor", "stuck")
 _READ_SIZE = 4096
@@ -33,7 +34,9 @@ class BallError(LinkError):
 
 
 def decode_live(payload):
-    t, force, band, state, elapsed, hold, cues, fault = struct.unpack(LIVE_FORMAT, payload)
+    t, force, band, state, elapsed, hold, cues, fault, raw, drift, flags = struct.unpack(
+        LIVE_FORMAT, payload
+    )
     return {
         "t_ms": t,
         "force_n": force / 1000,
@@ -43,6 +46,10 @@ def decode_live(payload):
         "hold_ms": hold,
         "cues": [n for i, n in enumerate(CUE_NAMES) if cues & (1 << i)],
         "fault": FAULT_NAMES[fault] if fault < len(FAULT_NAMES) else "unknown",
+        "raw": raw,
+        "drift_n": drift / 1000,
+        "calib": bool(flags & 1),
+        "drift_bad": bool(flags & 2),
     }
 
 
@@ -171,20 +178,21 @@ class Link:
             if on_frame is not None:
                 on_frame(rtype, payload)
 
-    def request(self, command, timeout=None):
+    def request(self, command, timeout=None, on_frame=None):
         """Send one command and return the ball's reply (a dict). Raises BallError when the
-        ball refuses it, LinkError when nothing valid comes back in time."""
+        ball refuses it, LinkError when nothing valid comes back in time. Other frames
+        that arrive meanwhile go to on_frame(type, payload), or are dropped."""
         self.send(command)
-        return self._wait(command, time.monotonic() + (timeout or self.timeout))
+        return self._wait(command, time.monotonic() + (timeout or self.timeout), on_frame)
 
     # ---- commands ----
 
     def hello(self):
         reply = self.request("hello")
-        if reply.get("proto") != 1:
+        if reply.get("proto") != PROTO:
             raise LinkError(
-                "{} speaks console protocol {}, this knotball speaks 1: update the firmware "
-                "or the host tools".format(self.name, reply.get("proto"))
+                "{} speaks console protocol {}, this knotball speaks {}: update the firmware "
+                "(`knotball flash`) or the host tools".format(self.name, reply.get("proto"), PROTO)
             )
         return reply
 
@@ -248,7 +256,11 @@ class Link:
     def cfg(self, cfg=None):
         if cfg is None:
             return self.request("cfg")["config"]
-        return self.request("cfg " + json.dumps(cfg, separators=(",", ":")))["saved"]
+        return self.save_cfg(cfg)["saved"]
+
+    def save_cfg(self, cfg, on_frame=None):
+        """Save a whole config on the ball; its reply says whether it "applied" now."""
+        return self.request("cfg " + json.dumps(cfg, separators=(",", ":")), on_frame=on_frame)
 
     def clock(self, unix=None, utc_offset_s=None):
         """Set the ball's clock: unix seconds, and local time's offset from UTC so the ball

@@ -153,19 +153,31 @@ def _close(link):
         pass
 
 
+def drift_text(s):
+    return "the sensor's zero has drifted by {:+.1f} N: recalibrate ({})".format(
+        s["drift_n"], "knotball calibrate scale"
+    )
+
+
 class Plain:
     """`t_ms force_n band state elapsed_ms hold_ms cues fault`; cues comma-separated (a cue
-    between two printed lines is kept for the next one), `-` for none."""
+    between two printed lines is kept for the next one), `-` for none. A drift out of range
+    is said once on stderr (the columns stay as they are for scripts)."""
 
-    def __init__(self, out):
+    def __init__(self, out, err=sys.stderr):
         self.out = out
+        self.err = err
         self.last = None
         self.cues = []
+        self.drift_bad = False
 
     def connected(self, cfg):
         self.last = None
 
     def sample(self, s):
+        if s["drift_bad"] and not self.drift_bad:
+            print("knotball live: " + drift_text(s), file=self.err, flush=True)
+        self.drift_bad = s["drift_bad"]
         self.cues += [c for c in s["cues"] if c not in self.cues]
         if self.last is not None and 0 <= s["t_ms"] - self.last < PLAIN_EVERY_MS:
             return
@@ -282,6 +294,10 @@ def render(s, cfg, cue, note):
                 justify="center",
             )
         )
+    if s.get("drift_bad"):
+        parts.append(Text(drift_text(s), style="bold yellow", justify="center"))
+    if s.get("calib"):
+        parts.append(Text("calibrating (knotball calibrate)", style="bold cyan", justify="center"))
     if note:
         parts.append(Text(note, style="bold yellow", justify="center"))
     return Panel(

@@ -4,7 +4,8 @@
 Where: $KNOTBALL_HOME/history.sqlite when KNOTBALL_HOME is set, else
 $XDG_DATA_HOME/knotball/history.sqlite (XDG_DATA_HOME defaults to ~/.local/share).
 
-Schema, version 1 (`schema` holds the version; a newer one is refused, never guessed at):
+Schema, version 2 (`schema` holds the version; a newer one is refused, never guessed at; an
+older one is brought up to date by the first command that writes):
   balls     id, name (unique: "sim", or the ball's own name), added_at
   sessions  one row per (ball_id, session_id): start_unix (0: clock not set), the header
             (firmware, period, band edges, limits; NULL where an archived summary did not
@@ -17,6 +18,12 @@ Schema, version 1 (`schema` holds the version; a newer one is refused, never gue
             ever read whole, and 3,600 rows per six-minute session would make the file and
             every listing many times bigger and slower for nothing.
   faults    (ball_id, session_id, seq): t_ms and what ("bus", "sensor", "stuck", "cleared")
+  calibrations  (since version 2) one row per calibration saved by `knotball calibrate`:
+            id, ball (the ball's own id from `KB hello`, e.g. its chip id; not a `balls`
+            name, which the user chooses per command), board, sensor, at_unix, kind
+            ("scale" or "bands"), and JSON texts: values (the config keys saved on the
+            ball), quality (fit errors, verdict, or the spread of the presses), points (the
+            raw measurements the values came from)
 
 A session id is unique per ball. Adding a session already stored is a duplicate (no-op).
 A stored copy is replaced only by a more complete copy of the same session that agrees with
@@ -27,6 +34,7 @@ out and reported, never merged. Every add is one transaction, all or nothing, an
 back afterwards: what `add` reports as stored is in the file.
 """
 
+import json
 import os
 import sqlite3
 import struct
@@ -39,7 +47,7 @@ from urllib.parse import quote
 from ball import logformat
 from ball.session import CUE_NAMES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BANDS = ("idle", "light", "medium", "firm", "over")
 HEADER_COLS = tuple(
     "firmware period_ms light_mn medium_mn firm_mn over_mn session_limit_ms idle_stop_ms "
@@ -100,6 +108,28 @@ CREATE TABLE faults (
     header=",\n    ".join(c + (" TEXT" if c == "firmware" else " INTEGER") for c in HEADER_COLS),
     summary=",\n    ".join(c + " INTEGER NOT NULL" for c in SUMMARY_COLS[2:]),
 )
+# What each schema version adds to the one before: an older history is brought up to date
+# by the first command that writes to it, in one transaction.
+_MIGRATIONS = {
+    2: """
+CREATE TABLE calibrations (
+    id INTEGER PRIMARY KEY,
+    ball TEXT NOT NULL,
+    board TEXT,
+    sensor TEXT,
+    at_unix INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    firmware TEXT,
+    values_json TEXT NOT NULL,
+    quality_json TEXT NOT NULL,
+    points_json TEXT NOT NULL
+);
+""",
+}
+CALIBRATION_COLS = (
+    "id", "ball", "board", "sensor", "at_unix", "kind", "firmware", "values_json",
+    "quality_json", "points_json",
+)  # fmt: skip
 
 
 class StoreError(Exception):
@@ -264,21 +294,27 @@ class History:
         has = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema'"
         ).fetchone()
-        if has:
-            return conn.execute("SELECT version FROM schema").fetchone()[0]
-        if not write:
+        if not has and not write:
             raise sqlite3.DatabaseError("not a knotball history")
+        version = conn.execute("SELECT version FROM schema").fetchone()[0] if has else 0
+        if not write or version >= SCHEMA_VERSION:
+            return version
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute("INSERT INTO schema VALUES (?)", (SCHEMA_VERSION,))
+            # Read again inside the transaction: another command may have just upgraded it.
+            if has:
+                version = conn.execute("SELECT version FROM schema").fetchone()[0]
+            if version == 0:
+                _run_script(conn, _SCHEMA)
+                conn.execute("INSERT INTO schema VALUES (?)", (SCHEMA_VERSION,))
+            for step in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
+                _run_script(conn, _MIGRATIONS[step])
+            conn.execute("UPDATE schema SET version = ?", (max(version, SCHEMA_VERSION),))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return SCHEMA_VERSION
+        return max(version, SCHEMA_VERSION)
 
     # ---- writing --------------------------------------------------------------------------
 
@@ -336,6 +372,60 @@ class History:
         conn.close()
         self._verify(ball, stored)
         return result
+
+    def add_calibration(self, ball, kind, values, quality, points, board=None, sensor=None,
+                        firmware=None, at=None):  # fmt: skip
+        """Record a calibration saved on the ball `ball` (its id from `KB hello`); values,
+        quality and points are JSON-able. Returns the row id. Raises StoreError."""
+        row = (
+            str(ball), board, sensor, int(time.time() if at is None else at), kind, firmware,
+            json.dumps(values), json.dumps(quality), json.dumps(points),
+        )  # fmt: skip
+        conn = self._connect(write=True)
+        try:
+            cur = conn.execute(
+                "INSERT INTO calibrations ({}) VALUES ({})".format(
+                    ", ".join(CALIBRATION_COLS[1:]), ", ".join("?" * len(row))
+                ),
+                row,
+            )
+            return cur.lastrowid
+        except sqlite3.Error as e:
+            raise StoreError(
+                "cannot write the history {}: {}; nothing was changed".format(self.path, _why(e))
+            )
+        finally:
+            conn.close()
+
+    def calibrations(self, ball=None):
+        """Calibrations in the order they were made (of one ball, by its id), as dicts with
+        values/quality/points decoded."""
+        if not self.exists():
+            return []
+        conn = self._connect(write=False)
+        try:
+            has = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'calibrations'"
+            ).fetchone()
+            if not has:
+                return []  # a history from before calibrations (schema 1)
+            query = "SELECT {} FROM calibrations".format(", ".join(CALIBRATION_COLS))
+            args: tuple = ()
+            if ball is not None:
+                query += " WHERE ball = ?"
+                args = (ball,)
+            rows = conn.execute(query + " ORDER BY id", args).fetchall()
+        except sqlite3.Error as e:
+            raise StoreError("cannot read the history {}: {}".format(self.path, _why(e)))
+        finally:
+            conn.close()
+        out = []
+        for row in rows:
+            c = dict(zip(CALIBRATION_COLS, row, strict=True))
+            for key in ("values", "quality", "points"):
+                c[key] = json.loads(c.pop(key + "_json"))
+            out.append(c)
+        return out
 
     def _ball_id(self, conn, name, create=False):
         row = conn.execute("SELECT id FROM balls WHERE name = ?", (name,)).fetchone()
@@ -475,6 +565,12 @@ class History:
         finally:
             conn.close()
         return _public(*rec, {"ball": ball, "imported_at": row[0], "source": row[1]})
+
+
+def _run_script(conn, script):
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 def _why(e):

@@ -123,7 +123,7 @@ def led_over(fb, sess, board, forces_mn, t0):
     return seen
 
 
-def test_drift_winks_cyan_between_sessions_and_never_during_one():
+def test_drift_winks_yellow_between_sessions_and_never_during_one():
     rgb = feedback.DRIFT_RGB
     others = feedback.BAND_RGB + (feedback.DONE_RGB, feedback.REST_RGB, feedback.FAULT_RGB)
     assert rgb not in others and rgb != feedback.OFF_RGB

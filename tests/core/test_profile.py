@@ -86,3 +86,18 @@ def test_fsr_needs_its_divider_and_hx711_a_real_gain():
     assert raises(profile.ProfileError, profile.validate, h).key == "hx711_gain"
     e = raises(profile.ProfileError, profile.validate, with_(C3, motor_max_duty=1.5))
     assert e.key == "motor_max_duty"
+
+
+def test_sim_physics_keys_are_for_the_sim_chip_only():
+    sim = {"chip": "sim", "sensor": "sim", "sim_like": "fsr", "sim_counts_per_n": 100000}
+    assert profile.validate(with_(sim, sim_exponent=0.85, sim_noise_counts=3)) is not None
+    e = raises(profile.ProfileError, profile.validate, with_(C3, sim_counts_per_n=23.7))
+    assert e.key == "sim_counts_per_n" and "sim chip" in str(e)
+    e = raises(profile.ProfileError, profile.validate, with_(sim, sim_like="piezo"))
+    assert e.key == "sim_like"
+    e = raises(profile.ProfileError, profile.validate, with_(sim, sim_exponent=3))
+    assert e.key == "sim_exponent"
+    e = raises(
+        profile.ProfileError, profile.validate, {"chip": "sim", "sensor": "sim", "sim_exponent": 1}
+    )
+    assert e.key == "sim_counts_per_n"

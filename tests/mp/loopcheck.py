@@ -151,6 +151,41 @@ def main(mode):
         assert sess.stop_reason == STOP_SYMPTOM and sess.resting, sess.stop_reason
         assert app.dose.resting and app.dose.count == 1
         print("ok heap-locked gesture ticks", t // PERIOD_MS)
+    elif mode == "calib":
+        # Calibration mode: the sensor read and filtered, the calibration LED, the host's
+        # buzzes and renewals, and the mode lapsing back to sessions, with the heap locked.
+        # The console's 'L' frames go out between samples, unlocked: the console runs in
+        # the loop's spare time (a CRC-32 above 2**30 is a long int on the ESP32).
+        from ball.console import Console
+
+        class Sink:
+            def __init__(self):
+                self.frames = 0
+
+            def write(self, data):
+                self.frames += 1
+
+        sink = Sink()
+        con = Console(sys.stdin.buffer, sink, app, "/", "/config.json")
+        app.calibrate(True, 0)
+        gc.collect()
+        t = 0
+        while t < 120000:
+            micropython.heap_lock()
+            try:
+                app.tick(t)
+                if t % 2000 == 0 and t < 60000:
+                    app.calibrate(True, t)  # the host renews; after 60 s it stops
+                if t % 3000 == 0:
+                    app.buzz(t, 200)
+            finally:
+                micropython.heap_unlock()
+            if t % 50 == 0:
+                con._send_live(t)
+            t += PERIOD_MS
+        assert not app.calib, "calibration mode should have lapsed"
+        assert app.session.sessions_today >= 1, "sessions should run again after the lapse"
+        print("ok heap-locked calibration ticks", t // PERIOD_MS, "frames", sink.frames)
     elif mode == "alloc":
         n = 7000
         gc.collect()

@@ -11,6 +11,7 @@ import os
 import sys
 
 _BLOCK = 4096
+_ID_MAGIC = b"KBID"
 _BANNER = '{}; virtual knotball ({})\r\nType "help()" for more information.\r\n'
 _RAW = b"raw REPL; CTRL-B to exit\r\n"
 
@@ -33,6 +34,20 @@ class FileFlash:
             self.f.flush()
         self.blocks = self.f.seek(0, 2) // _BLOCK
 
+    def ball_id(self):
+        """The image's id, kept after its last block: outside the filesystem, like a chip's
+        unique id, so a reformat keeps it and a copy of the image is the same ball."""
+        self.f.seek(self.blocks * _BLOCK)
+        tail = self.f.read(12)
+        if len(tail) == 12 and tail[:4] == _ID_MAGIC:
+            uid = tail[4:]
+        else:
+            uid = os.urandom(8)
+            self.f.seek(self.blocks * _BLOCK)
+            self.f.write(_ID_MAGIC + uid)
+            self.f.flush()
+        return "vb" + "".join("{:02x}".format(b) for b in uid)
+
     def readblocks(self, n, buf, off=0):
         self.f.seek(n * _BLOCK + off)
         self.f.readinto(buf)
@@ -53,6 +68,7 @@ class FileFlash:
 
 
 def mount_root(image, blocks):
+    """Mount the image as /; returns its block device."""
     bdev = FileFlash(image, blocks)
     try:
         vfs = os.VfsLfs2(bdev)
@@ -62,6 +78,7 @@ def mount_root(image, blocks):
     os.umount("/")  # the host's filesystem: the ball must not see (or delete) it
     os.mount(vfs, "/")
     os.chdir("/")
+    return bdev
 
 
 class Repl:
@@ -259,8 +276,9 @@ def main(argv):
     HardReset = machine.HardReset
 
     sys.path.pop(0)
-    vboard.configure(None if trace == "-" else open(trace), float(speed))
-    mount_root(image, int(blocks))
+    trace_file = None if trace == "-" else open(trace)
+    bdev = mount_root(image, int(blocks))
+    vboard.configure(trace_file, float(speed), bdev.ball_id())
     sys.stderr.write("vball: ready\n")
     Repl(vboard).run()
 

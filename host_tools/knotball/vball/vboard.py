@@ -1,19 +1,26 @@
 # The virtual ball's board layer, standing in for the firmware's ball.board (which needs
 # machine/neopixel): the sensor is a pressure trace played in real time x speed from the
 # first sample, the clock runs `speed` times faster, LED and motor keep their state.
+# The sensor's physics come from the board profile's sim_* keys (ball/profile.py): raw
+# counts that the ball's calibration has to be fitted to, as on a real ball. Without them
+# the trace goes through the inverse of the ball's own calibration (reads back exactly).
 import sys
 import time
 
 PROFILE_PATH = "/board.json"
 CONFIG_PATH = "/config.json"
+_BAROMETERS = ("bmp280", "bmp388", "bmp390")
+_REF_N = 20.0  # sim_counts_per_n is the counts per newton at this force
 _trace = None  # the trace file, opened by the ROM while the host's files were still visible
 _speed = 1.0
+_id = ""
 
 
-def configure(trace_file, speed):
-    global _trace, _speed
+def configure(trace_file, speed, ball_id=""):
+    global _trace, _speed, _id
     _trace = trace_file
     _speed = speed
+    _id = ball_id
 
 
 def install():
@@ -82,16 +89,42 @@ class Trace:
         return self.force
 
 
+class Physics:
+    """Force in newtons -> raw counts, as the profile's sim_* keys describe the sensor."""
+
+    def __init__(self, profile):
+        self.zero = profile.get("sim_zero_counts", 0)
+        self.cpn = profile["sim_counts_per_n"]
+        self.exponent = profile.get("sim_exponent", 1.0)
+        self.noise = int(profile.get("sim_noise_counts", 0))
+        self.seed = 12345
+
+    def to_counts(self, force_n):
+        counts = self.zero
+        if force_n > 0:
+            counts += self.cpn * _REF_N * (force_n / _REF_N) ** self.exponent
+        if self.noise:
+            # A fixed-seed LCG: the same trace gives the same readings, run after run.
+            self.seed = (self.seed * 1103515245 + 12345) & 0x7FFFFFFF
+            counts += self.seed % (2 * self.noise + 1) - self.noise
+        return int(round(counts))
+
+
 class Board:
     zero_at_boot = False
 
     def __init__(self, profile):
         self.profile = profile
         self.stuck_ms = profile.get("stuck_ms", 0)
+        if "sim_counts_per_n" in profile:
+            self.cal = Physics(profile)
+            # A barometric ball reads ~100 kPa at rest: it learns its zero at boot.
+            self.zero_at_boot = profile.get("sim_like") in _BAROMETERS
+        else:
+            self.cal = None  # the inverse of the config's calibration, read at the first sample
         self.t0 = time.ticks_ms()
         self.first = None  # board time of the first sample: the trace starts there
         self.trace = Trace(_trace) if _trace is not None else None
-        self.cal = None
         self.rgb = (0, 0, 0)
         self.duty = 0
         self.clock_offset = None
@@ -114,12 +147,16 @@ class Board:
             from ball.signal import Calibration
 
             cfg, _problem = config.load_or_defaults(CONFIG_PATH)
-            self.cal = Calibration(cfg["zero_counts"], cfg["counts_per_n"])
+            self.cal = Calibration.from_config(cfg)
         now = self.ticks_ms()
         if self.first is None:
             self.first = now
         force = self.trace.at(now - self.first) if self.trace is not None else 0.0
         return self.cal.to_counts(force)
+
+    def ball_id(self):
+        """The flash image's own id (the ROM keeps it outside the filesystem)."""
+        return _id
 
     def led(self, r, g, b):
         self.rgb = (r, g, b)
