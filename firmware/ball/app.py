@@ -9,6 +9,11 @@ except ImportError:
         return x
 
 
+try:
+    from typing import Any
+except ImportError:
+    pass
+
 from ball.feedback import Feedback
 from ball.sensors import SensorFault
 from ball.session import (
@@ -42,23 +47,6 @@ FAULT_NAMES = ("", "bus", "sensor", "stuck")
 _BATTERY_EVERY_MS = const(30000)
 LOW_BATTERY_MV = const(3450)
 WAKE_CHECK_MS = const(2000)
-# Calibration mode (the host's `knotball calibrate`): it lapses this long after the host's
-# last renewal, so a host that crashed never leaves the ball unusable.
-CALIB_LAPSE_MS = const(10000)
-BUZZ_MAX_MS = const(500)  # the host's acknowledgement buzzes
-_BUZZ_DUTY = const(800)
-# While calibrating, the LED is cyan with a short blink off every second: unlike any band.
-CALIB_RGB = (0, 48, 48)
-_CALIB_BLINK_MS = const(1000)
-_CALIB_DARK_MS = const(150)
-# Session attributes that Session.__init__ derives from the config: reconfigure() copies
-# them into the running Session, whose state (counts, band, stop) carries on unchanged.
-_SESSION_SETTINGS = (
-    "edges", "down", "limit_ms", "warn_ms", "idle_stop_ms", "hold_min_ms", "hold_max_ms",
-    "max_per_day",
-)  # fmt: skip
-# Config keys of the signal path's calibration: a change rebuilds it.
-_CAL_KEYS = ("zero_counts", "counts_per_n", "cal_points", "drift_max_n")
 
 
 class App:
@@ -102,11 +90,10 @@ class App:
         self._deep_sleep = getattr(board, "deep_sleep", None)
         self.sleep_after_ms = int(cfg.get("sleep_after_s", 0) * 1000)
         self.pending_cfg = None  # a config saved during a session, applied when it ends
-        self.calib = False  # calibration mode: sensor read and filtered, no session, no cues
-        self._calib_until = 0
-        self._calib_led = -1  # what the LED shows while calibrating (-1: not known)
-        self._calib_duty = 0
-        self._buzz_until = 0
+        # Calibration mode (ball/calib.py, loaded only when the host asks for it): the
+        # sensor read and filtered, no session, no cues, the outputs its own.
+        self.calib = False
+        self._calib: Any = None  # a calib.CalibMode once calibration was asked for
 
     def tick(self, now_ms):
         """One sample: read, filter, step the session, tell the listener, drive the outputs."""
@@ -146,18 +133,7 @@ class App:
             self.listener(now_ms, ev)
         self.feedback.drift = self.signal.drift_bad
         if self.calib:
-            if now_ms - self._calib_until >= 0:
-                self.calibrate(False, now_ms)  # the host stopped renewing: back to normal
-            elif not self.fault:
-                self._calib_outputs(now_ms)
-            else:
-                # No reading to trust: the motor off in this very sample, the fault on the LED.
-                if self._calib_duty:
-                    self._calib_duty = 0
-                    self.board.motor(0)
-                self._buzz_until = now_ms
-                self._calib_led = -1
-                self.feedback.update(now_ms, ev, self.session)
+            self._calib.step(now_ms, ev)
         else:
             self.feedback.update(now_ms, ev, self.session)
         if self.log is not None:
@@ -172,52 +148,25 @@ class App:
         self._requested |= ev
         return ev != 0
 
-    # ---- calibration mode (console: KB calib on|off, KB buzz MS) ----
+    # ---- for the host (console): calibration mode, a new config ----
 
     def calibrate(self, on, now_ms):
-        """Calibration mode on (each call renews it for CALIB_LAPSE_MS) or off. Refused
-        (False) while a session is active: it must run to its end undisturbed."""
+        """Calibration mode on (each call renews it) or off. Refused (False) while a
+        session is active: it must run to its end undisturbed."""
         if on and self.session.state == ACTIVE:
             return False
-        if on:
-            self._calib_until = now_ms + CALIB_LAPSE_MS
-        if on != self.calib:
-            self.calib = on
-            self._calib_led = -1
-            self._calib_duty = 0
-            self._buzz_until = now_ms
-            # Outputs off and the feedback's memory of them cleared: whoever drives them
-            # next writes its colour afresh. A cue still playing is dropped.
-            self.feedback.off()
+        if self._calib is None:
             if not on:
-                # The session was not stepped: its idle time restarts now (no deep sleep
-                # right after a calibration that took longer than sleep_after_s).
-                self.session.band_changed_ms = now_ms
+                return True
+            from ball.calib import CalibMode  # only when asked: its bytecode costs heap
+
+            self._calib = CalibMode(self)
+        self._calib.set(on, now_ms)
         return True
 
     def buzz(self, now_ms, ms):
-        """An acknowledgement buzz of ms (1..BUZZ_MAX_MS), in calibration mode only."""
-        if not self.calib or not 0 < ms <= BUZZ_MAX_MS:
-            return False
-        self._buzz_until = now_ms + ms
-        return True
-
-    def _calib_outputs(self, now_ms):
-        led = 0 if now_ms % _CALIB_BLINK_MS < _CALIB_DARK_MS else 1
-        if led != self._calib_led:
-            self._calib_led = led
-            if led:
-                self.board.led(CALIB_RGB[0], CALIB_RGB[1], CALIB_RGB[2])
-            else:
-                self.board.led(0, 0, 0)
-        duty = _BUZZ_DUTY if now_ms - self._buzz_until < 0 else 0
-        if duty and not self._calib_duty:
-            duty = _BUZZ_DUTY // 2  # soft start, as the feedback's cues
-        if duty != self._calib_duty:
-            self._calib_duty = duty
-            self.board.motor(duty)
-
-    # ---- a new config (console: KB cfg) ----
+        """An acknowledgement buzz of `ms`, in calibration mode only (False otherwise)."""
+        return self.calib and self._calib.buzz(now_ms, ms)
 
     def reconfigure(self, cfg):
         """Use a saved config now if no session is running; while one is, keep it pending
@@ -226,26 +175,10 @@ class App:
         if self.session.state == ACTIVE:
             self.pending_cfg = cfg
             return False
+        from ball.calib import apply_config
+
         self.pending_cfg = None
-        old = self.cfg
-        self.cfg = cfg
-        fresh = Session(cfg)
-        for name in _SESSION_SETTINGS:
-            setattr(self.session, name, getattr(fresh, name))
-        if any(old.get(k) != cfg.get(k) for k in _CAL_KEYS):
-            # A new calibration: its zero was just measured, unless it kept the old one,
-            # in which case the zero auto-zero has followed since boot is the better one.
-            signal = SignalPath(cfg)
-            if cfg["zero_counts"] == old["zero_counts"]:
-                signal.cal.zero = self.signal.cal.zero
-                signal.autozero.capture = self.signal.autozero.capture
-            signal.median.reset(signal.cal.to_mn(self.signal.raw))
-            self.signal = signal
-        else:
-            self.signal.autozero.max_mn = int(cfg["light_n"] * 500)  # as SignalPath sets it
-        self.sleep_after_ms = int(cfg.get("sleep_after_s", 0) * 1000)
-        if self.log is not None:
-            self.log.configure(cfg)
+        apply_config(self, cfg)
         return True
 
     def _blind(self, now_ms, code):

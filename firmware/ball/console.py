@@ -12,7 +12,6 @@ from binascii import crc32
 
 from ball import VERSION
 from ball import logformat as lf
-from ball.app import BUZZ_MAX_MS, CALIB_LAPSE_MS
 from ball.session import ACTIVE, STOP_SYMPTOM
 
 try:
@@ -373,6 +372,8 @@ class Console:
         )
 
     def cmd_calib(self, name, arg):
+        from ball.calib import CALIB_LAPSE_MS  # only when asked: its bytecode costs heap
+
         if arg not in ("on", "off"):
             self.error(name, "use `KB calib on` (renew it every few seconds) or `KB calib off`")
             return
@@ -382,6 +383,8 @@ class Console:
         self.reply(name, {"calib": self.app.calib, "lapse_ms": CALIB_LAPSE_MS})
 
     def cmd_buzz(self, name, arg):
+        from ball.calib import BUZZ_MAX_MS
+
         try:
             ms = int(arg)
         except ValueError:

@@ -40,8 +40,11 @@ class Answers:
         self.lines: queue.Queue = queue.Queue()
 
         def read():
-            for line in stream:
-                self.lines.put(line)
+            try:
+                for line in stream:
+                    self.lines.put(line)
+            except (OSError, ValueError):  # unreadable, or not text: the answers end here
+                pass
             self.lines.put(None)
 
         threading.Thread(target=read, daemon=True).start()

@@ -4,7 +4,8 @@
 # and waits while one runs, whose limits stay as they started.
 from ball import config
 from ball import session as s
-from ball.app import BUZZ_MAX_MS, CALIB_LAPSE_MS, CALIB_RGB, App
+from ball.app import App
+from ball.calib import BUZZ_MAX_MS, CALIB_LAPSE_MS, CALIB_RGB
 from ball.session import Session
 from ball.signal import SignalPath
 from kbtest import FakeBoard
