@@ -82,8 +82,9 @@ def ball(images, tmp_path):
 
 
 def scale_trace(path, loads_kg, then_n=None, book_kg=BOOK_KG):
-    """A book on the ball throughout; a press to book + each load, held 4 s, released;
-    then (then_n) a 30 N-ish press well after the flow, to read the calibrated force."""
+    """A book on the ball throughout the flow; a press to book + each load, held 4 s,
+    released; then (then_n) the ball off the scale and a 30 N-ish press well after the flow,
+    to read the calibrated force."""
     b = traces.TraceBuilder(seed=4)
     book = book_kg * G
     b.force += [book] * b._n(REST_S)
@@ -92,7 +93,9 @@ def scale_trace(path, loads_kg, then_n=None, book_kg=BOOK_KG):
         b.ramp(1.5, f).hold(4, f, wobble_n=0.15).ramp(0.5, book)
         b.force += [book] * b._n(3)
     if then_n:
-        b.force += [book] * b._n(8)
+        # Calibrated: the ball comes off the scale (a book left on it for good would read as
+        # the ball's new zero: the auto-zero takes a load that still, under light_n, as rest).
+        b.ramp(0.5, 0).rest(8)
         b.ramp(1, then_n).hold(10, then_n, wobble_n=0).ramp(0.5, 0).rest(5)
     traces.write_csv(path, b.build(noise_pct=0.3, floor_n=0.02, spike_rate=0))
     return path
