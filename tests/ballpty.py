@@ -9,6 +9,7 @@ can also cut the link: with `cut_on_get = N` it passes only N more bytes from th
 the host has sent a `KB get`, and drops the rest, as a pulled cable would.
 """
 
+import contextlib
 import json
 import os
 import select
@@ -121,3 +122,30 @@ class Ball:
         for fd in (self.ball_m, self.host_m, self.host_s):
             os.close(fd)
         self.stderr.close()
+
+
+@contextlib.contextmanager
+def answering_pty(reply_for):
+    """A raw pty whose far end answers what a command writes: reply_for(bytes read) ->
+    bytes to write back, or None. Yields the port's path; a stand-in for a device that is
+    not a knotball (a REPL, old firmware)."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    done = threading.Event()
+
+    def answer():
+        while not done.is_set():
+            if select.select([master], [], [], 0.05)[0]:
+                reply = reply_for(os.read(master, 1024))
+                if reply:
+                    os.write(master, reply)
+
+    t = threading.Thread(target=answer, daemon=True)
+    t.start()
+    try:
+        yield os.ttyname(slave)
+    finally:
+        done.set()
+        t.join(2)
+        os.close(master)
+        os.close(slave)

@@ -25,6 +25,8 @@ from knotball.runtime import FIRMWARE_ROOT, command, compiled_firmware, micropyt
 
 TESTS = Path(__file__).resolve().parent
 BANDS = ("idle", "light", "medium", "firm", "over")
+# The heap budget tests/test_cli_sim.py holds the six-minute session to (64-bit unix port).
+SMALL_HEAP_KB = 56
 
 
 def run_sim(rows, cfg=None):
@@ -114,9 +116,10 @@ def runs_in_heap(trace, cfg, kb, path=None, out_dir=None):
 
 
 def smallest_heap(trace, cfg):
-    """(runs in 64 KiB, runs in 48 KiB, [smallest KiB: source, .mpy, .mpy with the log])"""
+    """(runs in 64 KiB, runs in SMALL_HEAP_KB, [smallest KiB: source, .mpy, .mpy with the log])"""
     mpy = compiled_firmware()
-    at64, at48 = runs_in_heap(trace, cfg, 64, mpy), runs_in_heap(trace, cfg, 48, mpy)
+    at64 = runs_in_heap(trace, cfg, 64, mpy)
+    at_small = runs_in_heap(trace, cfg, SMALL_HEAP_KB, mpy)
     smallest = []
     for path, logging in ((FIRMWARE_ROOT, False), (mpy, False), (mpy, True)):
         lo, hi = 8, 128  # lo fails (or is the floor), hi works
@@ -129,7 +132,7 @@ def smallest_heap(trace, cfg):
             else:
                 lo = mid
         smallest.append(hi)
-    return at64, at48, smallest
+    return at64, at_small, smallest
 
 
 def mp_figures(*args):
@@ -384,14 +387,18 @@ def main():
         trace, cfg = Path(d) / "six.csv", Path(d) / "cfg.json"
         six_minute_trace(trace)
         cfg.write_text(json.dumps({"session_limit_s": 360}))
-        at64, at48, (kb_src, kb_mpy, kb_log) = smallest_heap(trace, cfg)
+        at64, at_small, (kb_src, kb_mpy, kb_log) = smallest_heap(trace, cfg)
         show("6-minute session in a 64 KiB MicroPython heap", "runs" if at64 else "FAILS", "runs")
-        show("6-minute session in a 48 KiB MicroPython heap", "runs" if at48 else "FAILS", "runs")
+        show(
+            "6-minute session in a {} KiB MicroPython heap".format(SMALL_HEAP_KB),
+            "runs" if at_small else "FAILS",
+            "runs",
+        )
         show("smallest heap for it, firmware as .py source", "{} KiB".format(kb_src), "")
         show(
             "smallest heap for it, firmware as .mpy (as flashed)",
             "{} KiB".format(kb_mpy),
-            "<= 48 KiB",
+            "<= {} KiB".format(SMALL_HEAP_KB),
         )
         show("  the same with the session log written (--out)", "{} KiB".format(kb_log), "")
         print(

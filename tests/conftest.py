@@ -49,6 +49,22 @@ def knotball(*args, timeout=300, input=""):
     )
 
 
+def of(events, kind, **match):
+    """The sim events of one kind whose fields match."""
+    return [
+        e for e in events if e["event"] == kind and all(e.get(k) == v for k, v in match.items())
+    ]
+
+
+def write(tmp_path, rows, name="trace.csv"):
+    """Trace rows (from knotball.traces) as a CSV file in tmp_path; returns its path."""
+    from knotball import traces
+
+    path = tmp_path / name
+    traces.write_csv(path, rows)
+    return path
+
+
 def sim_events(trace_path, cfg=None, runtime="cpython"):
     """Firmware events for a trace: in-process on CPython (fast), or on the unix port."""
     if runtime == "cpython":

@@ -13,11 +13,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-import tty
 
 import pytest
+from ballpty import answering_pty
 from vball_fixture import VirtualBall, deploy_firmware
 
 from ball import config
@@ -302,23 +301,9 @@ def _read_until(stream, text, timeout=20):
 @pytest.fixture
 def old_ball():
     """A pty answering every `KB hello` as firmware of console protocol 1 would."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    done = threading.Event()
     reply = lf.record(lf.REPLY, json.dumps({"command": "hello", "proto": 1}).encode())
-
-    def answer():
-        while not done.is_set():
-            if select.select([master], [], [], 0.05)[0] and b"KB hello" in os.read(master, 1024):
-                os.write(master, reply)
-
-    t = threading.Thread(target=answer, daemon=True)
-    t.start()
-    yield os.ttyname(slave)
-    done.set()
-    t.join(2)
-    os.close(master)
-    os.close(slave)
+    with answering_pty(lambda data: reply if b"KB hello" in data else None) as port:
+        yield port
 
 
 def test_old_firmware_no_ball_and_bad_options_are_clear_one_line_errors(old_ball, tmp_path):

@@ -4,17 +4,13 @@ from the ball's console. The ball's log directory is its flash: what is there is
 """
 
 import json
-import os
-import select
 import signal
 import subprocess
 import sys
-import threading
-import tty
 
 import pytest
 import serial
-from ballpty import Ball
+from ballpty import Ball, answering_pty
 
 from ball import logformat
 from knotball import cli, live, ports, store
@@ -111,23 +107,8 @@ def test_a_cut_link_deletes_and_adds_nothing_and_the_next_pull_resumes(ball, cap
 @pytest.fixture
 def text_port():
     """A pty that answers every byte with a REPL prompt and never sends a frame."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    done = threading.Event()
-
-    def answer():
-        while not done.is_set():
-            if select.select([master], [], [], 0.05)[0]:
-                os.read(master, 1024)
-                os.write(master, b">>> ")
-
-    t = threading.Thread(target=answer, daemon=True)
-    t.start()
-    yield os.ttyname(slave)
-    done.set()
-    t.join(2)
-    os.close(master)
-    os.close(slave)
+    with answering_pty(lambda data: b">>> ") as port:
+        yield port
 
 
 def test_a_port_without_knotball_firmware_exits_2(text_port, capsys):

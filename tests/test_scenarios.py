@@ -5,22 +5,10 @@ releases, FSR-like noise with spikes, band-edge presses and slow sensor drift.""
 
 import pytest
 
-from conftest import sim_events
+from conftest import of, sim_events, write
 from knotball import traces
 
 BAND_ORDER = ("idle", "light", "medium", "firm", "over")
-
-
-def of(events, kind, **match):
-    return [
-        e for e in events if e["event"] == kind and all(e.get(k) == v for k, v in match.items())
-    ]
-
-
-def write(tmp_path, rows, name="trace.csv"):
-    path = tmp_path / name
-    traces.write_csv(path, rows)
-    return path
 
 
 def test_demo_session_gives_every_cue_and_stops_at_the_limit(tmp_path):

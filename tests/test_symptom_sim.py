@@ -5,23 +5,11 @@ without letting go, presses at band edges, single squeezes, slow presses, knocks
 
 import pytest
 
-from conftest import TESTS, run_micropython, sim_events
+from conftest import TESTS, of, run_micropython, sim_events, write
 from knotball import traces
 
 LONG = {"session_limit_s": 120}  # long traces end by themselves, not at the limit
 SEEDS = range(20)
-
-
-def of(events, kind, **match):
-    return [
-        e for e in events if e["event"] == kind and all(e.get(k) == v for k, v in match.items())
-    ]
-
-
-def write(tmp_path, rows, name="trace.csv"):
-    path = tmp_path / name
-    traces.write_csv(path, rows)
-    return path
 
 
 def squeeze(b, peak_n, ms=250):

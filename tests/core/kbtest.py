@@ -45,6 +45,16 @@ class FakeBoard(VirtualClock):
         self.offs += 1
 
 
+def run_ticks(app, board, t0, ms):
+    """Tick `app` every 10 ms from t0 for ms, the board's clock following; returns the end."""
+    t = t0
+    while t < t0 + ms:
+        board.t = t
+        app.tick(t)
+        t += 10
+    return t
+
+
 def run_session(sess, forces_mn, start_ms=0, period_ms=10):
     """Step `sess` through a list of forces; return [(t_ms, events)] for non-empty events."""
     out = []

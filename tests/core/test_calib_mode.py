@@ -8,27 +8,18 @@ from ball.app import App
 from ball.calib import BUZZ_MAX_MS, CALIB_LAPSE_MS, CALIB_RGB
 from ball.session import Session
 from ball.signal import SignalPath
-from kbtest import FakeBoard
+from kbtest import FakeBoard, run_ticks
 
 PRESS = 30000  # counts: 30 N with the default 1000 counts per newton
-
-
-def ticks(app, board, t0, ms):
-    t = t0
-    while t < t0 + ms:
-        board.t = t
-        app.tick(t)
-        t += 10
-    return t
 
 
 def test_no_session_and_no_cue_while_calibrating_but_the_force_is_filtered():
     board = FakeBoard(counts=0)
     app = App(board, config.validate({}))
-    t = ticks(app, board, 0, 500)
+    t = run_ticks(app, board, 0, 500)
     assert app.calibrate(True, t)
     board.counts = PRESS
-    t = ticks(app, board, t, 3000)
+    t = run_ticks(app, board, t, 3000)
     assert app.session.state == s.READY and app.session.sessions_today == 0
     assert app.signal.force_mn == 30000  # read and filtered all the same
     assert app.signal.raw == PRESS
@@ -39,12 +30,12 @@ def test_the_led_shows_calibration_and_the_motor_buzzes_only_when_asked():
     board = FakeBoard(counts=0)
     app = App(board, config.validate({}))
     app.calibrate(True, 0)
-    t = ticks(app, board, 0, 500)
+    t = run_ticks(app, board, 0, 500)
     assert board.rgb == CALIB_RGB
     assert not app.buzz(t, BUZZ_MAX_MS + 1) and not app.buzz(t, 0)
     assert app.buzz(t, 200)
     start = t
-    t = ticks(app, board, t, 1000)
+    t = run_ticks(app, board, t, 1000)
     ons = [x for x, d in board.motor_log if d > 0]
     offs = [x for x, d in board.motor_log if d == 0 and x > start]
     assert ons and ons[0] == start and offs and 190 <= offs[0] - start <= 210
@@ -55,14 +46,14 @@ def test_buzz_is_refused_outside_calibration():
     board = FakeBoard(counts=0)
     app = App(board, config.validate({}))
     assert not app.buzz(0, 100)
-    ticks(app, board, 0, 300)
+    run_ticks(app, board, 0, 300)
     assert all(d == 0 for _, d in board.motor_log)
 
 
 def test_calibration_is_refused_during_a_session():
     board = FakeBoard(counts=PRESS)
     app = App(board, config.validate({}))
-    t = ticks(app, board, 0, 500)
+    t = run_ticks(app, board, 0, 500)
     assert app.session.state == s.ACTIVE
     assert not app.calibrate(True, t) and not app.calib
 
@@ -71,12 +62,12 @@ def test_calibration_lapses_without_renewal_and_sessions_run_again():
     board = FakeBoard(counts=0)
     app = App(board, config.validate({}))
     app.calibrate(True, 0)
-    t = ticks(app, board, 0, CALIB_LAPSE_MS - 2000)
+    t = run_ticks(app, board, 0, CALIB_LAPSE_MS - 2000)
     app.calibrate(True, t)  # renewed: another full lapse from here
     board.counts = PRESS
-    t = ticks(app, board, t, CALIB_LAPSE_MS - 100)
+    t = run_ticks(app, board, t, CALIB_LAPSE_MS - 100)
     assert app.calib and app.session.sessions_today == 0
-    t = ticks(app, board, t, 500)
+    t = run_ticks(app, board, t, 500)
     assert not app.calib
     assert app.session.state == s.ACTIVE and app.session.sessions_today == 1
     assert board.rgb != CALIB_RGB
@@ -86,13 +77,13 @@ def test_calibration_off_gives_the_outputs_back_to_the_session():
     board = FakeBoard(counts=0)
     app = App(board, config.validate({}))
     app.calibrate(True, 0)
-    t = ticks(app, board, 0, 500)
+    t = run_ticks(app, board, 0, 500)
     app.buzz(t, 500)
-    t = ticks(app, board, t, 100)
+    t = run_ticks(app, board, t, 100)
     assert board.duty > 0
     app.calibrate(False, t)
     assert board.duty == 0  # the buzz stops with the mode
-    ticks(app, board, t, 200)
+    run_ticks(app, board, t, 200)
     assert board.rgb == (0, 0, 16)  # waiting: dim blue again
 
 
@@ -100,9 +91,9 @@ def test_a_sensor_fault_stops_a_buzz_in_the_same_sample():
     board = FakeBoard(counts=0)
     app = App(board, config.validate({}))
     app.calibrate(True, 0)
-    t = ticks(app, board, 0, 200)
+    t = run_ticks(app, board, 0, 200)
     app.buzz(t, 500)
-    t = ticks(app, board, t, 50)
+    t = run_ticks(app, board, t, 50)
     assert board.duty > 0
 
     def broken():
@@ -117,16 +108,16 @@ def test_a_sensor_fault_stops_a_buzz_in_the_same_sample():
 def test_a_config_applies_at_once_between_sessions_keeping_the_day_count():
     board = FakeBoard(counts=PRESS)
     app = App(board, config.validate({"session_limit_s": 2, "idle_stop_s": 1}))
-    t = ticks(app, board, 0, 2500)  # one session, stopped at its limit
+    t = run_ticks(app, board, 0, 2500)  # one session, stopped at its limit
     board.counts = 0
-    t = ticks(app, board, t, 3000)
+    t = run_ticks(app, board, t, 3000)
     assert app.session.state == s.READY and app.session.sessions_today == 1
     cfg = config.validate({"light_n": 2, "medium_n": 10, "firm_n": 40, "over_n": 50})
     assert app.reconfigure(cfg)
     assert app.session.edges[2] == 10000 and app.session.limit_ms == 60000
     assert app.session.sessions_today == 1 and app.cfg is cfg
     board.counts = 30000
-    ticks(app, board, t, 500)
+    run_ticks(app, board, t, 500)
     assert app.session.band == s.MEDIUM  # 30 N is medium now, no longer firm
 
 
@@ -179,7 +170,7 @@ def test_every_setting_the_session_takes_from_the_config_is_applied():
 def test_the_same_calibration_keeps_the_zero_and_a_new_one_takes_its_own():
     board = FakeBoard(counts=700)  # a zero drifted by 0.7 N, followed at rest
     app = App(board, config.validate({}))
-    ticks(app, board, 0, 3000)
+    run_ticks(app, board, 0, 3000)
     followed = app.signal.cal.zero
     assert 0 < followed <= 700
     signal = app.signal

@@ -5,7 +5,7 @@ from ball import config, feedback
 from ball import session as s
 from ball.app import FAULT_BUS, FAULT_SENSOR, FAULT_STUCK, App
 from ball.sensors import SensorFault
-from kbtest import FakeBoard
+from kbtest import FakeBoard, run_ticks
 
 
 class FlakyBoard(FakeBoard):
@@ -32,15 +32,6 @@ def make(limit_s=60, stuck_ms=0):
     return board, app, events
 
 
-def run(app, board, t0, ms):
-    t = t0
-    while t < t0 + ms:
-        board.t = t
-        app.tick(t)
-        t += 10
-    return t
-
-
 def first(events, bit, after=0):
     for t, ev in events:
         if ev & bit and t >= after:
@@ -51,9 +42,9 @@ def first(events, bit, after=0):
 def test_loose_wire_turns_the_motor_off_in_the_same_sample():
     board, app, events = make()
     board.counts = 70000  # too hard: the warning buzz is playing
-    t = run(app, board, 0, 40)
+    t = run_ticks(app, board, 0, 40)
     while board.duty == 0:  # to a moment the motor is on
-        t = run(app, board, t, 10)
+        t = run_ticks(app, board, t, 10)
     assert t < 200
     board.fail = OSError(5, "EIO")
     app.tick(t)
@@ -65,13 +56,13 @@ def test_loose_wire_turns_the_motor_off_in_the_same_sample():
 
 def test_brief_fault_resumes_the_session():
     board, app, events = make()
-    t = run(app, board, 0, 2000)
+    t = run_ticks(app, board, 0, 2000)
     board.fail = SensorFault("saturated")
-    t = run(app, board, t, 1200)
+    t = run_ticks(app, board, t, 1200)
     assert app.fault == FAULT_SENSOR and app.session.state == s.ACTIVE
     assert board.resets >= 2  # retried every 500 ms
     board.fail = None
-    t = run(app, board, t, 500)
+    t = run_ticks(app, board, t, 500)
     assert app.fault == 0 and first(events, s.EV_FAULT_CLEAR) is not None
     assert app.session.state == s.ACTIVE and app.session.band == s.MEDIUM
     assert board.rgb == feedback.BAND_RGB[s.MEDIUM]
@@ -79,9 +70,9 @@ def test_brief_fault_resumes_the_session():
 
 def test_lasting_fault_ends_the_session_cleanly():
     board, app, events = make()
-    t = run(app, board, 0, 2000)
+    t = run_ticks(app, board, 0, 2000)
     board.fail = OSError(19, "ENODEV")
-    run(app, board, t, 6000)
+    run_ticks(app, board, t, 6000)
     assert app.session.state == s.STOPPED
     assert app.session.stop_reason == s.STOP_SENSOR_FAULT
     stop = first(events, s.EV_STOP)
@@ -91,9 +82,9 @@ def test_lasting_fault_ends_the_session_cleanly():
 
 def test_time_limit_still_stops_a_blind_session():
     board, app, events = make(limit_s=10)
-    t = run(app, board, 0, 8000)
+    t = run_ticks(app, board, 0, 8000)
     board.fail = SensorFault("not ready")
-    run(app, board, t, 4000)
+    run_ticks(app, board, t, 4000)
     start = first(events, s.EV_START)
     assert first(events, s.EV_STOP) - start <= 10010
     assert app.session.stop_reason == s.STOP_TIME_LIMIT
@@ -102,20 +93,20 @@ def test_time_limit_still_stops_a_blind_session():
 
 def test_frozen_reading_is_a_fault_when_the_board_checks():
     board, app, events = make(stuck_ms=2000)
-    t = run(app, board, 0, 1000)
+    t = run_ticks(app, board, 0, 1000)
     assert app.fault == 0
-    t = run(app, board, t, 1500)
+    t = run_ticks(app, board, t, 1500)
     assert app.fault == FAULT_STUCK and board.duty == 0
     board.counts += 7  # it moves again
-    run(app, board, t, 100)
+    run_ticks(app, board, t, 100)
     assert app.fault == 0
 
 
 def test_no_fault_cue_and_no_band_while_blind():
     board, app, events = make()
-    t = run(app, board, 0, 1000)
+    t = run_ticks(app, board, 0, 1000)
     board.fail = OSError(5, "EIO")
-    t = run(app, board, t, 2000)
+    t = run_ticks(app, board, t, 2000)
     assert app.session.band == s.IDLE
     cues = [ev for tt, ev in events if tt > 1000 and ev & (s.CUE_TOO_HARD | s.CUE_HOLD_EFFECTIVE)]
     assert cues == []
