@@ -259,8 +259,8 @@ def live_latency(d, image, seconds=6.0):
     on top of the fastest sample's (ms). Also the median spacing of frames in t_ms."""
     from vball_fixture import VirtualBall
 
-    from ball import logformat as lf
-    from knotball.link import decode_live
+    from ball.wire.console import unpack_live
+    from ball.wire.framing import LIVE
 
     v = VirtualBall(d, image)
     try:
@@ -276,12 +276,12 @@ def live_latency(d, image, seconds=6.0):
                 got = link.frame(time.monotonic() + 2)
                 if got is None:
                     break
-                if got[0] != lf.LIVE:
+                if got[0] != LIVE:
                     continue
                 now = time.monotonic()
                 if first is None:
                     first = now - t_send
-                samples.append((now * 1000, decode_live(got[1])["t_ms"]))
+                samples.append((now * 1000, unpack_live(got[1])["t_ms"]))
             link.request("live off")
         v.stop()
     finally:

@@ -20,7 +20,7 @@ from ballpty import answering_pty
 from vball_fixture import VirtualBall, deploy_firmware
 
 from ball import config
-from ball import logformat as lf
+from ball.wire import framing
 from conftest import knotball
 from knotball import store, traces
 from knotball.calfit import G
@@ -301,7 +301,7 @@ def _read_until(stream, text, timeout=20):
 @pytest.fixture
 def old_ball():
     """A pty answering every `KB hello` as firmware of console protocol 1 would."""
-    reply = lf.record(lf.REPLY, json.dumps({"command": "hello", "proto": 1}).encode())
+    reply = framing.record(framing.REPLY, json.dumps({"command": "hello", "proto": 1}).encode())
     with answering_pty(lambda data: reply if b"KB hello" in data else None) as port:
         yield port
 

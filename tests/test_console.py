@@ -14,7 +14,7 @@ import zlib
 import pytest
 from ballpty import CFG, Ball
 
-from ball import logformat as lf
+from ball.wire import framing
 from knotball.link import BallError, Link, LinkError
 
 
@@ -79,7 +79,7 @@ def test_get_returns_the_files_bytes_in_several_chunks(finished):
 
     def counting(deadline):
         got = on_frame(deadline)
-        if got and got[0] == lf.DATA:
+        if got and got[0] == framing.DATA:
             frames.append(len(got[1]))
         return got
 

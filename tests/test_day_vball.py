@@ -7,7 +7,7 @@ import time
 import pytest
 from vball_fixture import VirtualBall, deploy_firmware, write_trace
 
-from ball import logformat as lf
+from ball.wire import logfile
 from knotball.link import BallError
 
 
@@ -44,7 +44,7 @@ def test_symptom_key_ends_the_session_and_the_rest_survives_a_restart(tmp_path, 
             hello = link.hello()
         assert hello["session"] == "stopped" and hello["rest"] is True
         (entry,) = v.wait_finished()
-        sessions, damage = lf.parse(v.get(entry["name"]), keep_trace=False)
+        sessions, damage = logfile.parse(v.get(entry["name"]), keep_trace=False)
         assert damage is None and sessions[0]["stop_reason"] == "symptom"
         v.stop()
         v = VirtualBall(tmp_path, image)  # no trace: nobody presses it
@@ -119,7 +119,7 @@ def test_the_s_key_in_knotball_live_ends_the_session_as_a_symptom(tmp_path, imag
         err = proc.stderr.read()
         assert "numbness or tingling" in err and "Rest this area" in err, err
         (entry,) = v.wait_finished()
-        (session,), damage = lf.parse(v.get(entry["name"]))
+        (session,), damage = logfile.parse(v.get(entry["name"]))
         assert session["stop_reason"] == "symptom" and damage is None
         assert session["duration_ms"] < 60000  # ended by the key, long before its limit
     finally:

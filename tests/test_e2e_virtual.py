@@ -17,7 +17,7 @@ import pytest
 from serial import SerialException
 from vball_fixture import VirtualBall, deploy_firmware, put_and_reset, sim_log, write_trace
 
-from ball import logformat
+from ball.wire import framing, logfile
 from conftest import knotball
 from knotball import cli, store
 from knotball.link import Link
@@ -111,7 +111,7 @@ def test_live_plain_follows_the_session_which_still_ends_on_time(vball, tmp_path
     states = [r[3] for r in rows]
     assert "active" in states and states[-1] == "stopped", states
     (name,) = [f["name"] for f in v.wait_finished()]
-    (session,), damage = logformat.parse(v.get(name))
+    (session,), damage = logfile.parse(v.get(name))
     assert session["stop_reason"] == "time_limit" and damage is None
     v.stop()
 
@@ -165,7 +165,7 @@ def _cut_after(monkeypatch, k, action):
 
     def frame(self, deadline):
         got = real(self, deadline)
-        if got is not None and got[0] == logformat.DATA:
+        if got is not None and got[0] == framing.DATA:
             seen[0] += 1
             if seen[0] == k:
                 action()

@@ -11,7 +11,9 @@ import struct
 
 import pytest
 
-from ball import config, logformat, sim
+from ball import config, sim
+from ball.wire import framing, logfile
+from ball.wire.names import BAND_NAMES
 from conftest import knotball
 from knotball import cli, history, store, traces
 
@@ -32,15 +34,15 @@ def relabel(data, session_id=None, start_unix=None):
     """The same log with another session id and/or start time in its header, as a ball with
     its clock set (or a later session) would have written it. CRCs recomputed."""
     out = b""
-    for offset, rtype, payload in logformat._frames(data):
+    for offset, rtype, payload in framing.frames(data):
         assert rtype is not None, offset
         payload = bytearray(payload)
-        if rtype == logformat.HEADER:
+        if rtype == framing.HEADER:
             if session_id is not None:
                 struct.pack_into("<I", payload, 1, session_id)
             if start_unix is not None:
                 struct.pack_into("<I", payload, 5, start_unix)
-        out += logformat.record(rtype, bytes(payload))
+        out += framing.record(rtype, bytes(payload))
     return out
 
 
@@ -87,7 +89,7 @@ def test_imported_sessions_show_in_the_history(log, tmp_path):
     assert "session 1 added (30.0 s, stopped by time limit)" in res.stdout
     got = listing()
     [s] = got["sessions"]
-    full = logformat.parse(log)[0][0]
+    full = logfile.parse(log)[0][0]
     assert (s["ball"], s["id"], s["duration_ms"]) == ("sim", 1, 30000)
     assert s["band_ms"] == full["band_ms"] and s["peak_n"] == full["peak_n"]
     assert s["complete"] and s["has_trace"] and s["date"] is None
@@ -124,7 +126,7 @@ def test_a_cut_short_copy_is_replaced_by_the_complete_file(log, tmp_path):
     [s] = listing()["sessions"]
     assert s["complete"] and s["stop_reason"] == "time_limit" and s["duration_ms"] == 30000
     stored = store.History().session("sim", 1)
-    assert stored["trace"] == logformat.parse(log)[0][0]["trace"]
+    assert stored["trace"] == logfile.parse(log)[0][0]["trace"]
 
     later = knotball("import", cut)  # the cut copy again: it never replaces the whole one
     assert later.returncode == 3 and "already in the history" in later.stdout
@@ -132,8 +134,8 @@ def test_a_cut_short_copy_is_replaced_by_the_complete_file(log, tmp_path):
 
 
 def test_an_archived_summary_and_its_full_session_are_one_session(log, tmp_path):
-    full = logformat.parse(log)[0][0]
-    archived = logformat.record(logformat.ARCHIVED, logformat.archived_payload(full))
+    full = logfile.parse(log)[0][0]
+    archived = framing.record(framing.ARCHIVED, logfile.archived_payload(full))
     summaries = put(tmp_path, "summaries.kbl", archived)
     assert knotball("import", summaries).returncode == 0
     [s] = listing()["sessions"]
@@ -203,7 +205,7 @@ def test_daily_totals_flag_a_day_over_the_guidance(five_minutes, log, tmp_path, 
 def test_a_session_over_six_minutes_is_flagged_gently(log):
     # The ball cannot run one (session_limit_s is capped at 360); a history edited by hand or
     # written by other firmware can hold one: build it through the store API.
-    s = copy.deepcopy(logformat.parse(log)[0][0])
+    s = copy.deepcopy(logfile.parse(log)[0][0])
     s["duration_ms"], s["start_unix"] = 7 * 60000, DAY
     store.History().add("sim", [s])
     [row] = listing()["sessions"]
@@ -236,7 +238,7 @@ def test_report_prints_the_latest_session(log, tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("Session 2 · ball sim · clock not set")
     assert "stopped by the time limit" in res.stdout and "too hard" in res.stdout
-    assert "peak {:.1f} N".format(logformat.parse(log)[0][0]["peak_n"]) in res.stdout
+    assert "peak {:.1f} N".format(logfile.parse(log)[0][0]["peak_n"]) in res.stdout
     assert knotball("report", "1").stdout.startswith("Session 1 ")
 
 
@@ -255,7 +257,7 @@ def test_report_png_is_a_picture_of_the_session(log, tmp_path):
 def test_the_plot_finds_the_holds_and_the_moment_too_hard(log):
     from knotball import plot
 
-    s = logformat.parse(log)[0][0]
+    s = logfile.parse(log)[0][0]
     [(start, end)] = plot.holds(s["trace"], s["header"]["hold_min_ms"], 100)
     assert 0 <= start <= 1500 and 9000 <= end - start <= 12500  # the 10 s hold at 25 N
     [t] = plot.too_hard_entries(s["trace"])
@@ -272,8 +274,8 @@ def test_report_csv_round_trips_the_trace(log, tmp_path):
     assert knotball("report", "--csv", out).returncode == 0
     rows = list(csv.reader(io.StringIO(out.read_text())))
     assert rows[0] == ["t_ms", "band", "force_n"]
-    got = [(int(t), store.BANDS.index(b), float(f)) for t, b, f in rows[1:]]
-    assert got == logformat.parse(log)[0][0]["trace"]
+    got = [(int(t), BAND_NAMES.index(b), float(f)) for t, b, f in rows[1:]]
+    assert got == logfile.parse(log)[0][0]["trace"]
 
 
 def test_report_bad_inputs_exit_2_with_one_clear_line(log, tmp_path):
@@ -339,7 +341,7 @@ def test_a_failure_mid_add_leaves_the_history_unchanged(log, tmp_path, monkeypat
 
     monkeypatch.setattr(store.History, "_insert", failing_insert)
     with pytest.raises(store.StoreError, match="nothing was changed"):
-        parsed = logformat.parse(log)[0][0]
+        parsed = logfile.parse(log)[0][0]
         h.add("sim", [dict(parsed, id=2), dict(parsed, id=3)])
     calls.clear()
     with pytest.raises(store.StoreError):

@@ -2,25 +2,27 @@
 path's drift_bad) and calibration mode."""
 
 import io
-import struct
 
 from rich.console import Console
 
 from ball import config
-from ball import logformat as lf
+from ball.wire import console as wconsole
 from knotball import live
-from knotball.link import LIVE_FORMAT, decode_live
+
+
+def packed(*fields):
+    """An 'L' payload packed as the ball packs it, read as the host reads it."""
+    buf = bytearray(wconsole.LIVE_SIZE)
+    assert wconsole.live_pack_into(buf, 0, *fields) == wconsole.LIVE_SIZE
+    return wconsole.unpack_live(buf)
 
 
 def sample(drift_mn=0, flags=0):
-    return decode_live(
-        struct.pack(LIVE_FORMAT, 100, 12000, 1, 0, 0, 0, 0, 0, 12000, drift_mn, flags)
-    )
+    return packed(100, 12000, 1, 0, 0, 0, 0, 0, 12000, drift_mn, flags)
 
 
 def test_the_l_frame_carries_raw_counts_drift_and_flags():
-    assert struct.calcsize(LIVE_FORMAT) == lf.LIVE_SIZE
-    s = decode_live(struct.pack(LIVE_FORMAT, 7, -250, 0, 0, 0, 0, 0, 0, 101325, -3400, 3))
+    s = packed(7, -250, 0, 0, 0, 0, 0, 0, 101325, -3400, 3)
     assert s["raw"] == 101325 and s["drift_n"] == -3.4
     assert s["calib"] is True and s["drift_bad"] is True
     assert sample()["calib"] is False and sample()["drift_bad"] is False

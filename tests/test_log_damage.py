@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from ball import config, logformat, sim
+from ball import config, sim
+from ball.wire import framing, logfile
 from conftest import knotball
 from knotball import traces
 
@@ -24,28 +25,28 @@ def written_log(tmp_path_factory):
 
 def boundaries(data):
     return {0} | {
-        off + logformat.FRAME_OVERHEAD + len(p)
-        for off, t, p in logformat._frames(data)
+        off + framing.FRAME_OVERHEAD + len(p)
+        for off, t, p in framing.frames(data)
         if t is not None
     }
 
 
 def test_the_log_is_whole_and_complete(written_log):
     _, data = written_log
-    sessions, damage = logformat.parse(data)
+    sessions, damage = logfile.parse(data)
     assert damage is None and len(sessions) == 1 and sessions[0]["complete"]
     assert sessions[0]["checkpoints"] >= 3  # a chunk every 10 s
 
 
 def test_truncation_at_every_byte(written_log):
     _, data = written_log
-    full = logformat.parse(data)[0][0]
+    full = logfile.parse(data)[0][0]
     ends = boundaries(data)
     prev_count, prev_duration = 0, -1
     for cut in range(len(data) + 1):
         try:
-            sessions, damage = logformat.parse(data[:cut])
-        except logformat.NotALog:
+            sessions, damage = logfile.parse(data[:cut])
+        except logfile.NotALog:
             assert cut == 0
             continue
         assert (damage is None) == (cut in ends), cut
@@ -65,15 +66,15 @@ def test_truncation_at_every_byte(written_log):
 
 def test_every_single_bit_flip_is_detected(written_log):
     _, data = written_log
-    full = logformat.parse(data)[0][0]
+    full = logfile.parse(data)[0][0]
     flips = 0
     for i in range(len(data)):
         for bit in range(8):
             bad = bytearray(data)
             bad[i] ^= 1 << bit
             try:
-                sessions, damage = logformat.parse(bytes(bad))
-            except logformat.NotALog:
+                sessions, damage = logfile.parse(bytes(bad))
+            except logfile.NotALog:
                 assert i < 2  # only a broken magic makes it "not a log"
                 continue
             assert damage is not None, (i, bit)  # never a silent change

@@ -8,7 +8,7 @@
 #     rotations and host deletes included);
 #   - a session cut mid-way is, after the reboot, gone (no durable checkpoint) or
 #     "interrupted" with the time and counts of its last durable checkpoint;
-#   - a cut never loses more than the last logformat.DURABLE_MS of a session;
+#   - a cut never loses more than the last records.DURABLE_MS of a session;
 #   - every log file parses without damage; no .tmp file survives a reboot; a reboot after a
 #     clean shutdown changes nothing.
 import os
@@ -29,14 +29,14 @@ from hypothesis.stateful import (
 )
 
 from ball import config, log
-from ball import logformat as lf
 from ball.app import PERIOD_MS, App
 from ball.session import ACTIVE, EV_STOP, READY
 from ball.vclock import VirtualClock
+from ball.wire import framing, logfile, records
 
 FIRMWARE = "statemachine"
 MADE_UNIX = 1_700_000_000  # the ball's clock when it was made
-DURABLE_TICKS = lf.DURABLE_MS // PERIOD_MS + 3
+DURABLE_TICKS = records.DURABLE_MS // PERIOD_MS + 3
 LOTS = 1 << 30  # bytes of flash beyond the reserve: no rotation
 CUT_TICKS = 1500  # samples a cut waits for its flash step before cutting anyway
 
@@ -200,18 +200,18 @@ class FlashOs:
 
 
 def _records(data):
-    """(type, payload) of each record in durable bytes, by the framing in logformat's
+    """(type, payload) of each record in durable bytes, by ball.wire.framing
     docstring written here again, so the oracle does not share the reader under test.
     Durable bytes end on a record boundary: a sync always follows whole records."""
     out, pos = [], 0
     while pos < len(data):
-        assert data[pos : pos + 2] == lf.MAGIC, "no record at offset {}".format(pos)
+        assert data[pos : pos + 2] == framing.MAGIC, "no record at offset {}".format(pos)
         n = data[pos + 3] | data[pos + 4] << 8
-        end = pos + lf.FRAME_HEAD + n
+        end = pos + framing.FRAME_HEAD + n
         assert end + 4 <= len(data), "torn record at offset {}".format(pos)
         (crc,) = struct.unpack_from("<I", data, end)
         assert zlib.crc32(data[pos + 2 : end]) == crc, "bad CRC at offset {}".format(pos)
-        out.append((data[pos + 2], data[pos + lf.FRAME_HEAD : end]))
+        out.append((data[pos + 2], data[pos + framing.FRAME_HEAD : end]))
         pos = end + 4
     return out
 
@@ -221,7 +221,7 @@ def _checkpoint_facts(payload):
     too-hard count, cue counts), at the offsets the format docstring gives."""
     t0, n = struct.unpack_from("<IB", payload, 0)
     (peak,) = struct.unpack_from("<I", payload, 15)
-    return t0 + n * lf.TRACE_PERIOD_MS, peak, payload[7], payload[8], list(payload[9:15])
+    return t0 + n * records.TRACE_PERIOD_MS, peak, payload[7], payload[8], list(payload[9:15])
 
 
 def _facts(s):
@@ -376,7 +376,7 @@ class SessionLogMachine(RuleBasedStateMachine):
         sid, sess = self.log.session_id, self.app.session
         if sid and sid not in self.durable:
             clock = self.app.now - sess.start_ms  # session time, running on after a stop
-            due = min(sess.elapsed_ms, clock - lf.DURABLE_MS)
+            due = min(sess.elapsed_ms, clock - records.DURABLE_MS)
             assert self.covered.get(sid, 0) >= due, (
                 "session {} at {} ms: only its first {} ms are durable".format(
                     sid, clock, self.covered.get(sid, 0)
@@ -385,8 +385,8 @@ class SessionLogMachine(RuleBasedStateMachine):
 
     def _heard(self, now_ms, ev):
         if ev & EV_STOP:  # heard before the log's step: the summary it is about to write
-            values = lf.summary_values(self.app.session)
-            record = lf.record(lf.SUMMARY, lf.summary_payload(values))
+            values = logfile.summary_values(self.app.session)
+            record = framing.record(framing.SUMMARY, records.summary_payload(values))
             self.finished[self.log.session_id] = (values, record)
 
     def _created(self, path):
@@ -400,12 +400,12 @@ class SessionLogMachine(RuleBasedStateMachine):
         if path != self._path(log.session_file(sid)):
             return
         records = _records(self.flash.durable_bytes(path))
-        traces = [p for t, p in records if t == lf.TRACE]
+        traces = [p for t, p in records if t == framing.TRACE]
         if traces:
             self.covered[sid] = _checkpoint_facts(traces[-1])[0]
         if sid in self.finished:
             values, record = self.finished[sid]
-            if record in [lf.record(t, p) for t, p in records]:
+            if record in [framing.record(t, p) for t, p in records]:
                 self.durable[sid] = values
                 del self.finished[sid]
 
@@ -426,10 +426,10 @@ class SessionLogMachine(RuleBasedStateMachine):
         if not os.path.exists(path):
             return None
         records = _records(self.flash.durable_bytes(path))
-        assert lf.SUMMARY not in [t for t, _ in records], (
+        assert framing.SUMMARY not in [t for t, _ in records], (
             "session {}: a durable summary that is not the firmware's".format(sid)
         )
-        traces = [p for t, p in records if t == lf.TRACE]
+        traces = [p for t, p in records if t == framing.TRACE]
         return _checkpoint_facts(traces[-1]) if traces else None
 
     def _resolve_cut_sessions(self):
@@ -449,7 +449,7 @@ class SessionLogMachine(RuleBasedStateMachine):
             duration, peak, holds, over, cues = checkpoint
             rebuilt = (values[0], values[6], values[8], values[10], values[11:17])
             assert rebuilt == (duration, peak, holds, over, cues), (sid, values, checkpoint)
-            assert values[17] == lf.STOP_INTERRUPTED and values[18] & 1, (sid, values)
+            assert values[17] == logfile.STOP_INTERRUPTED and values[18] & 1, (sid, values)
             self.durable[sid] = values
             event("a cut session came back interrupted")
         self.pending.clear()
@@ -465,7 +465,7 @@ class SessionLogMachine(RuleBasedStateMachine):
         data = self.flash.durable_bytes(path)
         if not data and self._may_be_empty(path):
             return data, []
-        sessions, damage = lf.parse(data)  # raises NotALog: a .kbl file must be a log
+        sessions, damage = logfile.parse(data)  # raises NotALog: a .kbl file must be a log
         assert damage is None, (name, damage)
         if name == log.SUMMARIES:
             assert all(s["archived"] for s in sessions), name
@@ -521,7 +521,7 @@ class SessionLogMachine(RuleBasedStateMachine):
             return sid in self.durable or self.covered.get(sid, 0) > before
 
         self._use(repeat(force, DURABLE_TICKS), until=durable)
-        assert durable(), "no durable checkpoint in {} ms".format(lf.DURABLE_MS)
+        assert durable(), "no durable checkpoint in {} ms".format(records.DURABLE_MS)
 
     @precondition(lambda self: self.state == RUNNING)
     @rule(after_steps=st.integers(0, 16), force=st.one_of(st.just(0), PRESS))

@@ -12,9 +12,10 @@ import pytest
 import serial
 from ballpty import Ball, answering_pty
 
-from ball import logformat
+from ball.wire import console as wconsole
+from ball.wire import framing, logfile
 from knotball import cli, live, ports, store
-from knotball.link import LIVE_FORMAT, Link, LinkError
+from knotball.link import Link, LinkError
 
 SESSION = "00000001.kbl"
 
@@ -57,7 +58,7 @@ def test_pull_stores_the_session_deletes_it_and_a_second_pull_brings_nothing(bal
     assert not (ball.logdir / SESSION).exists()
     (kept,) = stored()
     assert kept["id"] == 1 and kept["complete"] and kept["stop_reason"] == "time_limit"
-    copy = logformat.parse((ball.logdir.parent / SESSION).read_bytes())[0]
+    copy = logfile.parse((ball.logdir.parent / SESSION).read_bytes())[0]
     assert copy[0]["duration_ms"] == s["duration_ms"]
 
     status, out, err = pull(capsys, "--port", ball.port, "--json")
@@ -169,7 +170,7 @@ def test_live_plain_prints_samples_and_the_session_still_ends_on_time(tmp_path):
     assert {f[2] for f in lines} <= {"idle", "light", "medium", "firm", "over"}
     assert "medium" in {f[2] for f in lines}
     assert any("done" in f[6] for f in lines)
-    (session,), damage = logformat.parse((b.logdir / SESSION).read_bytes())
+    (session,), damage = logfile.parse((b.logdir / SESSION).read_bytes())
     assert session["stop_reason"] == "time_limit" and damage is None
 
 
@@ -193,9 +194,9 @@ class FakeLink:
 
 
 def _sample(t):
-    import struct
-
-    return logformat.LIVE, struct.pack(LIVE_FORMAT, t, 30000, 2, 1, t, 0, 0, 0, 30000, 0, 0)
+    buf = bytearray(wconsole.LIVE_SIZE)
+    wconsole.live_pack_into(buf, 0, t, 30000, 2, 1, t, 0, 0, 0, 30000, 0, 0)
+    return framing.LIVE, bytes(buf)
 
 
 def test_live_reconnects_after_a_read_error_until_the_port_is_back():

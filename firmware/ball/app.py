@@ -37,11 +37,11 @@ _CALM_MS = const(300)
 # sensor stays faulty this long ends (stop reason sensor_fault) rather than run blind.
 _RETRY_MS = const(500)
 _FAULT_END_MS = const(5000)
+# Sensor faults: indices of ball.wire.names.FAULT_NAMES.
 FAULT_NONE = const(0)
 FAULT_BUS = const(1)  # the bus failed (OSError): a loose wire, a dead chip
 FAULT_SENSOR = const(2)  # the driver distrusts its reading: saturated, not ready, shorted
 FAULT_STUCK = const(3)  # the same raw reading for the board's stuck_ms: a frozen sensor
-FAULT_NAMES = ("", "bus", "sensor", "stuck")
 # Power: the battery is read this often while no session runs; below LOW_BATTERY_MV the
 # next session starts with the low-battery cue. Asleep, the ball wakes this often to look.
 _BATTERY_EVERY_MS = const(30000)

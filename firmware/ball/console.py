@@ -1,18 +1,18 @@
 # The USB console protocol, ball side (DESIGN.md contract 4). The host sends ASCII lines
 # `KB <command> [args]\n`; the ball answers with binary frames in the log's framing
-# (logformat: "KB" + type + length + payload + CRC-32; console types R, E, L, D). Commands
+# (ball/wire: "KB" + type + length + payload + CRC-32; console types R, E, L, D). Commands
 # are plain ASCII and never contain 0x03, so Ctrl-C still reaches MicroPython and stops the
 # app with its outputs off. Everything here runs in the loop's spare time, after the sample's
 # outputs are set: it may allocate and it never waits for input.
-import json
 import os
 import select
-import struct
 from binascii import crc32
 
 from ball import VERSION
-from ball import logformat as lf
 from ball.session import ACTIVE, STOP_SYMPTOM
+from ball.wire import console as wc
+from ball.wire import framing as fr
+from ball.wire.names import PROTO, STATE_NAMES
 
 try:
     from typing import Any
@@ -27,7 +27,6 @@ except ImportError:
         return x
 
 
-PROTO = 2
 _LINE_MAX = const(1024)  # a `cfg {json}` line with every key and 8 cal_points fits easily
 _CHUNK = const(1024)  # file bytes per 'D' frame
 _LIVE_MS = const(50)  # 'L' frames at 20 Hz
@@ -37,11 +36,7 @@ _LIVE_MS = const(50)  # 'L' frames at 20 Hz
 _POLL_EVERY = const(5)
 _IDLE_CHUNKS = const(4)  # 'D' frames per poll() between sessions
 _READ_MAX = const(256)  # input bytes taken per poll(): a flood cannot stall the loop
-_LIVE = "<IiBBIIHBiiB"  # see logformat LIVE_SIZE
-_FLAG_CALIB = const(1)
-_FLAG_DRIFT_BAD = const(2)
 _UTC_MAX_S = const(14 * 3600)  # local time runs from UTC-12 to UTC+14
-STATE_NAMES = ("ready", "active", "stopped")
 _USAGE = (
     "commands: KB hello | KB live on|off | KB ls | KB get NAME OFFSET LENGTH | "
     "KB rm NAME CRC32 | KB cfg [JSON] | KB clock UNIX_SECONDS [UTC_OFFSET_S] | KB symptom | "
@@ -77,7 +72,7 @@ class Console:
         self.live = False
         self._live_at = 0
         # An 'L' frame is packed in place: streaming costs no allocation per sample.
-        self._lbuf = bytearray(lf.LIVE_SIZE + lf.FRAME_OVERHEAD)
+        self._lbuf = bytearray(wc.LIVE_SIZE + fr.FRAME_OVERHEAD)
         self._cues = [0, 0, 0, 0, 0, 0]
         # A transfer in progress: one 'D' frame per poll(), so a big file never holds up
         # the loop for more than one chunk's read and write.
@@ -140,14 +135,13 @@ class Console:
     # ---- frames out ----
 
     def send(self, rtype, payload):
-        self.out.write(lf.record(rtype, payload))
+        self.out.write(fr.record(rtype, payload))
 
     def reply(self, command, obj):
-        obj["command"] = command
-        self.send(lf.REPLY, json.dumps(obj).encode())
+        self.send(fr.REPLY, wc.reply_payload(command, obj))
 
-    def error(self, command, message):
-        self.send(lf.ERROR, json.dumps({"error": message, "command": command}).encode())
+    def error(self, command, message, **extra):
+        self.send(fr.ERROR, wc.error_payload(command, message, **extra))
 
     def _send_live(self, now_ms):
         app = self.app
@@ -163,13 +157,12 @@ class Console:
                 self._cues[i] = c
             i += 1
         hold = s.hold_ms
-        flags = _FLAG_CALIB if app.calib else 0
+        flags = wc.FLAG_CALIB if app.calib else 0
         if sig.drift_bad:
-            flags |= _FLAG_DRIFT_BAD
-        struct.pack_into(
-            _LIVE,
+            flags |= wc.FLAG_DRIFT_BAD
+        size = wc.live_pack_into(
             self._lbuf,
-            lf.FRAME_HEAD,
+            fr.FRAME_HEAD,
             now_ms & 0xFFFFFFFF,
             sig.force_mn,  # the session's force too, and still filtered while calibrating
             s.band,
@@ -182,7 +175,7 @@ class Console:
             sig.drift_mn,
             flags,
         )
-        lf.frame(self._lbuf, 0, lf.LIVE, lf.LIVE_SIZE)
+        fr.frame(self._lbuf, 0, fr.LIVE, size)
         self.out.write(self._lbuf)
 
     # ---- commands ----
@@ -312,7 +305,9 @@ class Console:
         n = min(self.chunk, self._xleft)
         data = self._xfile.read(n) if n else b""
         if data:
-            self.send(lf.DATA, struct.pack("<I", self._xoff) + data)
+            payload = bytearray(4 + len(data))
+            wc.data_pack_into(payload, 0, self._xoff, data, len(data))
+            self.send(fr.DATA, payload)
             self._xoff += len(data)
             self._xleft -= len(data)
         if not data or self._xleft <= 0:
@@ -354,10 +349,7 @@ class Console:
         try:
             cfg = config.save(self.config_path, config.parse(arg))
         except config.ConfigError as e:
-            self.send(
-                lf.ERROR,
-                json.dumps({"error": str(e), "command": name, "key": e.key}).encode(),
-            )
+            self.error(name, str(e), key=e.key)
             return
         # Applied at once between sessions; a running session keeps the values it started
         # with (changing its limits mid-way would break the promises of contract 2).

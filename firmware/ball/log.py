@@ -1,12 +1,15 @@
-# The session log writer on the ball, and its recovery and rotation.
-# Samples are buffered in RAM; flash work is split into single steps (open, write, flush,
+# The session log writer on the ball, and its recovery and rotation: buffering, flash
+# scheduling and rotation (the records' layouts are ball/wire/records.py). Samples are
+# buffered in RAM; flash work is split into single steps (open, write, flush,
 # close, ...) that service() does one at a time after the outputs are driven, so a flash
 # commit never delays the sample that needed feedback. A log error never stops a session.
 import os
 import sys
 
-from ball import logformat as lf
 from ball.session import EV_FAULT, EV_FAULT_CLEAR, EV_START, EV_STOP
+from ball.wire import framing as fr
+from ball.wire import logfile
+from ball.wire import records as rec
 
 try:
     from micropython import const
@@ -19,9 +22,9 @@ except ImportError:
 SUMMARIES = "summaries.kbl"
 NEXT_ID = "next_id"
 SUFFIX = ".kbl"
-# Samples per trace chunk: a checkpoint every 8 s, durable within lf.DURABLE_MS even when
+# Samples per trace chunk: a checkpoint every 8 s, durable within rec.DURABLE_MS even when
 # its flash steps wait _MAX_DEFER_MS for a calm moment.
-_CHUNK = lf.CHECKPOINT_MS // lf.TRACE_PERIOD_MS
+_CHUNK = rec.CHECKPOINT_MS // rec.TRACE_PERIOD_MS
 _MAX_DEFER_MS = const(1900)  # then a sample each for the write and the sync
 _OUT_SIZE = const(2048)
 # Flash kept free at the end of a session for the next session, a config save and the
@@ -106,7 +109,7 @@ class SessionLog:
             self.error = "cannot read {}: {}".format(root, e)
         # The header of every session but its id and start time, made once: a session
         # start in the sampling loop only copies it.
-        self._head = lf.header_payload(0, 0, cfg, firmware)
+        self._head = rec.header_payload(0, 0, cfg, firmware)
         self.samples = bytearray(_CHUNK)
         self.changes = bytearray(2 * _CHUNK)
         self.out = bytearray(_OUT_SIZE)
@@ -123,7 +126,7 @@ class SessionLog:
     def configure(self, cfg):
         """A new config (App.reconfigure, between sessions): the next header carries it."""
         self.cfg = cfg
-        self._head = lf.header_payload(0, 0, cfg, self.firmware)
+        self._head = rec.header_payload(0, 0, cfg, self.firmware)
 
     def _reset_chunk(self, t0):
         self._t0 = t0
@@ -131,7 +134,7 @@ class SessionLog:
         self._nb = 0
         self._band0 = 0
         self._last_band = 0
-        self._sample_end = t0 + lf.TRACE_PERIOD_MS
+        self._sample_end = t0 + rec.TRACE_PERIOD_MS
         self._acc = 0
         self._acc_n = 0
         self._band = 0
@@ -158,14 +161,14 @@ class SessionLog:
             self._begin(sess)
         if not self.active:
             return
-        if ev & (EV_FAULT | EV_FAULT_CLEAR) and self._room(lf.FAULT_SIZE):
-            p = self.out_len + lf.FRAME_HEAD
-            lf.struct.pack_into("<IB", self.out, p, sess.elapsed_ms, fault)
-            self.out_len += lf.frame_head(self.out, self.out_len, lf.FAULT, lf.FAULT_SIZE)
+        if ev & (EV_FAULT | EV_FAULT_CLEAR) and self._room(rec.FAULT_SIZE):
+            p = self.out_len + fr.FRAME_HEAD
+            size = rec.fault_pack_into(self.out, p, sess.elapsed_ms, fault)
+            self.out_len += fr.frame_head(self.out, self.out_len, fr.FAULT, size)
             self.ops |= _OP_WRITE | _OP_SYNC
         if sess.elapsed_ms >= self._sample_end:
             self._close_sample()
-            self._sample_end += lf.TRACE_PERIOD_MS
+            self._sample_end += rec.TRACE_PERIOD_MS
             if self._n == _CHUNK:
                 self._seal(sess)
         if ev & EV_STOP:  # the stop instant ends the trace; it starts no new sample
@@ -190,13 +193,13 @@ class SessionLog:
             self.changes[2 * self._nb + 1] = band
             self._nb += 1
         self._last_band = band
-        self.samples[n] = lf.force_code(self._acc // self._acc_n)
+        self.samples[n] = rec.force_code(self._acc // self._acc_n)
         self._n = n + 1
         self._acc = 0
         self._acc_n = 0
 
     def _room(self, size):
-        if self.out_len + size + lf.FRAME_OVERHEAD > _OUT_SIZE:
+        if self.out_len + size + fr.FRAME_OVERHEAD > _OUT_SIZE:
             self._fail("buffer full for", "flash too slow")
             return False
         return True
@@ -206,33 +209,25 @@ class SessionLog:
         n, nb = self._n, self._nb
         if n == 0:
             return
-        size = lf.TRACE_FIXED + 2 * nb + n
-        if not self._room(size):
+        if not self._room(rec.TRACE_FIXED + 2 * nb + n):
             return
-        out = self.out
-        p = self.out_len + lf.FRAME_HEAD
-        lf.struct.pack_into("<IBBBBB", out, p, self._t0, n, nb, self._band0, 0, 0)
-        out[p + 7] = sess.holds if sess.holds < 255 else 255
-        out[p + 8] = sess.over_count if sess.over_count < 255 else 255
-        i = 0
-        while i < 6:
-            c = sess.cue_counts[i]
-            out[p + 9 + i] = c if c < 255 else 255
-            i += 1
-        lf.struct.pack_into("<I", out, p + 15, sess.peak_mn)
-        q = p + lf.TRACE_FIXED
-        i = 0
-        while i < 2 * nb:
-            out[q + i] = self.changes[i]
-            i += 1
-        q += 2 * nb
-        i = 0
-        while i < n:
-            out[q + i] = self.samples[i]
-            i += 1
-        self.out_len += lf.frame_head(out, self.out_len, lf.TRACE, size)
+        size = rec.trace_pack_into(
+            self.out,
+            self.out_len + fr.FRAME_HEAD,
+            self._t0,
+            self._band0,
+            sess.holds,
+            sess.over_count,
+            sess.cue_counts,
+            sess.peak_mn,
+            self.changes,
+            nb,
+            self.samples,
+            n,
+        )
+        self.out_len += fr.frame_head(self.out, self.out_len, fr.TRACE, size)
         self.ops |= _OP_WRITE | _OP_SYNC
-        self._reset_chunk(self._t0 + n * lf.TRACE_PERIOD_MS)
+        self._reset_chunk(self._t0 + n * rec.TRACE_PERIOD_MS)
         self._last_band = sess.band
 
     # ---- session start and end (once per session: these may allocate) ----
@@ -248,45 +243,33 @@ class SessionLog:
         n = len(head)
         i = 0
         while i < n:
-            out[lf.FRAME_HEAD + i] = head[i]
+            out[fr.FRAME_HEAD + i] = head[i]
             i += 1
-        lf.struct.pack_into("<II", out, lf.FRAME_HEAD + 1, self.session_id, start or 0)
-        self.out_len = lf.frame_head(out, 0, lf.HEADER, n)
+        rec.header_set_id(out, fr.FRAME_HEAD, self.session_id, start or 0)
+        self.out_len = fr.frame_head(out, 0, fr.HEADER, n)
         self._unframed = 0
         self.active = True
         self._reset_chunk(0)
         self.ops |= _OP_OPEN | _OP_WRITE | _OP_SYNC | _OP_SAVE_ID
 
     def _end(self, sess):
-        if not self._room(lf.SUMMARY_SIZE):
+        if not self._room(rec.SUMMARY_SIZE):
             return
-        bm = sess.band_ms
-        cc = sess.cue_counts
-        lf.struct.pack_into(
-            lf.S_FORMAT,
+        size = rec.summary_pack_into(
             self.out,
-            self.out_len + lf.FRAME_HEAD,
+            self.out_len + fr.FRAME_HEAD,
             sess.elapsed_ms,
-            bm[0],
-            bm[1],
-            bm[2],
-            bm[3],
-            bm[4],
+            sess.band_ms,
             sess.peak_mn,
             sess.mean_mn(),
-            sess.holds if sess.holds < 0xFFFF else 0xFFFF,
+            sess.holds,
             sess.longest_hold_ms,
-            sess.over_count if sess.over_count < 0xFFFF else 0xFFFF,
-            cc[0],
-            cc[1],
-            cc[2],
-            cc[3],
-            cc[4],
-            cc[5],
+            sess.over_count,
+            sess.cue_counts,
             sess.stop_reason,
             0,
         )
-        self.out_len += lf.frame_head(self.out, self.out_len, lf.SUMMARY, lf.SUMMARY_SIZE)
+        self.out_len += fr.frame_head(self.out, self.out_len, fr.SUMMARY, size)
         self.active = False
         self.ops |= _OP_WRITE | _OP_SYNC | _OP_CLOSE | _OP_ROTATE
 
@@ -344,7 +327,7 @@ class SessionLog:
         elif op == _OP_WRITE:
             p = self._unframed
             while p < self.out_len:
-                p += lf.frame_crc(self.out, p)
+                p += fr.frame_crc(self.out, p)
             if self.f is not None and self.out_len:
                 _write(self.f, self.out, self.out_len)
             self.out_len = 0
@@ -409,18 +392,18 @@ def recover(root):
         path = _join(root, session_file(sid))
         data = _read(path)
         try:
-            sessions, damage = lf.parse(data, keep_trace=False)
-        except lf.NotALog:
+            sessions, damage = logfile.parse(data, keep_trace=False)
+        except logfile.NotALog:
             sessions, damage = [], None
         if damage is not None:
             data = data[: damage[0]]
-            sessions, _ = lf.parse(data, keep_trace=False) if data else ([], None)
+            sessions, _ = logfile.parse(data, keep_trace=False) if data else ([], None)
         if sessions and damage is None and sessions[-1]["complete"]:
             continue
         if not sessions or not sessions[-1]["checkpoints"]:
             os.remove(path)
             continue
-        summary = lf.record(lf.SUMMARY, lf.summary_payload(sessions[-1]["summary_values"]))
+        summary = fr.record(fr.SUMMARY, rec.summary_payload(sessions[-1]["summary_values"]))
         _replace(path, data + summary)
         recovered.append(sid)
     return recovered
@@ -436,10 +419,10 @@ def make_room(root, reserve, keep=""):
         path = _join(root, session_file(sid))
         if path == keep:
             continue
-        sessions, _damage = lf.parse(_read(path), keep_trace=False)
+        sessions, _damage = logfile.parse(_read(path), keep_trace=False)
         with open(_join(root, SUMMARIES), "ab") as f:
             for s in sessions:
-                f.write(lf.record(lf.ARCHIVED, lf.archived_payload(s)))
+                f.write(fr.record(fr.ARCHIVED, logfile.archived_payload(s)))
             f.flush()
         os.remove(path)
     return free_bytes(root) >= reserve

@@ -13,8 +13,7 @@ IDLE = const(0)
 LIGHT = const(1)
 MEDIUM = const(2)
 FIRM = const(3)
-OVER = const(4)
-BAND_NAMES = ("idle", "light", "medium", "firm", "over")
+OVER = const(4)  # bands: indices of ball.wire.names.BAND_NAMES
 
 # Events: one bit each, several can happen in one step.
 EV_BAND = const(1)  # the band shown changed
@@ -30,9 +29,8 @@ CUE_FIRST = const(8)
 # Raised by the app, not the session, in the same mask: the sensor failed / works again.
 EV_FAULT = const(512)
 EV_FAULT_CLEAR = const(1024)
-CUE_NAMES = ("hold_effective", "hold_long", "too_hard", "time_warning", "done", "rest")
 
-# Stop reasons (index into STOP_REASONS).
+# Stop reasons: indices of ball.wire.names.STOP_REASONS.
 STOP_NONE = const(0)
 STOP_TIME_LIMIT = const(1)
 STOP_IDLE = const(2)
@@ -40,9 +38,8 @@ STOP_ABORTED = const(3)  # the loop ended under it (Ctrl-C, an error)
 STOP_INTERRUPTED = const(4)  # set by the log's recovery: power was cut during the session
 STOP_SENSOR_FAULT = const(5)  # the sensor stayed faulty: the session ended cleanly
 STOP_SYMPTOM = const(6)  # the person reported numbness or tingling (gesture or host key)
-STOP_REASONS = ("", "time_limit", "idle", "aborted", "interrupted", "sensor_fault", "symptom")
 
-# States.
+# States: indices of ball.wire.names.STATE_NAMES.
 READY = const(0)  # waiting for first contact
 ACTIVE = const(1)  # a session is running
 STOPPED = const(2)  # quiet until the ball has been released for _RELEASE_MS

@@ -8,6 +8,7 @@ from ball import VERSION, session
 from ball.app import App
 from ball.signal import Calibration
 from ball.vclock import VirtualClock
+from ball.wire.names import BAND_NAMES, CUE_NAMES, STOP_REASONS
 
 HEADER = "t_ms,force_n"
 
@@ -141,9 +142,7 @@ class SimBoard(VirtualClock):
 
 def summary_json(t_ms, sess):
     bm = sess.band_ms
-    cues = ",".join(
-        '"{}":{}'.format(n, sess.cue_counts[i]) for i, n in enumerate(session.CUE_NAMES)
-    )
+    cues = ",".join('"{}":{}'.format(n, sess.cue_counts[i]) for i, n in enumerate(CUE_NAMES))
     return (
         '{{"t_ms":{},"event":"summary","duration_ms":{},"band_ms":{{"light":{},"medium":{},'
         '"firm":{},"over":{}}},"peak_n":{},"mean_n":{},"holds":{},"longest_hold_ms":{},'
@@ -161,7 +160,7 @@ def summary_json(t_ms, sess):
         sess.longest_hold_ms,
         sess.over_count,
         cues,
-        session.STOP_REASONS[sess.stop_reason],
+        STOP_REASONS[sess.stop_reason],
     )
 
 
@@ -181,9 +180,7 @@ def run(trace_path, cfg, write, out_dir=None):
         t = board.t_ms()
         sess = app.session
         if ev & session.EV_BAND:
-            write(
-                '{{"t_ms":{},"event":"band","band":"{}"}}'.format(t, session.BAND_NAMES[sess.band])
-            )
+            write('{{"t_ms":{},"event":"band","band":"{}"}}'.format(t, BAND_NAMES[sess.band]))
         if ev & session.EV_FAULT:
             write('{{"t_ms":{},"event":"fault","reason":"{}"}}'.format(t, app.fault_text))
         if ev & session.EV_FAULT_CLEAR:
@@ -191,11 +188,11 @@ def run(trace_path, cfg, write, out_dir=None):
         if ev & session.EV_START:
             write('{{"t_ms":{},"event":"session_start"}}'.format(t))
         if ev & session.EV_STOP:
-            reason = session.STOP_REASONS[sess.stop_reason]
+            reason = STOP_REASONS[sess.stop_reason]
             write('{{"t_ms":{},"event":"session_stop","reason":"{}"}}'.format(t, reason))
             summaries.append(summary_json(t, sess))
         bit = session.CUE_FIRST
-        for name in session.CUE_NAMES:
+        for name in CUE_NAMES:
             if ev & bit:
                 write('{{"t_ms":{},"event":"cue","cue":"{}"}}'.format(t, name))
             bit <<= 1

@@ -1,7 +1,8 @@
 """The arithmetic of `knotball calibrate`, apart from any ball or terminal: what a person
 types into a kitchen-scale prompt, when a stream of live samples holds a steady press or a
-finished one, and the fits from raw counts to newtons. Samples are `link.decode_live` dicts
-(t_ms is the ball's own clock, so a virtual ball at --speed X is judged in ball time).
+finished one, and the fits from raw counts to newtons. Samples are live sample dicts
+(`ball.wire.console.unpack_live`; t_ms is the ball's own clock, so a virtual ball at
+--speed X is judged in ball time).
 
 Two sensor responses:
 - linear (barometer in a sealed ball, load cell): counts = zero + cpn * F, least squares;

@@ -7,9 +7,10 @@ import threading
 import time
 
 from ball import config
-from ball import logformat as lf
+from ball.wire.console import unpack_live
+from ball.wire.framing import LIVE
 from knotball import calfit, store
-from knotball.link import BallError, LinkError, decode_live
+from knotball.link import BallError, LinkError
 
 OK, FAILED, BAD_INPUT = 0, 1, 2
 RENEW_BALL_MS = 2000  # `KB calib on` again after this much ball time...
@@ -123,8 +124,8 @@ class CalibBall:
                 pass  # gone: the ball leaves calibration mode by itself within 10 s
 
     def keep(self, rtype, payload):
-        if rtype == lf.LIVE:
-            self.samples.append(decode_live(payload))
+        if rtype == LIVE:
+            self.samples.append(unpack_live(payload))
 
     def _request(self, command):
         try:

@@ -7,7 +7,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from ball import logformat
+from ball.wire import logfile
 
 OK, NOT_A_LOG, DAMAGED = 0, 2, 3
 
@@ -39,8 +39,8 @@ def read(path):
     if not data:
         return [], None, "not a knotball log (the file is empty)"
     try:
-        sessions, damage = logformat.parse(data)
-    except logformat.NotALog as e:
+        sessions, damage = logfile.parse(data)
+    except logfile.NotALog as e:
         return [], None, str(e)
     if damage is not None:
         damage = {"offset": damage[0], "reason": damage[1]}

@@ -1,5 +1,5 @@
-"""The host side of the ball's USB console (DESIGN.md contract 4; wire format in
-ball.logformat's docstring, shared with the firmware).
+"""The host side of the ball's USB console (DESIGN.md contract 4; the frames are
+ball.wire.console's, shared with the firmware).
 
 Commands go out as ASCII lines `KB <command> [args]\\n`; replies come back as CRC-checked
 frames in the log's framing. Bytes that are not a valid frame are console text (the
@@ -7,17 +7,13 @@ firmware's print() output): they are collected in `Link.text`, or given to `on_t
 """
 
 import json
-import struct
 import time
 import zlib
 
-from ball import logformat as lf
-from ball.session import BAND_NAMES, CUE_NAMES
+from ball.wire import framing as fr
+from ball.wire.console import unpack_data, unpack_live, unpack_reply
+from ball.wire.names import PROTO
 
-PROTO = 2  # the console protocol this host speaks (ball.console.PROTO)
-LIVE_FORMAT = "<IiBBIIHBiiB"
-STATE_NAMES = ("ready", "active", "stopped")
-FAULT_NAMES = ("", "bus", "sensor", "stuck")
 _READ_SIZE = 4096
 
 
@@ -31,26 +27,6 @@ class BallError(LinkError):
     def __init__(self, reply):
         super().__init__("the ball refused `{}`: {}".format(reply.get("command"), reply["error"]))
         self.reply = reply
-
-
-def decode_live(payload):
-    t, force, band, state, elapsed, hold, cues, fault, raw, drift, flags = struct.unpack(
-        LIVE_FORMAT, payload
-    )
-    return {
-        "t_ms": t,
-        "force_n": force / 1000,
-        "band": BAND_NAMES[band] if band < len(BAND_NAMES) else "unknown",
-        "state": STATE_NAMES[state] if state < len(STATE_NAMES) else "unknown",
-        "elapsed_ms": elapsed,
-        "hold_ms": hold,
-        "cues": [n for i, n in enumerate(CUE_NAMES) if cues & (1 << i)],
-        "fault": FAULT_NAMES[fault] if fault < len(FAULT_NAMES) else "unknown",
-        "raw": raw,
-        "drift_n": drift / 1000,
-        "calib": bool(flags & 1),
-        "drift_bad": bool(flags & 2),
-    }
 
 
 class Link:
@@ -98,32 +74,15 @@ class Link:
         """The next valid frame in the buffer as (type, payload), or None when more bytes
         are needed. Bytes before it are console text."""
         buf = self._buf
-        while True:
-            i = buf.find(lf.MAGIC)
-            if i < 0:
-                keep = 1 if buf.endswith(lf.MAGIC[:1]) else 0  # maybe the first magic byte
-                self._text(buf[: len(buf) - keep])
-                del buf[: len(buf) - keep]
-                return None
-            self._text(buf[:i])
-            del buf[:i]
-            if len(buf) < lf.FRAME_HEAD:
-                return None
-            length = buf[3] | (buf[4] << 8)
-            if length <= lf.MAX_PAYLOAD:
-                if len(buf) < length + lf.FRAME_OVERHEAD:
-                    return None
-                # Text that happens to hold "KB" waits here until its claimed length has
-                # arrived, then fails the CRC: a short delay, never a lost frame.
-                size = length + lf.FRAME_OVERHEAD
-                for _offset, rtype, payload in lf._frames(bytes(buf[:size])):
-                    if rtype is not None:
-                        del buf[:size]
-                        self._frames_seen += 1
-                        return rtype, bytes(payload)
-                    break
-            self._text(buf[:1])  # not a frame: the "K" was text
-            del buf[:1]
+        text, size, rtype = fr.split(buf)
+        self._text(buf[:text])
+        del buf[:text]
+        if rtype is None:
+            return None
+        payload = bytes(buf[fr.FRAME_HEAD : size - 4])
+        del buf[:size]
+        self._frames_seen += 1
+        return rtype, payload
 
     def frame(self, deadline):
         """The next frame, or None once time.monotonic() passes deadline."""
@@ -168,11 +127,11 @@ class Link:
             if got is None:
                 raise self._no_reply(command)
             rtype, payload = got
-            if rtype in (lf.REPLY, lf.ERROR):
-                reply = json.loads(payload)
+            if rtype in (fr.REPLY, fr.ERROR):
+                reply = unpack_reply(payload)
                 if reply.get("command") != name:
                     continue  # a late answer to an earlier command
-                if rtype == lf.ERROR:
+                if rtype == fr.ERROR:
                     raise BallError(reply)
                 return reply
             if on_frame is not None:
@@ -197,16 +156,16 @@ class Link:
         return reply
 
     def live(self):
-        """Live samples (dicts, see decode_live) at ~20 Hz until the caller stops iterating;
-        the session on the ball is not disturbed."""
+        """Live samples (dicts, see ball.wire.console.unpack_live) at ~20 Hz until the
+        caller stops iterating; the session on the ball is not disturbed."""
         self.request("live on")
         try:
             while True:
                 got = self.frame(time.monotonic() + self.timeout)
                 if got is None:
                     raise LinkError("{} stopped sending live samples".format(self.name))
-                if got[0] == lf.LIVE:
-                    yield decode_live(got[1])
+                if got[0] == fr.LIVE:
+                    yield unpack_live(got[1])
         finally:
             self.request("live off")
 
@@ -222,13 +181,13 @@ class Link:
             skipping = [False]
 
             def on_frame(rtype, payload, skipping=skipping):
-                if rtype != lf.DATA or skipping[0]:
+                if rtype != fr.DATA or skipping[0]:
                     return
-                offset = struct.unpack_from("<I", payload)[0]
+                offset, chunk = unpack_data(payload)
                 if offset != len(data):
                     skipping[0] = True  # a chunk was lost: ask again from here afterwards
                     return
-                data.extend(payload[4:])
+                data.extend(chunk)
 
             want = size - len(data)
             command = "get {} {} {}".format(name, len(data), want)

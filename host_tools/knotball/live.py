@@ -13,9 +13,10 @@ import time
 from serial import SerialException
 
 from ball import config
-from ball import logformat as lf
+from ball.wire.console import unpack_live
+from ball.wire.framing import LIVE
 from knotball import ports
-from knotball.link import BallError, LinkError, decode_live
+from knotball.link import BallError, LinkError
 from knotball.timeline import BAND_STYLE, CUE_TEXT
 
 NOT_KNOTBALL = 2
@@ -119,8 +120,8 @@ def follow(opener, view, status, sleep=time.sleep, keys=None):
                 got = link.frame(time.monotonic() + SAMPLE_TIMEOUT_S)
                 if got is None:
                     raise LinkError("no live samples for {} s".format(SAMPLE_TIMEOUT_S))
-                if got[0] == lf.LIVE:
-                    view.sample(decode_live(got[1]))
+                if got[0] == LIVE:
+                    view.sample(unpack_live(got[1]))
                 if keys is not None and any(c in SYMPTOM_KEYS for c in keys.poll()):
                     status(symptom(link))
                 continue

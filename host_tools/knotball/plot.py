@@ -10,9 +10,10 @@ matplotlib.use("Agg")  # files only, never a window: before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from ball.wire.names import BAND_NAMES  # noqa: E402
 from knotball import history  # noqa: E402
 
-BAND_NAMES = ("idle", "light", "medium", "firm", "too hard")
+BAND_LABELS = tuple("too hard" if b == "over" else b for b in BAND_NAMES)
 # The LED's colours (firmware feedback.BAND_RGB: green, amber, orange, red), made readable on
 # white; idle, dim blue on the ball, is a quiet grey here.
 BAND_COLOURS = ("#9aa0a6", "#2e9d4a", "#e3a400", "#f06a00", "#d7263d")
@@ -158,7 +159,7 @@ def render_png(s, title_when):
         ax.text(
             right,
             e,
-            " {} {:g} N".format(BAND_NAMES[k + 1], e),
+            " {} {:g} N".format(BAND_LABELS[k + 1], e),
             va="center",
             ha="left",
             fontsize=8,
@@ -204,7 +205,7 @@ def render_png(s, title_when):
         facts.append("limit {:g} s (not reached)".format(limit / 1000))
     facts += history.session_notes(s)
     ax.set_title("  ·  ".join(facts), loc="left", fontsize=9, color="#555555")
-    legend = [Patch(color=BAND_COLOURS[k], alpha=0.7, label=BAND_NAMES[k]) for k in range(1, 5)]
+    legend = [Patch(color=BAND_COLOURS[k], alpha=0.7, label=BAND_LABELS[k]) for k in range(1, 5)]
     legend.append(Patch(color=HOLD_COLOUR, alpha=0.2, label="steady hold"))
     if s["faults"]:
         legend.append(Patch(color=FAULT_COLOUR, alpha=0.3, hatch="///", label="sensor fault"))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from serial import SerialException
 
-from ball import logformat
+from ball.wire import logfile
 from knotball import advice, ports, store
 from knotball import history as history_cmd
 from knotball.inspect import brief
@@ -76,9 +76,9 @@ class Pull:
         if self.args.out:
             _write_atomic(Path(self.args.out) / name, data)
         try:
-            sessions, damage = logformat.parse(data, keep_trace=False)
+            sessions, damage = logfile.parse(data, keep_trace=False)
             added = self.history.add(self.ball, data, source="{}:{}".format(self.link.name, name))
-        except logformat.NotALog as e:
+        except logfile.NotALog as e:
             _say("{}: {}; left on the ball".format(name, e))
             self.status = FAILED
             return

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
+from ball.wire.names import BAND_NAMES
 from knotball import history, store, timeline
 from knotball.runtime import UsageError
 
@@ -81,7 +82,7 @@ def _newtons(f):
 
 def csv_bytes(s):
     rows = ["t_ms,band,force_n"]
-    rows += ["{},{},{}".format(t, store.BANDS[b], _newtons(f)) for t, b, f in s["trace"]]
+    rows += ["{},{},{}".format(t, BAND_NAMES[b], _newtons(f)) for t, b, f in s["trace"]]
     return ("\n".join(rows) + "\n").encode()
 
 
@@ -134,14 +135,14 @@ def _band_strip(s, console):
     for t, b, _ in trace:
         highest[t // cell] = max(highest[t // cell], min(b, 4))
     legend = Text("  ")
-    for band in timeline.BANDS:
+    for band in BAND_NAMES:
         char, style = timeline.BAND_STYLE[band]
         legend.append(char * 2, style=style).append(" " + band + "  ")
     console.print(legend, Text("(each mark is {:g} s)".format(cell / 1000), "dim"))
     for r in range(0, len(highest), timeline.ROW_CELLS):
         row = Text("{:5d} s  ".format(r * cell // 1000))
         for b in highest[r : r + timeline.ROW_CELLS]:
-            char, style = timeline.BAND_STYLE[timeline.BANDS[b]]
+            char, style = timeline.BAND_STYLE[BAND_NAMES[b]]
             row.append(char, style=style)
         console.print(row)
 

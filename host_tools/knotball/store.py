@@ -44,16 +44,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from ball import logformat
-from ball.session import CUE_NAMES
+from ball.wire import logfile
+from ball.wire.names import BAND_NAMES, CUE_NAMES
 
 SCHEMA_VERSION = 2
-BANDS = ("idle", "light", "medium", "firm", "over")
 HEADER_COLS = tuple(
     "firmware period_ms light_mn medium_mn firm_mn over_mn session_limit_ms idle_stop_ms "
     "hold_min_ms hold_max_ms warn_before_ms max_sessions_per_day".split()
 )
-BAND_COLS = tuple(b + "_ms" for b in BANDS)
+BAND_COLS = tuple(b + "_ms" for b in BAND_NAMES)
 CUE_COLS = tuple("cue_" + c for c in CUE_NAMES)
 SUMMARY_COLS = (
     ("duration_ms", "stop_reason")
@@ -180,7 +179,7 @@ def _record(s):
         complete=int(bool(s.get("complete", True))),
         archived=int(bool(s.get("archived"))),
     )
-    for b in BANDS[1:]:
+    for b in BAND_NAMES[1:]:
         cols[b + "_ms"] = int(s["band_ms"][b])
     for c in CUE_NAMES:
         cols["cue_" + c] = int(s.get("cues", {}).get(c, 0))
@@ -192,7 +191,7 @@ def _record(s):
 
 
 def _public(cols, trace, faults, extra):
-    """(columns, trace, faults) -> a dict shaped like logformat.parse() gives."""
+    """(columns, trace, faults) -> a dict shaped like ball.wire.logfile.parse() gives."""
     has_trace = trace is not None or extra.pop("has_trace", False)
     header = {"id": cols["session_id"], "start_unix": cols["start_unix"]}
     header.update((c, cols[c]) for c in HEADER_COLS if cols[c] is not None)
@@ -201,7 +200,7 @@ def _public(cols, trace, faults, extra):
         "start_unix": cols["start_unix"],
         "duration_ms": cols["duration_ms"],
         "stop_reason": cols["stop_reason"],
-        "band_ms": {b: cols[b + "_ms"] for b in BANDS[1:]},
+        "band_ms": {b: cols[b + "_ms"] for b in BAND_NAMES[1:]},
         "idle_ms": cols["idle_ms"],
         "peak_n": cols["peak_mn"] / 1000,
         "mean_n": cols["mean_mn"] / 1000,
@@ -320,12 +319,12 @@ class History:
 
     def add(self, ball, data, source=None):
         """Add a log file's bytes or a list of parse()-shaped session dicts to the history of
-        `ball` (a name). Returns Added. Raises logformat.NotALog for bytes that are not a log
+        `ball` (a name). Returns Added. Raises logfile.NotALog for bytes that are not a log
         (nothing added) and StoreError when the history cannot be written (nothing changed).
         """
         result = Added()
         if isinstance(data, bytes | bytearray | memoryview):
-            sessions, result.damage = logformat.parse(bytes(data))
+            sessions, result.damage = logfile.parse(bytes(data))
         else:
             sessions = list(data)
         records = [_record(s) for s in sessions]

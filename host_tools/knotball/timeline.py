@@ -4,7 +4,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-BANDS = ("idle", "light", "medium", "firm", "over")
+from ball.wire.names import BAND_NAMES
+
 BAND_STYLE = {
     "idle": ("·", "grey50"),
     "light": ("▂", "green"),
@@ -86,7 +87,7 @@ def render(events, name, runtime, console=None):
     bands = [e for e in events if e["event"] == "band"]
     console.print()
     legend = Text("  ")
-    for band in BANDS:
+    for band in BAND_NAMES:
         char, style = BAND_STYLE[band]
         legend.append(char * 2, style=style).append(" " + band + "  ")
     console.print(legend, Text("(a mark is {:.2f} s)".format(CELL_MS / 1000), style="dim"))
@@ -132,7 +133,7 @@ def render_summary(s, console, band_changes=None):
     )
     console.print(head)
     longest = max(list(s["band_ms"].values()) + [1])
-    for band in BANDS[1:]:
+    for band in BAND_NAMES[1:]:
         ms = s["band_ms"].get(band, 0)
         char, style = BAND_STYLE[band]
         bar = Text("█" * round(30 * ms / longest), style=style)

@@ -113,8 +113,8 @@ def test_no_fault_cue_and_no_band_while_blind():
 
 
 def test_fault_is_logged_in_the_session():
-    from ball import logformat as lf
     from ball.log import SessionLog
+    from ball.wire import logfile
     from kbtest import tmp_path
 
     root = tmp_path("faultlog")
@@ -130,7 +130,7 @@ def test_fault_is_logged_in_the_session():
         wlog.service(True)
         t += 10
     with open(root + "/00000001.kbl", "rb") as f:
-        sessions, damage = lf.parse(f.read())
+        sessions, damage = logfile.parse(f.read())
     assert damage is None
     (t1, what1), (t2, what2) = sessions[0]["faults"]  # in session time (from first contact)
     assert what1 == "bus" and what2 == "cleared" and t2 - t1 == 1000

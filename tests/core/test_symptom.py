@@ -4,6 +4,7 @@ from ball import config, feedback
 from ball import session as s
 from ball.app import App
 from ball.feedback import Feedback
+from ball.wire.names import CUE_NAMES
 from kbtest import FakeBoard, run_session
 
 
@@ -51,7 +52,7 @@ def test_two_quick_firm_squeezes_end_the_session_as_symptom():
     ev = run_session(sess, forces)
     assert len(stops(ev)) == 1
     assert sess.stop_reason == s.STOP_SYMPTOM
-    assert sess.cue_counts[s.CUE_NAMES.index("done")] == 1
+    assert sess.cue_counts[CUE_NAMES.index("done")] == 1
     # Stopped at the release of the second squeeze, not at the end of the trace.
     assert stops(ev)[0] < (len(forces) - 250) * 10
 
@@ -72,7 +73,7 @@ def test_the_gestures_squeezes_are_not_counted_as_pressing_too_hard():
     ev = run_session(sess, forces)
     assert [1 for _, e in ev if e & s.CUE_TOO_HARD]  # the cue played: nobody knew yet
     assert sess.stop_reason == s.STOP_SYMPTOM
-    assert sess.over_count == 0 and sess.cue_counts[s.CUE_NAMES.index("too_hard")] == 0
+    assert sess.over_count == 0 and sess.cue_counts[CUE_NAMES.index("too_hard")] == 0
     assert sess.peak_mn < 45000  # the rolling's peak, not the squeezes'
 
 
@@ -125,7 +126,7 @@ def test_end_stops_a_running_session_with_the_done_cue_tallied():
     ev = sess.end(1000, s.STOP_SYMPTOM)
     assert ev & s.EV_STOP and ev & s.CUE_DONE
     assert sess.stop_reason == s.STOP_SYMPTOM and rest_due(sess)
-    assert sess.cue_counts[s.CUE_NAMES.index("done")] == 1
+    assert sess.cue_counts[CUE_NAMES.index("done")] == 1
     assert sess.end(1010, s.STOP_SYMPTOM) == 0
 
 

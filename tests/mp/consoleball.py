@@ -11,6 +11,7 @@ from ball.app import App
 from ball.console import Console
 from ball.log import SessionLog
 from ball.sim import SimBoard
+from ball.wire.names import STOP_REASONS
 
 
 class RealTimeBoard(SimBoard):
@@ -31,7 +32,7 @@ def main(trace, cfg_path, logdir):
         if ev & session.EV_START:
             print("event session_start")
         if ev & session.EV_STOP:
-            print("event session_stop", session.STOP_REASONS[app.session.stop_reason])
+            print("event session_stop", STOP_REASONS[app.session.stop_reason])
 
     app = App(board, cfg, listener, SessionLog(logdir, cfg, VERSION))
     app.console = Console(sys.stdin.buffer, sys.stdout.buffer, app, logdir, cfg_path)

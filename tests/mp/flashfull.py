@@ -8,10 +8,10 @@ import sys
 from ramflash import mount
 
 from ball import config, log
-from ball import logformat as lf
 from ball import session as s
 from ball.app import App
 from ball.vclock import VirtualClock
+from ball.wire import logfile
 
 
 class PressBoard(VirtualClock):
@@ -78,7 +78,7 @@ def rotate():
         assert stop - start == 30000, "a session did not stop on time: {}".format(stop - start)
     files = log.session_ids("/flash/logs")
     with open("/flash/logs/" + log.SUMMARIES, "rb") as f:
-        archived, damage = lf.parse(f.read(), keep_trace=False)
+        archived, damage = logfile.parse(f.read(), keep_trace=False)
     assert damage is None
     ids = sorted([a["id"] for a in archived] + files)
     assert ids == list(range(1, 61)), "a session's summary was lost: {}".format(ids)

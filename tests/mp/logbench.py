@@ -9,7 +9,7 @@ import time
 from ramflash import mount
 
 from ball import config, log, sim
-from ball import logformat as lf
+from ball.wire import framing, logfile
 
 
 def read(path):
@@ -33,8 +33,8 @@ def capacity(path):
 
 
 def summaries(path):
-    session = lf.parse(read(path), keep_trace=False)[0][0]
-    record = lf.record(lf.ARCHIVED, lf.archived_payload(session))
+    session = logfile.parse(read(path), keep_trace=False)[0][0]
+    record = framing.record(framing.ARCHIVED, logfile.archived_payload(session))
     mount(256)
     n = 0
     try:

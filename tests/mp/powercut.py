@@ -29,9 +29,9 @@ from powerscene import (
 )
 
 from ball import config, log
-from ball import logformat as lf
 from ball.dose import Dose
-from ball.session import STOP_REASONS
+from ball.wire import framing, logfile, records
+from ball.wire.names import STOP_REASONS
 
 ORDERS = 8  # reorder mode: landing orders tried per cut point
 
@@ -77,7 +77,7 @@ def _matches(state, data, archived):
     if kind == "absent":
         return data is None and archived is None
     if kind == "interrupted":  # the flushed bytes, then the summary recovery rebuilt
-        summary = lf.record(lf.SUMMARY, lf.summary_payload(values))
+        summary = framing.record(framing.SUMMARY, records.summary_payload(values))
         return archived is None and data == expected + summary
     if data is None and archived is None:
         return False  # a finished session lost
@@ -94,7 +94,7 @@ def _describe(state):
 def _describe_found(data, archived):
     out = []
     if data is not None:
-        s = lf.parse(data, keep_trace=False)[0][0]
+        s = logfile.parse(data, keep_trace=False)[0][0]
         out.append("file: {} ms ({})".format(s["duration_ms"], s["stop_reason"]))
     if archived is not None:
         out.append("archived: {} ms".format(archived[0]))
@@ -108,15 +108,15 @@ def check_sessions(ref, files, recovered, durable, reached, first):
             continue  # the config, and config.json.tmp which the next save overwrites
         name = path[len(ROOT) + 1 :]
         if name == log.SUMMARIES:
-            sessions, damage = lf.parse(data, keep_trace=False)
+            sessions, damage = logfile.parse(data, keep_trace=False)
             if damage:
                 return "summaries.kbl damaged: {}".format(damage)
             for s in sessions:
                 archived[s["id"]] = s["summary_values"]
         elif name.endswith(log.SUFFIX) and name[:-4].isdigit():
             try:
-                sessions, damage = lf.parse(data, keep_trace=False)
-            except lf.NotALog:
+                sessions, damage = logfile.parse(data, keep_trace=False)
+            except logfile.NotALog:
                 return "{} is not a log after recovery ({} bytes)".format(name, len(data))
             if damage or len(sessions) != 1 or not sessions[0]["complete"]:
                 return "{} not repaired: damage {}, {} sessions".format(

@@ -8,11 +8,11 @@ import os
 import sys
 
 from ball import config, log
-from ball import logformat as lf
 from ball.app import App
 from ball.dose import Dose
-from ball.session import STOP_REASONS
 from ball.vclock import VirtualClock
+from ball.wire import logfile, records
+from ball.wire.names import STOP_REASONS
 
 BLOCK_SIZE = 512
 # Small blocks, and only a little more flash than the log keeps free, so the scenario also
@@ -103,7 +103,7 @@ def session_state(data):
     """What recovery must make of a session file holding `data`."""
     if not data:
         return ABSENT
-    s = lf.parse(data, keep_trace=False)[0][0]
+    s = logfile.parse(data, keep_trace=False)[0][0]
     if s["complete"]:
         return ("complete", s["summary_values"], data)
     if s["checkpoints"]:
@@ -248,10 +248,10 @@ def check_reference(ref, names):
         for _start, _end, st in ref.history[sid]:
             if st[0] == "interrupted" and st[1][0] not in durations:
                 durations.append(st[1][0])
-                if st[1][17] != lf.STOP_INTERRUPTED or not st[1][18] & 1:
+                if st[1][17] != logfile.STOP_INTERRUPTED or not st[1][18] & 1:
                     fail("reference run", "a checkpoint would not recover as interrupted")
-        # Each checkpoint made durable before the next one (logformat's MUST).
-        every = list(range(lf.CHECKPOINT_MS, final[1][0], lf.CHECKPOINT_MS))
+        # Each checkpoint made durable before the next one (ball.wire.logfile: a MUST).
+        every = list(range(records.CHECKPOINT_MS, final[1][0], records.CHECKPOINT_MS))
         if final[0] != "complete" or durations != every:
             fail(
                 "reference run",

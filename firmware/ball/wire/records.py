@@ -1,0 +1,234 @@
+# The session log's records, version 1 (firmware/LOG-FORMAT.md). Each record is framed
+# (framing.py); here are the payloads: pack_into(buf, off, ...) writes one in place for the
+# ball (no allocation: the sampling loop builds records this way), unpack(payload) reads
+# one for the host and the ball's recovery. All integers unsigned little-endian; times in
+# ms, forces in mN.
+#
+#   'H' header: starts a session. u8 format version, u32 session id (unique per ball),
+#       u32 start time in unix seconds (0: the ball's clock was not set), u16 trace period
+#       ms, u32 x4 band edges light/medium/firm/over (mN), u32 session limit ms, u32 idle
+#       stop ms, u32 hold min ms, u32 hold max ms, u32 time-warning lead ms, u8 max
+#       sessions per day, u8 n + n bytes firmware version (ASCII).
+#   'T' trace chunk (also the checkpoint): u32 t0 = session time of its first sample,
+#       u8 n samples, u8 nb band changes, u8 band of the first sample, u8 holds so far,
+#       u8 too-hard count so far, u8 x6 cue counts so far (CUE_NAMES order), u32 peak force
+#       so far (mN); then nb x (u8 sample index, u8 band): the band from that sample on;
+#       then n x u8 force codes. Sample i covers session time [t0 + i*period,
+#       t0 + (i+1)*period); its code is the mean force over that time in 0.5 N steps,
+#       0..254; 255 means 127.5 N or more. Counts saturate at 255.
+#   'S' summary: ends a session. u32 duration ms, u32 x5 time per band (idle, light,
+#       medium, firm, over), u32 peak mN, u32 mean mN in contact, u16 holds, u32 longest
+#       hold ms, u16 too-hard count, u16 x6 cue counts, u8 stop reason (STOP_REASONS
+#       index), u8 flags (bit 0: recovered from the trace after an interruption).
+#   'F' sensor fault: u32 session time, u8 what (FAULT_NAMES index; 0: works again).
+#   'A' archived summary (the file summaries.kbl): u32 session id, u32 start time,
+#       u32 x4 band edges, u32 session limit ms, then an 'S' payload. Written when a
+#       session's trace is dropped to free flash; the summary stays.
+import struct
+
+from ball.wire.names import LOG_VERSION
+
+TRACE_PERIOD_MS = 100  # 10 Hz trace
+CHECKPOINT_MS = 8000
+DURABLE_MS = 10000
+FORCE_STEP_MN = 500
+FORCE_MAX_CODE = 255
+
+_H = "<BIIHIIIIIIIIIB"
+HEADER_FIXED = 48  # bytes of an 'H' payload before the firmware version
+_T = "<IBBBBB6BI"
+TRACE_FIXED = 19  # bytes of a 'T' payload before the band changes
+_S = "<IIIIIIIIHIHHHHHHHBB"
+SUMMARY_SIZE = 54
+_F = "<IB"
+FAULT_SIZE = 5
+_A = "<IIIIIII"
+ARCHIVED_PREFIX = 28
+FLAG_RECOVERED = 1
+
+# ---- 'H' header ----
+
+
+def header_payload(session_id, start_unix, cfg, firmware):
+    """The header for a config (a dict in N and s): made once per config (it allocates);
+    a session start copies it and sets its id and time with header_set_id."""
+    fw = firmware.encode()[:255]
+    ms = 1000
+    head = struct.pack(
+        _H,
+        LOG_VERSION,
+        session_id,
+        start_unix,
+        TRACE_PERIOD_MS,
+        int(cfg["light_n"] * ms),
+        int(cfg["medium_n"] * ms),
+        int(cfg["firm_n"] * ms),
+        int(cfg["over_n"] * ms),
+        int(cfg["session_limit_s"] * ms),
+        int(cfg["idle_stop_s"] * ms),
+        int(cfg["hold_min_s"] * ms),
+        int(cfg["hold_max_s"] * ms),
+        int(cfg["warn_before_s"] * ms),
+        cfg["max_sessions_per_day"],
+    )
+    return head + bytes([len(fw)]) + fw
+
+
+def header_set_id(buf, off, session_id, start_unix):
+    """Set the id and start time of the header payload at buf[off]."""
+    struct.pack_into("<II", buf, off + 1, session_id, start_unix)
+
+
+def unpack_header(p):
+    v = struct.unpack_from(_H, p, 0)
+    n = p[HEADER_FIXED]
+    return {
+        "version": v[0],
+        "id": v[1],
+        "start_unix": v[2],
+        "period_ms": v[3],
+        "light_mn": v[4],
+        "medium_mn": v[5],
+        "firm_mn": v[6],
+        "over_mn": v[7],
+        "session_limit_ms": v[8],
+        "idle_stop_ms": v[9],
+        "hold_min_ms": v[10],
+        "hold_max_ms": v[11],
+        "warn_before_ms": v[12],
+        "max_sessions_per_day": v[13],
+        "firmware": bytes(p[HEADER_FIXED + 1 : HEADER_FIXED + 1 + n]).decode(),
+    }
+
+
+# ---- 'T' trace chunk ----
+
+
+def _u8(v):
+    return v if v < 255 else 255
+
+
+def trace_pack_into(buf, off, t0, band0, holds, over, cues, peak_mn, changes, nb, codes, n):
+    """A 'T' payload at buf[off]: `cues` the 6 counts so far, `changes` nb (sample index,
+    band) byte pairs, `codes` n force codes. Returns its size."""
+    struct.pack_into("<IBBBBB", buf, off, t0, n, nb, band0, _u8(holds), _u8(over))
+    i = 0
+    while i < 6:
+        buf[off + 9 + i] = _u8(cues[i])
+        i += 1
+    struct.pack_into("<I", buf, off + 15, peak_mn)
+    q = off + TRACE_FIXED
+    i = 0
+    while i < 2 * nb:
+        buf[q + i] = changes[i]
+        i += 1
+    q += 2 * nb
+    i = 0
+    while i < n:
+        buf[q + i] = codes[i]
+        i += 1
+    return TRACE_FIXED + 2 * nb + n
+
+
+def unpack_trace(p):
+    """(t0, band of the first sample, [(sample index, band)...], codes, (holds, too-hard
+    count, the 6 cue counts, peak mN)) of a 'T' payload."""
+    v = struct.unpack_from(_T, p, 0)
+    n, nb = v[1], v[2]
+    changes = [(p[TRACE_FIXED + 2 * k], p[TRACE_FIXED + 2 * k + 1]) for k in range(nb)]
+    base = TRACE_FIXED + 2 * nb
+    codes = bytes(p[base : base + n])
+    if len(codes) != n:
+        raise ValueError("trace chunk shorter than its sample count")
+    return v[0], v[3], changes, codes, (v[4], v[5], v[6:12], v[12])
+
+
+def force_code(mean_mn):
+    c = mean_mn // FORCE_STEP_MN if mean_mn > 0 else 0
+    return c if c < FORCE_MAX_CODE else FORCE_MAX_CODE
+
+
+# ---- 'S' summary ----
+
+
+def _u16(v):
+    return v if v < 0xFFFF else 0xFFFF
+
+
+def summary_pack_into(
+    buf, off, duration, band_ms, peak, mean, holds, longest, over, cues, reason, flags
+):
+    """An 'S' payload at buf[off]: `band_ms` the 5 times per band, `cues` the 6 counts."""
+    struct.pack_into(
+        _S,
+        buf,
+        off,
+        duration,
+        band_ms[0],
+        band_ms[1],
+        band_ms[2],
+        band_ms[3],
+        band_ms[4],
+        peak,
+        mean,
+        _u16(holds),
+        longest,
+        _u16(over),
+        _u16(cues[0]),
+        _u16(cues[1]),
+        _u16(cues[2]),
+        _u16(cues[3]),
+        _u16(cues[4]),
+        _u16(cues[5]),
+        reason,
+        flags,
+    )
+    return SUMMARY_SIZE
+
+
+def summary_payload(values):
+    """An 'S' payload from its 19 field values in order (as unpack_summary gives them)."""
+    return struct.pack(_S, *values)
+
+
+def unpack_summary(p, off=0):
+    """The 19 field values of an 'S' payload, in order."""
+    return struct.unpack_from(_S, p, off)
+
+
+# ---- 'F' sensor fault ----
+
+
+def fault_pack_into(buf, off, t_ms, what):
+    struct.pack_into(_F, buf, off, t_ms, what)
+    return FAULT_SIZE
+
+
+def unpack_fault(p):
+    """(session time ms, what: FAULT_NAMES index)."""
+    return struct.unpack_from(_F, p, 0)
+
+
+# ---- 'A' archived summary ----
+
+
+def archived_payload(session_id, start_unix, edges_mn, limit_ms, summary_values):
+    """An 'A' payload: `edges_mn` the 4 band edges, then the summary's 19 values."""
+    e = edges_mn
+    head = struct.pack(_A, session_id, start_unix, e[0], e[1], e[2], e[3], limit_ms)
+    return head + summary_payload(summary_values)
+
+
+def unpack_archived(p):
+    """(header fields as unpack_header names them, the summary's 19 values)."""
+    a = struct.unpack_from(_A, p, 0)
+    header = {
+        "id": a[0],
+        "start_unix": a[1],
+        "light_mn": a[2],
+        "medium_mn": a[3],
+        "firm_mn": a[4],
+        "over_mn": a[5],
+        "session_limit_ms": a[6],
+    }
+    return header, unpack_summary(p, ARCHIVED_PREFIX)

@@ -1,0 +1,256 @@
+# The wire against byte literals: these bytes ARE log format v1 and console protocol 2
+# (firmware/LOG-FORMAT.md). The ball packs with ball.wire and the host reads with it: a
+# change to either side that breaks one of these literals breaks every reader and every
+# ball in the field. Bump the version instead.
+from ball import app, session
+from ball.wire import console as wconsole
+from ball.wire import framing, logfile, records
+from ball.wire.names import BAND_NAMES, CUE_NAMES, FAULT_NAMES, STATE_NAMES, STOP_REASONS
+from kbtest import raises
+
+CFG = {
+    "light_n": 5.0,
+    "medium_n": 20.0,
+    "firm_n": 35.0,
+    "over_n": 55.0,
+    "session_limit_s": 60,
+    "idle_stop_s": 20,
+    "hold_min_s": 5,
+    "hold_max_s": 60,
+    "warn_before_s": 10,
+    "max_sessions_per_day": 3,
+}
+# 'H': session 7, started 2025-11-24 16:00 UTC, trace every 100 ms, default bands, firmware 0.1.0
+HEADER = bytes.fromhex(
+    "4b42483600010700000000812469640088130000204e0000b8880000d8d6000060ea0000204e00008813"
+    "000060ea0000102700000305302e312e30c9d811a4"
+)
+# 'T': t0 0, 3 samples, 1 band change, first band light, peak 12 N; band medium from
+# sample 2; samples 5 N, 10 N, 20 N.
+TRACE = bytes.fromhex("4b42541800000000000301010000000000000000e02e000002020a14281ca401ff")
+# 'S': 61 s, idle 1 s, light 20 s, medium 30 s, firm 9 s, over 1 s, peak 67 N, mean 28 N,
+# 2 holds, longest 9.96 s, too hard once, cues 2/0/1/1/1/0, stopped by the time limit.
+SUMMARY_VALUES = [61000, 1000, 20000, 30000, 9000, 1000, 67000, 28000, 2, 9960, 1]
+SUMMARY_VALUES += [2, 0, 1, 1, 1, 0, 1, 0]
+SUMMARY = bytes.fromhex(
+    "4b4253360048ee0000e8030000204e00003075000028230000e8030000b8050100606d00000200e8260000"
+    "01000200000001000100010000000100fd2c6889"
+)
+# 'F': at 4.2 s of the session the bus failed.
+FAULT = bytes.fromhex("4b4246050068100000012160b456")
+# 'L': uptime 1 s, -0.25 N, medium, active, 12.345 s in, holding 5 s, cues hold_effective
+# and too_hard, no fault, raw 101325 counts, drift -3.4 N, calibration mode and drift bad.
+LIVE = bytes.fromhex(
+    "4b424c1e00e803000006ffffff02013930000088130000050000cd8b0100b8f2ffff0355bc9f92"
+)
+# 'D': bytes 01 02 03 from offset 2048 of a file.
+DATA = bytes.fromhex("4b424407000008000001020307791456")
+# 'R': the reply to `KB live on`.
+REPLY = bytes.fromhex(
+    "4b425221007b226c697665223a20747275652c2022636f6d6d616e64223a20226c697665227d124b73a5"
+)
+
+
+def payload(frame):
+    return frame[framing.FRAME_HEAD : -4]
+
+
+def test_names_are_the_indices_the_ball_writes():
+    assert BAND_NAMES[session.IDLE] == "idle" and BAND_NAMES[session.OVER] == "over"
+    assert BAND_NAMES[session.MEDIUM] == "medium" and len(BAND_NAMES) == session.OVER + 1
+    assert STOP_REASONS[session.STOP_TIME_LIMIT] == "time_limit"
+    assert STOP_REASONS[session.STOP_IDLE] == "idle"
+    assert STOP_REASONS[session.STOP_ABORTED] == "aborted"
+    assert STOP_REASONS[session.STOP_INTERRUPTED] == "interrupted"
+    assert STOP_REASONS[session.STOP_SENSOR_FAULT] == "sensor_fault"
+    assert STOP_REASONS[session.STOP_SYMPTOM] == "symptom"
+    assert STATE_NAMES[session.READY] == "ready" and STATE_NAMES[session.STOPPED] == "stopped"
+    assert FAULT_NAMES[app.FAULT_BUS] == "bus" and FAULT_NAMES[app.FAULT_STUCK] == "stuck"
+    assert FAULT_NAMES[app.FAULT_SENSOR] == "sensor" and FAULT_NAMES[app.FAULT_NONE] == ""
+    # Each cue's event bit is CUE_FIRST shifted by its index in CUE_NAMES.
+    assert session.CUE_HOLD_EFFECTIVE == session.CUE_FIRST << CUE_NAMES.index("hold_effective")
+    assert session.CUE_TOO_HARD == session.CUE_FIRST << CUE_NAMES.index("too_hard")
+    assert session.CUE_REST == session.CUE_FIRST << CUE_NAMES.index("rest")
+
+
+def test_header_bytes():
+    assert (
+        framing.record(framing.HEADER, records.header_payload(7, 1764000000, CFG, "0.1.0"))
+        == HEADER
+    )
+
+
+def test_trace_bytes():
+    buf = bytearray(framing.FRAME_OVERHEAD + 40)
+    off = framing.FRAME_HEAD
+    cues = [0, 0, 0, 0, 0, 0]
+    changes = bytes([2, 2])
+    n = records.trace_pack_into(buf, off, 0, 1, 0, 0, cues, 12000, changes, 1, b"\n\x14(", 3)
+    assert framing.frame(buf, 0, framing.TRACE, n) == len(TRACE)
+    assert bytes(buf[: len(TRACE)]) == TRACE
+    t0, band0, changes, codes, stats = records.unpack_trace(payload(TRACE))
+    assert (t0, band0, changes, bytes(codes)) == (0, 1, [(2, 2)], bytes([10, 20, 40]))
+    assert stats[0] == 0 and stats[1] == 0 and list(stats[2]) == cues and stats[3] == 12000
+
+
+def test_trace_counts_saturate_at_a_byte():
+    buf = bytearray(40)
+    records.trace_pack_into(buf, 0, 0, 1, 300, 256, [999, 0, 0, 0, 0, 0], 1, b"", 0, b"", 0)
+    stats = records.unpack_trace(buf)[4]
+    assert stats[0] == 255 and stats[1] == 255 and stats[2][0] == 255
+
+
+def test_summary_bytes():
+    assert framing.record(framing.SUMMARY, records.summary_payload(SUMMARY_VALUES)) == SUMMARY
+    buf = bytearray(framing.FRAME_OVERHEAD + records.SUMMARY_SIZE)
+    v = SUMMARY_VALUES
+    n = records.summary_pack_into(
+        buf, framing.FRAME_HEAD, v[0], v[1:6], v[6], v[7], v[8], v[9], v[10], v[11:17], 1, 0
+    )
+    framing.frame(buf, 0, framing.SUMMARY, n)
+    assert bytes(buf) == SUMMARY
+    assert list(records.unpack_summary(payload(SUMMARY))) == SUMMARY_VALUES
+
+
+def test_fault_bytes():
+    buf = bytearray(framing.FRAME_OVERHEAD + records.FAULT_SIZE)
+    n = records.fault_pack_into(buf, framing.FRAME_HEAD, 4200, app.FAULT_BUS)
+    framing.frame(buf, 0, framing.FAULT, n)
+    assert bytes(buf) == FAULT
+    assert tuple(records.unpack_fault(payload(FAULT))) == (4200, 1)
+    sessions, damage = logfile.parse(HEADER + FAULT + TRACE + SUMMARY)
+    assert damage is None and sessions[0]["faults"] == [(4200, "bus")]
+
+
+def test_live_bytes():
+    buf = bytearray(framing.FRAME_OVERHEAD + wconsole.LIVE_SIZE)
+    flags = wconsole.FLAG_CALIB | wconsole.FLAG_DRIFT_BAD
+    n = wconsole.live_pack_into(
+        buf, framing.FRAME_HEAD, 1000, -250, 2, 1, 12345, 5000, 5, 0, 101325, -3400, flags
+    )
+    framing.frame(buf, 0, framing.LIVE, n)
+    assert bytes(buf) == LIVE
+    s = wconsole.unpack_live(payload(LIVE))
+    assert s["t_ms"] == 1000 and s["force_n"] == -0.25 and s["band"] == "medium"
+    assert s["state"] == "active" and s["elapsed_ms"] == 12345 and s["hold_ms"] == 5000
+    assert s["cues"] == ["hold_effective", "too_hard"] and s["fault"] == ""
+    assert s["raw"] == 101325 and s["drift_n"] == -3.4 and s["calib"] and s["drift_bad"]
+
+
+def test_live_names_an_index_a_newer_ball_added_unknown():
+    buf = bytearray(wconsole.LIVE_SIZE)
+    wconsole.live_pack_into(buf, 0, 0, 0, 9, 7, 0, 0, 0, 200, 0, 0, 0)
+    s = wconsole.unpack_live(buf)
+    assert s["band"] == "unknown" and s["state"] == "unknown" and s["fault"] == "unknown"
+
+
+def test_data_bytes():
+    buf = bytearray(framing.FRAME_OVERHEAD + 4 + 3)
+    n = wconsole.data_pack_into(buf, framing.FRAME_HEAD, 2048, b"\x01\x02\x03\x04", 3)
+    framing.frame(buf, 0, framing.DATA, n)
+    assert bytes(buf) == DATA
+    assert wconsole.unpack_data(payload(DATA)) == (2048, b"\x01\x02\x03")
+
+
+def test_reply_and_error_frames():
+    assert REPLY[2] == framing.REPLY
+    assert wconsole.unpack_reply(payload(REPLY)) == {"live": True, "command": "live"}
+    got = wconsole.unpack_reply(wconsole.reply_payload("live", {"live": True}))
+    assert got == {"live": True, "command": "live"}
+    err = wconsole.unpack_reply(wconsole.error_payload("cfg", "no", key="light_n"))
+    assert err == {"error": "no", "command": "cfg", "key": "light_n"}
+
+
+def test_split_finds_a_frame_among_console_text():
+    text = b"knotball: hello KB world\n"
+    buf = bytearray(text + LIVE + b"more")
+    t, size, rtype = framing.split(buf)
+    assert (t, size, rtype) == (len(text), len(LIVE), framing.LIVE)
+    # A frame cut short waits for its bytes; text before it is already text.
+    assert framing.split(bytearray(text + LIVE[:10])) == (len(text), 0, None)
+    # A lone first magic byte at the end may begin a frame.
+    assert framing.split(bytearray(b"abcK")) == (3, 0, None)
+    # A damaged frame is text.
+    bad = bytearray(LIVE)
+    bad[10] ^= 1
+    assert framing.split(bad)[2] is None and framing.split(bad)[0] == len(bad)
+
+
+def test_frame_fields():
+    assert SUMMARY[:2] == b"KB" and SUMMARY[2] == ord("S")
+    assert (
+        SUMMARY[3] | SUMMARY[4] << 8
+        == records.SUMMARY_SIZE
+        == len(SUMMARY) - framing.FRAME_OVERHEAD
+    )
+
+
+def test_a_whole_session_reads_back():
+    sessions, damage = logfile.parse(HEADER + TRACE + SUMMARY)
+    assert damage is None and len(sessions) == 1
+    s = sessions[0]
+    assert s["id"] == 7 and s["start_unix"] == 1764000000 and s["complete"]
+    assert s["duration_ms"] == 61000 and s["stop_reason"] == "time_limit"
+    assert s["band_ms"] == {"light": 20000, "medium": 30000, "firm": 9000, "over": 1000}
+    assert s["peak_n"] == 67.0 and s["header"]["firmware"] == "0.1.0"
+    assert s["trace"] == [(0, 1, 5.0), (100, 1, 10.0), (200, 2, 20.0)]
+
+
+def test_session_without_summary_is_recovered_from_its_checkpoint():
+    sessions, damage = logfile.parse(HEADER + TRACE)
+    s = sessions[0]
+    assert damage is None and not s["complete"] and s["stop_reason"] == "interrupted"
+    assert s["duration_ms"] == 300 and s["peak_n"] == 12.0
+    assert s["band_ms"]["light"] == 200 and s["band_ms"]["medium"] == 100
+
+
+def test_torn_tail_is_damage_after_everything_before_it():
+    sessions, damage = logfile.parse(HEADER + TRACE + SUMMARY[:-3])
+    assert damage == (len(HEADER + TRACE), "torn record at the end (power cut while writing?)")
+    assert sessions[0]["duration_ms"] == 300
+
+
+def test_flipped_bit_is_detected_and_reading_resumes_after_it():
+    bad = bytearray(HEADER + TRACE + SUMMARY)
+    bad[len(HEADER) + 20] ^= 0x10
+    sessions, damage = logfile.parse(bytes(bad))
+    assert damage[0] == len(HEADER) and "CRC" in damage[1]
+    assert sessions[0]["complete"] and sessions[0]["duration_ms"] == 61000
+
+
+def test_not_a_log():
+    raises(logfile.NotALog, logfile.parse, b"t_ms,force_n\n")
+    raises(logfile.NotALog, logfile.parse, b"")
+
+
+def test_unknown_record_types_are_skipped():
+    extra = framing.record(ord("X"), b"future")
+    sessions, damage = logfile.parse(HEADER + extra + TRACE + SUMMARY)
+    assert damage is None and sessions[0]["duration_ms"] == 61000
+
+
+def test_a_repeated_session_id_is_read_once():
+    one = HEADER + TRACE + SUMMARY
+    sessions, _ = logfile.parse(one + one)
+    assert len(sessions) == 1
+
+
+def test_archived_summary_keeps_the_summary_without_the_trace():
+    s = logfile.parse(HEADER + TRACE + SUMMARY)[0][0]
+    archived = framing.record(framing.ARCHIVED, logfile.archived_payload(s))
+    head = archived[framing.FRAME_HEAD : framing.FRAME_HEAD + records.ARCHIVED_PREFIX]
+    # id 7, started 2025-11-24 16:00 UTC, default bands, a 60 s limit; then the 'S'.
+    assert head == bytes.fromhex("070000000081246988130000204e0000b8880000d8d6000060ea0000")
+    a = logfile.parse(archived)[0][0]
+    assert a["archived"] and a["id"] == 7 and "trace" not in a
+    assert a["summary_values"] == s["summary_values"]
+    assert len(archived) == framing.FRAME_OVERHEAD + records.ARCHIVED_PREFIX + records.SUMMARY_SIZE
+
+
+def test_force_codes_saturate():
+    assert (
+        records.force_code(-5) == 0
+        and records.force_code(499) == 0
+        and records.force_code(500) == 1
+    )
+    assert records.force_code(10**6) == 255
