@@ -1,13 +1,7 @@
 # The application: a fixed-rate loop wiring sensor -> signal path -> session -> feedback.
 # The board provides the clock, the sensor and the outputs, so the same loop runs on an ESP32,
 # on the MicroPython unix port and on CPython (with a virtual clock for replay).
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
-        return x
-
+from ball import const
 
 try:
     from typing import Any

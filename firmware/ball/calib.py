@@ -1,13 +1,7 @@
 # What the host's `knotball calibrate` needs from the app, loaded only when the console asks
 # for it (its bytecode costs heap that a ball nobody calibrates keeps for its sessions):
 # calibration mode, and a saved config applied to the running app.
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
-        return x
-
+from ball import const
 
 from ball.session import Session
 from ball.signal import SignalPath

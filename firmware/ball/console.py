@@ -19,13 +19,7 @@ try:
 except ImportError:
     pass
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
-        return x
-
+from ball import const
 
 _LINE_MAX = const(1024)  # a `cfg {json}` line with every key and 8 cal_points fits easily
 _CHUNK = const(1024)  # file bytes per 'D' frame

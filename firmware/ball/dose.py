@@ -9,13 +9,7 @@
 # When neither survived (a power cut), the time with the power off is unknown and taken as
 # none: the day's sessions stay counted longer rather than being forgotten. Setting the clock
 # never moves B, it only links B to unix time: every stored start keeps its age.
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
-        return x
-
+from ball import const
 
 from ball.session import EV_START, EV_STOP, STOP_SYMPTOM
 

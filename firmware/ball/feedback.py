@@ -1,13 +1,7 @@
 # Feedback: turns session state and events into LED colour and haptic patterns over time.
 # Non-blocking (update() is called every sample), allocation-free, and always able to go OFF.
 # The person cannot see a ball behind their back: every cue has its own feel.
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
-        return x
-
+from ball import const
 
 from ball import session as s
 

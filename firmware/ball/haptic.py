@@ -3,13 +3,7 @@
 # register map: 0x00 STATUS (device id in bits 7:5: 7 = DRV2605L), 0x01 MODE (bit 6 standby,
 # bits 2:0 mode, 5 = RTP), 0x02 RTP input, 0x1A FEEDBACK (bit 7: 0 = ERM), 0x1D CONTROL3
 # (bit 3 DATA_FORMAT_RTP: 1 = unsigned).
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
-        return x
-
+from ball import const
 
 from ball.sensors import SensorFault
 

@@ -11,13 +11,7 @@ from ball.wire import framing as fr
 from ball.wire import logfile
 from ball.wire import records as rec
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
-        return x
-
+from ball import const
 
 SUMMARIES = "summaries.kbl"
 NEXT_ID = "next_id"

@@ -1,13 +1,7 @@
 # The session: a pure state machine driven by time and force. step(now_ms, force_mn) returns
 # the events of that instant as a bit mask; no I/O, no clock, no allocation.
 # Forces are integer millinewtons (floats allocate on MicroPython); times are integer ms.
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
-        return x
-
+from ball import const
 
 IDLE = const(0)
 LIGHT = const(1)

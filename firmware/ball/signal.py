@@ -3,13 +3,7 @@
 # float is a heap object, and the loop must not allocate. Forces are millinewtons (mN).
 from array import array
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
-        return x
-
+from ball import const
 
 # Raw readings are clamped to +-_RAW_MAX and config.py keeps |zero_counts| <= 2**29, so
 # raw - zero stays below 2**30 in magnitude: a small int even on the ESP32 (31-bit small ints;

@@ -29,13 +29,7 @@
 # (64-bit integer formulas; long ints allowed) for boot and calibration. Temperature is
 # compensated every sample all the same: uncompensated, the example chips' pressure drifts
 # ~0.2 %/K, on top of the gas law's 0.34 %/K.
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
-        return x
-
+from ball import const
 
 from ball.sensors import SensorFault
 

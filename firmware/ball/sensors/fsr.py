@@ -31,13 +31,7 @@ from array import array
 
 from ball.sensors import SensorFault
 
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
-        return x
-
+from ball import const
 
 # Usable (linear) input range of read_uv() per attenuation, in microvolts, keyed like the
 # board profile's "adc_atten"; machine.ADC.ATTN_0DB/_2_5DB/_6DB/_11DB on the ESP32 port.

@@ -15,13 +15,7 @@
 #   down; PD_SCK low again resets it, and a reset selects channel A gain 128.
 # - Out of range, the output saturates at 800000h (MIN) or 7FFFFFh (MAX).
 # - Output settling time after power-up, reset, channel or gain change: 50 ms at 80 SPS.
-try:
-    from micropython import const
-except ImportError:
-
-    def const(x):  # type: ignore[misc]  # CPython stand-in: mypy wants the stub's signature
-        return x
-
+from ball import const
 
 import time
 
