@@ -79,9 +79,7 @@ def main():
     app.dose = dose
     dose.sync(app.session)
     # The USB console: live stream, log transfer, config and clock for the host tools.
-    app.console = Console(
-        sys.stdin.buffer, sys.stdout.buffer, app, LOG_ROOT, CONFIG_PATH, hw.set_time
-    )
+    app.console = Console(sys.stdin.buffer, sys.stdout.buffer, app, LOG_ROOT, CONFIG_PATH)
     try:
         app.run()
     except KeyboardInterrupt:

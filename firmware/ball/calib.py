@@ -2,7 +2,6 @@
 # for it (its bytecode costs heap that a ball nobody calibrates keeps for its sessions):
 # calibration mode, and a saved config applied to the running app.
 from ball import const
-
 from ball.session import Session
 from ball.signal import SignalPath
 

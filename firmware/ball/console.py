@@ -9,10 +9,10 @@ import select
 from binascii import crc32
 
 from ball import VERSION
-from ball.session import ACTIVE, STOP_SYMPTOM
+from ball.session import STOP_SYMPTOM
 from ball.wire import console as wc
 from ball.wire import framing as fr
-from ball.wire.names import PROTO, STATE_NAMES
+from ball.wire.names import PROTO
 
 try:
     from typing import Any
@@ -43,17 +43,18 @@ def _name_ok(name):
 
 
 class Console:
-    def __init__(
-        self, stream_in, stream_out, app, log_root, config_path, clock_setter=None, chunk=_CHUNK
-    ):
+    """The ball's end of the USB console. It reaches the app only through the app's control
+    interface (App: session_active, status, identity, pack_live, writing, request_stop,
+    calibrate, buzz, reconfigure, set_clock, unix_time), and the log files and config file
+    only through their paths."""
+
+    def __init__(self, stream_in, stream_out, control, log_root, config_path, chunk=_CHUNK):
         self.inp = stream_in
         self.out = stream_out
-        self.app = app
+        self.control = control
         self.root = log_root
         self.config_path = config_path
-        self.clock_setter = clock_setter  # e.g. a board's set_time(unix): the RTC, if any
         self.chunk = chunk
-        self.clock_offset = None  # unix seconds at now_ms == 0, once the host set the clock
         self.now = 0
         self._poller = select.poll()
         self._poller.register(stream_in, select.POLLIN)
@@ -67,7 +68,7 @@ class Console:
         self._live_at = 0
         # An 'L' frame is packed in place: streaming costs no allocation per sample.
         self._lbuf = bytearray(wc.LIVE_SIZE + fr.FRAME_OVERHEAD)
-        self._cues = [0, 0, 0, 0, 0, 0]
+        self._cues = [0, 0, 0, 0, 0, 0]  # cue counts the last 'L' frame reported
         # A transfer in progress: one 'D' frame per poll(), so a big file never holds up
         # the loop for more than one chunk's read and write.
         self._xfile: Any = None  # the file being sent, or None
@@ -87,7 +88,7 @@ class Console:
         if self._xfile is not None:
             # During a session one chunk per sample keeps the loop on time; between sessions
             # (when logs are pulled) a few chunks per sample let the link run at full speed.
-            n = 1 if self.app.session.state == ACTIVE else _IDLE_CHUNKS
+            n = 1 if self.control.session_active() else _IDLE_CHUNKS
             while n and self._xfile is not None:
                 self._send_chunk()
                 n -= 1
@@ -138,37 +139,7 @@ class Console:
         self.send(fr.ERROR, wc.error_payload(command, message, **extra))
 
     def _send_live(self, now_ms):
-        app = self.app
-        s = app.session
-        sig = app.signal
-        cues = 0
-        i = 0
-        while i < 6:  # a cue given since the last frame: its count went up
-            c = s.cue_counts[i]
-            if c != self._cues[i]:
-                if c > self._cues[i]:
-                    cues |= 1 << i
-                self._cues[i] = c
-            i += 1
-        hold = s.hold_ms
-        flags = wc.FLAG_CALIB if app.calib else 0
-        if sig.drift_bad:
-            flags |= wc.FLAG_DRIFT_BAD
-        size = wc.live_pack_into(
-            self._lbuf,
-            fr.FRAME_HEAD,
-            now_ms & 0xFFFFFFFF,
-            sig.force_mn,  # the session's force too, and still filtered while calibrating
-            s.band,
-            s.state,
-            s.elapsed_ms,
-            hold if hold > 0 else 0,
-            cues,
-            app.fault,
-            sig.raw,
-            sig.drift_mn,
-            flags,
-        )
+        size = self.control.pack_live(self._lbuf, fr.FRAME_HEAD, now_ms, self._cues)
         fr.frame(self._lbuf, 0, fr.LIVE, size)
         self.out.write(self._lbuf)
 
@@ -197,35 +168,14 @@ class Console:
             self.error(name, "{}: {}".format(type(e).__name__, e))
 
     def cmd_hello(self, name, arg):
-        app = self.app
-        obj = {
-            "firmware": VERSION,
-            "proto": PROTO,
-            "session": STATE_NAMES[app.session.state],
-            "uptime_ms": self.now,
-            "live": self.live,
-            "calib": app.calib,
-        }
-        self._identify(obj)
-        if self.clock_offset is not None:
-            obj["unix"] = self.unix_time()
-        sess = self.app.session
-        obj["sessions_today"] = sess.sessions_today
-        obj["max_sessions_per_day"] = sess.max_per_day
-        # The next contact would get the rest signal (as Session.step decides).
-        obj["rest"] = sess.resting or sess.sessions_today >= sess.max_per_day
+        c = self.control
+        obj = {"firmware": VERSION, "proto": PROTO, "uptime_ms": self.now, "live": self.live}
+        obj.update(c.status())
+        obj.update(c.identity())
+        unix = c.unix_time()
+        if unix:
+            obj["unix"] = unix
         self.reply(name, obj)
-
-    def _identify(self, obj):
-        """Which ball: its board profile's sensor and name, and its stable id."""
-        board = self.app.board
-        profile = getattr(board, "profile", None) or {}
-        obj["sensor"] = profile.get("sensor", "sim")
-        obj["board"] = profile.get("name", "")
-        if "sim_like" in profile:
-            obj["like"] = profile["sim_like"]  # the real sensor a virtual ball stands for
-        ball_id = getattr(board, "ball_id", None)
-        obj["id"] = ball_id() if ball_id is not None else ""
 
     def cmd_live(self, name, arg):
         if arg not in ("on", "off"):
@@ -234,12 +184,6 @@ class Console:
         self.live = arg == "on"
         self._live_at = self.now - _LIVE_MS
         self.reply(name, {"live": self.live})
-
-    def _active_name(self):
-        log = self.app.log
-        if log is not None and log.f is not None:
-            return log.path.rsplit("/", 1)[-1]
-        return ""
 
     def _crc(self, path):
         crc = 0
@@ -254,7 +198,7 @@ class Console:
     def cmd_ls(self, name, arg):
         # CRCs are read from flash here, in one go: a host lists files between sessions,
         # and a few hundred KiB read in well under a second even on the ball.
-        active = self._active_name()
+        active = self.control.writing()
         files = []
         for fname in sorted(os.listdir(self.root)):
             path = self.root + "/" + fname
@@ -317,7 +261,7 @@ class Console:
         if a is None:
             return
         fname, crc = a
-        if fname == self._active_name():
+        if fname == self.control.writing():
             self.error(name, "{} is being written; remove it after the session".format(fname))
             return
         path = self.root + "/" + fname
@@ -347,7 +291,7 @@ class Console:
             return
         # Applied at once between sessions; a running session keeps the values it started
         # with (changing its limits mid-way would break the promises of contract 2).
-        applied = self.app.reconfigure(cfg)
+        applied = self.control.reconfigure(cfg)
         self.reply(
             name,
             {
@@ -363,10 +307,10 @@ class Console:
         if arg not in ("on", "off"):
             self.error(name, "use `KB calib on` (renew it every few seconds) or `KB calib off`")
             return
-        if not self.app.calibrate(arg == "on", self.now):
+        if not self.control.calibrate(arg == "on", self.now):
             self.error(name, "a session is running: let it end (or stop it), then calibrate")
             return
-        self.reply(name, {"calib": self.app.calib, "lapse_ms": CALIB_LAPSE_MS})
+        self.reply(name, {"calib": arg == "on", "lapse_ms": CALIB_LAPSE_MS})
 
     def cmd_buzz(self, name, arg):
         from ball.calib import BUZZ_MAX_MS
@@ -378,7 +322,7 @@ class Console:
         if not 0 < ms <= BUZZ_MAX_MS:
             self.error(name, "usage: KB buzz MS (1 to {} ms)".format(BUZZ_MAX_MS))
             return
-        if not self.app.buzz(self.now, ms):
+        if not self.control.buzz(self.now, ms):
             self.error(name, "buzz only in calibration mode: send `KB calib on` first")
             return
         self.reply(name, {"buzz_ms": ms})
@@ -396,26 +340,14 @@ class Console:
         if not -_UTC_MAX_S <= utc <= _UTC_MAX_S:
             self.error(name, "UTC_OFFSET_S {} is not within -50400..50400 s".format(utc))
             return
-        self.clock_offset = unix - self.now // 1000
-        if self.clock_setter is not None:
-            self.clock_setter(unix)
-        log = self.app.log
-        if log is not None and log.unix_time is None:
-            log.unix_time = self.unix_time  # sessions from now on carry their start time
-        if self.app.dose is not None:
-            self.app.dose.set_clock(self.now, unix, utc)  # days are local calendar days
+        self.control.set_clock(unix, utc)
         self.reply(name, {"unix": unix, "utc_offset_s": utc})
 
     def cmd_symptom(self, name, arg):
         # The host's "numbness or tingling" key: the session ends as the squeeze gesture
         # ends it (stop reason symptom), and contacts get the rest signal for the day.
-        if not self.app.request_stop(STOP_SYMPTOM):
+        if not self.control.request_stop(STOP_SYMPTOM):
             self.error(name, "no session is running: nothing to stop")
             return
-        s = self.app.session
-        self.reply(name, {"stopped": True, "reason": "symptom", "elapsed_ms": s.elapsed_ms})
-
-    def unix_time(self):
-        if self.clock_offset is None:
-            return 0
-        return self.clock_offset + self.now // 1000
+        elapsed = self.control.status()["elapsed_ms"]
+        self.reply(name, {"stopped": True, "reason": "symptom", "elapsed_ms": elapsed})

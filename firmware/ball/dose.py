@@ -10,7 +10,6 @@
 # none: the day's sessions stay counted longer rather than being forgotten. Setting the clock
 # never moves B, it only links B to unix time: every stored start keeps its age.
 from ball import const
-
 from ball.session import EV_START, EV_STOP, STOP_SYMPTOM
 
 DAY_S = const(86400)

@@ -2,7 +2,6 @@
 # Non-blocking (update() is called every sample), allocation-free, and always able to go OFF.
 # The person cannot see a ball behind their back: every cue has its own feel.
 from ball import const
-
 from ball import session as s
 
 # LED colour per band while a session can run (idle, light, medium, firm, over).

@@ -4,7 +4,6 @@
 # bits 2:0 mode, 5 = RTP), 0x02 RTP input, 0x1A FEEDBACK (bit 7: 0 = ERM), 0x1D CONTROL3
 # (bit 3 DATA_FORMAT_RTP: 1 = unsigned).
 from ball import const
-
 from ball.sensors import SensorFault
 
 _STATUS = const(0x00)

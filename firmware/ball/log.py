@@ -6,12 +6,11 @@
 import os
 import sys
 
+from ball import const
 from ball.session import EV_FAULT, EV_FAULT_CLEAR, EV_START, EV_STOP
 from ball.wire import framing as fr
 from ball.wire import logfile
 from ball.wire import records as rec
-
-from ball import const
 
 SUMMARIES = "summaries.kbl"
 NEXT_ID = "next_id"

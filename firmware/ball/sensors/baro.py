@@ -30,7 +30,6 @@
 # compensated every sample all the same: uncompensated, the example chips' pressure drifts
 # ~0.2 %/K, on top of the gas law's 0.34 %/K.
 from ball import const
-
 from ball.sensors import SensorFault
 
 # Temperature range the formulas hold for, as each chip's fine temperature:

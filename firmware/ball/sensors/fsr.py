@@ -29,9 +29,8 @@
 # 2**30 so it stays a small int on the ESP32 (31-bit small ints; a bigger one is a heap long).
 from array import array
 
-from ball.sensors import SensorFault
-
 from ball import const
+from ball.sensors import SensorFault
 
 # Usable (linear) input range of read_uv() per attenuation, in microvolts, keyed like the
 # board profile's "adc_atten"; machine.ADC.ATTN_0DB/_2_5DB/_6DB/_11DB on the ESP32 port.

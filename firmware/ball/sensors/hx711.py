@@ -15,10 +15,9 @@
 #   down; PD_SCK low again resets it, and a reset selects channel A gain 128.
 # - Out of range, the output saturates at 800000h (MIN) or 7FFFFFh (MAX).
 # - Output settling time after power-up, reset, channel or gain change: 50 ms at 80 SPS.
-from ball import const
-
 import time
 
+from ball import const
 from ball.sensors import SensorFault
 
 # read() is called once per loop period (app.PERIOD_MS = 10 ms). The timeout counts those calls
