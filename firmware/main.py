@@ -72,12 +72,8 @@ def main():
     problem = dose.restore(session_log.day_text, hw.unix_time())
     if problem:
         print("knotball:", problem)
-    session_log.day = dose
-    dose.save = session_log.save_day
     hw.start_watchdog()
-    app = App(hw, cfg, report, session_log)
-    app.dose = dose
-    dose.sync(app.session)
+    app = App(hw, cfg, report, session_log, dose=dose)
     # The USB console: live stream, log transfer, config and clock for the host tools.
     app.console = Console(sys.stdin.buffer, sys.stdout.buffer, app, LOG_ROOT, CONFIG_PATH)
     try:

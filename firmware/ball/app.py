@@ -49,7 +49,7 @@ class App:
     """Board interface: read_sensor() -> int counts; led(r, g, b); motor(duty 0..1000);
     off(); ticks_ms(); ticks_diff(a, b); ticks_add(t, ms); sleep_ms(ms)."""
 
-    def __init__(self, board, cfg, listener=None, log=None, console=None):
+    def __init__(self, board, cfg, listener=None, log=None, console=None, dose=None):
         self.board = board
         self.cfg = cfg
         # Absolute sensors (a barometer reads ~100 kPa at rest) learn their zero at boot,
@@ -67,7 +67,13 @@ class App:
         self.listener = listener
         self.log = log  # a log.SessionLog, or None
         self.console = console  # a console.Console (the USB console), or None
-        self.dose = None  # a dose.Dose: sessions per day kept across reboots, or None
+        # Sessions per day kept across reboots (a dose.Dose), or None: the session counts
+        # them itself. The log saves the day's state with its next id.
+        self.dose = dose
+        if dose is not None:
+            dose.sync(self.session)  # before the first sample: a press may be what woke us
+            if log is not None:
+                log.day = dose
         self._requested = 0  # events of a stop asked for between samples (request_stop)
         self.now = 0
         self.overruns = 0
@@ -124,8 +130,9 @@ class App:
         if self._requested:
             ev |= self._requested
             self._requested = 0
-        if self.dose is not None:
-            self.dose.step(now_ms, ev, self.session)
+        if self.dose is not None and self.dose.step(now_ms, ev, self.session):
+            if self.log is not None:
+                self.log.save_day()  # queued: a flash step between samples
         if ev and self.listener is not None:
             self.listener(now_ms, ev)
         self.feedback.drift = self.signal.drift_bad

@@ -2,7 +2,6 @@
 # for it (its bytecode costs heap that a ball nobody calibrates keeps for its sessions):
 # calibration mode, and a saved config applied to the running app.
 from ball import const
-from ball.session import Session
 from ball.signal import SignalPath
 
 # Calibration mode lapses this long after the host's last renewal, so a host that crashed
@@ -83,12 +82,6 @@ class CalibMode:
             board.motor(duty)
 
 
-# Session attributes that Session.__init__ derives from the config: apply_config() copies
-# them into the running Session, whose state (day count, band, a stop) carries on.
-_SESSION_SETTINGS = (
-    "edges", "down", "limit_ms", "warn_ms", "idle_stop_ms", "hold_min_ms", "hold_max_ms",
-    "max_per_day",
-)  # fmt: skip
 # Config keys of the signal path's calibration: a change rebuilds it.
 _CAL_KEYS = ("zero_counts", "counts_per_n", "cal_points", "drift_max_n")
 
@@ -97,9 +90,7 @@ def apply_config(app, cfg):
     """Make `cfg` the app's config now (App.reconfigure: never during a session)."""
     old = app.cfg
     app.cfg = cfg
-    fresh = Session(cfg)
-    for name in _SESSION_SETTINGS:
-        setattr(app.session, name, getattr(fresh, name))
+    app.session.configure(cfg)  # its state (the day's count, the band, a stop) carries on
     if any(old.get(k) != cfg.get(k) for k in _CAL_KEYS):
         # A new calibration: its zero was just measured, unless it kept the old one, in
         # which case the zero auto-zero has followed since boot is the better one.

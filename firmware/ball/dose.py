@@ -45,7 +45,6 @@ class Dose:
         self.resting = False  # a symptom stop today (or in the last 24 h)
         self._check_at = 0
         self._dirty = False
-        self.save = None  # called when the state should be saved (the log's save_day)
 
     def b_at(self, now_ms):
         return self.b0 + (now_ms - self.ms0) // 1000
@@ -60,7 +59,7 @@ class Dose:
     def step(self, now_ms, ev, sess):
         """After the session's step: note a start or a symptom stop, and keep the session's
         count of the day and its resting flag up to date. Returns True when the state
-        should be saved, and then asks save() to (it queues the flash step)."""
+        should be saved (the app then asks the log to, with the next id)."""
         if not ev & (EV_START | EV_STOP) and now_ms < self._check_at:
             return False
         self._check_at = now_ms + _CHECK_MS
@@ -83,8 +82,6 @@ class Dose:
             save = True
         self._recount(b)
         self.sync(sess)
-        if save and self.save is not None:
-            self.save()
         return save
 
     def sync(self, sess):

@@ -84,19 +84,7 @@ class Session:
     def __init__(self, cfg):
         self.edges = [0, 0, 0, 0, 0]  # lower edge of each band, mN
         self.down = [0, 0, 0, 0, 0]  # force below which a band is left downwards, mN
-        for i, key in enumerate(("light_n", "medium_n", "firm_n", "over_n")):
-            e = int(cfg[key] * 1000)
-            h = e * _HYST_PCT // 100
-            self.edges[i + 1] = e
-            self.down[i + 1] = e - (h if h > _HYST_MIN_MN else _HYST_MIN_MN)
-        self.limit_ms = int(cfg["session_limit_s"] * 1000)
-        # The warning comes warn_before_s before the limit, but never in the first half.
-        warn = int(cfg["warn_before_s"] * 1000)
-        self.warn_ms = self.limit_ms - (warn if warn < self.limit_ms // 2 else self.limit_ms // 2)
-        self.idle_stop_ms = int(cfg["idle_stop_s"] * 1000)
-        self.hold_min_ms = int(cfg["hold_min_s"] * 1000)
-        self.hold_max_ms = int(cfg["hold_max_s"] * 1000)
-        self.max_per_day = cfg["max_sessions_per_day"]
+        self.configure(cfg)
         self.sessions_today = 0
         self.resting = False  # the day is over early (a symptom stop): rest, no session
         self.state = READY
@@ -110,6 +98,23 @@ class Session:
         self.cue_counts = [0, 0, 0, 0, 0, 0]  # cues given in this session, CUE_NAMES order
         self._sq = [-1, 0, 0, -1, 0, 0, 0, 0]  # the squeeze gesture, see _G_*
         self._clear()
+
+    def configure(self, cfg):
+        """The settings a config gives (band edges, limits, holds, sessions per day); also
+        between sessions when the host saves a new config: the state carries on."""
+        for i, key in enumerate(("light_n", "medium_n", "firm_n", "over_n")):
+            e = int(cfg[key] * 1000)
+            h = e * _HYST_PCT // 100
+            self.edges[i + 1] = e
+            self.down[i + 1] = e - (h if h > _HYST_MIN_MN else _HYST_MIN_MN)
+        self.limit_ms = int(cfg["session_limit_s"] * 1000)
+        # The warning comes warn_before_s before the limit, but never in the first half.
+        warn = int(cfg["warn_before_s"] * 1000)
+        self.warn_ms = self.limit_ms - (warn if warn < self.limit_ms // 2 else self.limit_ms // 2)
+        self.idle_stop_ms = int(cfg["idle_stop_s"] * 1000)
+        self.hold_min_ms = int(cfg["hold_min_s"] * 1000)
+        self.hold_max_ms = int(cfg["hold_max_s"] * 1000)
+        self.max_per_day = cfg["max_sessions_per_day"]
 
     def _clear(self):
         # Zero in place: a session start in the sampling loop must not allocate.

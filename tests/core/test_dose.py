@@ -185,9 +185,7 @@ def test_the_count_is_saved_with_the_next_id_and_read_back_at_boot():
     os.mkdir(root)
     cfg = config.validate({"session_limit_s": 2, "max_sessions_per_day": 2})
     wlog = log.SessionLog(root, cfg, "test")
-    app = App(FakeBoard(counts=25000), cfg, None, wlog)
-    app.dose = wlog.day = fresh()
-    app.dose.save = wlog.save_day
+    app = App(FakeBoard(counts=25000), cfg, None, wlog, dose=fresh())
     t = 0
     while app.session.state != s.STOPPED:
         app.tick(t)
@@ -229,9 +227,7 @@ def test_a_shutdown_saves_the_days_clock_for_the_next_boot():
     root = tmp_path("dose-shutdown")
     os.mkdir(root)
     wlog = log.SessionLog(root, config.DEFAULTS, "test")
-    app = App(FakeBoard(counts=0), config.DEFAULTS, None, wlog)
-    app.dose = wlog.day = fresh()
-    app.dose.save = wlog.save_day
+    app = App(FakeBoard(counts=0), config.DEFAULTS, None, wlog, dose=fresh())
     for t in range(0, 7001, 10):
         app.now = t
         app.tick(t)

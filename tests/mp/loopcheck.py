@@ -83,12 +83,9 @@ def gesture_counts(cfg):
 
 def with_dose(app):
     """Sessions per day as on the ball (no RTC here): counted in the sampling loop too."""
-    app.dose = Dose()
-    app.dose.restore("")
-    if app.log is not None:
-        app.log.day = app.dose
-        app.dose.save = app.log.save_day
-    return app
+    dose = Dose()
+    dose.restore("")
+    return App(app.board, app.cfg, app.listener, app.log, dose=dose)
 
 
 def run_locked(app, start, n):

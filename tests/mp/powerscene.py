@@ -197,11 +197,10 @@ def boot(cfg, force_at, until_ms):
     log.recover(ROOT)
     slog = log.SessionLog(ROOT, cfg, "powercut")
     board = VirtualBoard(force_at, cfg)
-    app = App(board, cfg, None, slog)
-    app.dose = slog.day = Dose()  # the day's starts, saved with the next id
-    app.dose.save = slog.save_day
-    if app.dose.restore(slog.day_text):
+    dose = Dose()  # the day's starts, saved with the next id
+    if dose.restore(slog.day_text):
         fail("reference run", "the day's count did not survive the reboot")
+    app = App(board, cfg, None, slog, dose=dose)
     app.run(lambda: board.t >= until_ms)
     if slog.errors:
         fail("reference run", "log error: {}".format(slog.error))
