@@ -5,6 +5,7 @@ import time
 from ball import VERSION, board, config, log
 from ball.app import WAKE_CHECK_MS, App
 from ball.console import Console
+from ball.control import Control
 from ball.dose import Dose
 from ball.session import EV_FAULT, EV_FAULT_CLEAR
 
@@ -75,7 +76,7 @@ def main():
     hw.start_watchdog()
     app = App(hw, cfg, report, session_log, dose=dose)
     # The USB console: live stream, log transfer, config and clock for the host tools.
-    app.console = Console(sys.stdin.buffer, sys.stdout.buffer, app, LOG_ROOT, CONFIG_PATH)
+    app.console = Console(sys.stdin.buffer, sys.stdout.buffer, Control(app), LOG_ROOT, CONFIG_PATH)
     try:
         app.run()
     except KeyboardInterrupt:

@@ -20,8 +20,6 @@ from ball.session import (
     Session,
 )
 from ball.signal import SignalPath
-from ball.wire.console import FLAG_CALIB, FLAG_DRIFT_BAD, live_pack_into
-from ball.wire.names import STATE_NAMES
 
 PERIOD_MS = const(10)  # 100 Hz
 # Session times are ms since the loop started; they are rebased while the ball waits so they
@@ -96,7 +94,6 @@ class App:
         # sensor read and filtered, no session, no cues, the outputs its own.
         self.calib = False
         self._calib: Any = None  # a calib.CalibMode once calibration was asked for
-        self.clock_offset = None  # unix seconds at now == 0, once the host set the clock
 
     def tick(self, now_ms):
         """One sample: read, filter, step the session, tell the listener, drive the outputs."""
@@ -152,96 +149,7 @@ class App:
         self._requested |= ev
         return ev != 0
 
-    # ---- the control interface: what the USB console may read and ask, and nothing else
-    # (each runs between samples; those called per sample allocate nothing) ----
-
-    def session_active(self):
-        return self.session.state == ACTIVE
-
-    def status(self):
-        """The session's state and the day's count, for the host's `KB hello`."""
-        s = self.session
-        return {
-            "session": STATE_NAMES[s.state],
-            "elapsed_ms": s.elapsed_ms,
-            "calib": self.calib,
-            "sessions_today": s.sessions_today,
-            "max_sessions_per_day": s.max_per_day,
-            # The next contact would get the rest signal (as Session.step decides).
-            "rest": s.resting or s.sessions_today >= s.max_per_day,
-        }
-
-    def identity(self):
-        """Which ball: its board profile's sensor and name, and its stable id."""
-        board = self.board
-        profile = getattr(board, "profile", None) or {}
-        out = {"sensor": profile.get("sensor", "sim"), "board": profile.get("name", "")}
-        if "sim_like" in profile:
-            out["like"] = profile["sim_like"]  # the real sensor a virtual ball stands for
-        ball_id = getattr(board, "ball_id", None)
-        out["id"] = ball_id() if ball_id is not None else ""
-        return out
-
-    def pack_live(self, buf, off, now_ms, seen):
-        """This sample as an 'L' payload at buf[off] (ball/wire/console.py); `seen` holds
-        the cue counts the last one reported, so its cue bits are the cues given since.
-        Allocation-free. Returns its size."""
-        s = self.session
-        sig = self.signal
-        cues = 0
-        i = 0
-        while i < 6:
-            c = s.cue_counts[i]
-            if c != seen[i]:
-                if c > seen[i]:
-                    cues |= 1 << i
-                seen[i] = c
-            i += 1
-        hold = s.hold_ms
-        flags = FLAG_CALIB if self.calib else 0
-        if sig.drift_bad:
-            flags |= FLAG_DRIFT_BAD
-        return live_pack_into(
-            buf,
-            off,
-            now_ms & 0xFFFFFFFF,
-            sig.force_mn,  # the session's force too, and still filtered while calibrating
-            s.band,
-            s.state,
-            s.elapsed_ms,
-            hold if hold > 0 else 0,
-            cues,
-            self.fault,
-            sig.raw,
-            sig.drift_mn,
-            flags,
-        )
-
-    def writing(self):
-        """The name of the log file being written, or "" (it must not be pulled yet)."""
-        log = self.log
-        if log is not None and log.f is not None:
-            return log.path.rsplit("/", 1)[-1]
-        return ""
-
-    def set_clock(self, unix, utc_offset_s=0):
-        """The host's clock: unix seconds now, and local time's offset from UTC. The app
-        owns it; the board's RTC keeps it through resets, the day's count counts local
-        calendar days from it, and sessions from now on carry their start time."""
-        self.clock_offset = unix - self.now // 1000
-        set_time = getattr(self.board, "set_time", None)
-        if set_time is not None:
-            set_time(unix)
-        if self.log is not None and self.log.unix_time is None:
-            self.log.unix_time = self.unix_time
-        if self.dose is not None:
-            self.dose.set_clock(self.now, unix, utc_offset_s)
-
-    def unix_time(self):
-        """Unix seconds, or 0 when no host has set the clock since the app started."""
-        if self.clock_offset is None:
-            return 0
-        return self.clock_offset + self.now // 1000
+    # ---- for the host (through control.Control): calibration mode, a new config ----
 
     def calibrate(self, on, now_ms):
         """Calibration mode on (each call renews it) or off. Refused (False) while a

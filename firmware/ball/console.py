@@ -43,10 +43,8 @@ def _name_ok(name):
 
 
 class Console:
-    """The ball's end of the USB console. It reaches the app only through the app's control
-    interface (App: session_active, status, identity, pack_live, writing, request_stop,
-    calibrate, buzz, reconfigure, set_clock, unix_time), and the log files and config file
-    only through their paths."""
+    """The ball's end of the USB console. It reaches the app only through a control.Control,
+    and the log files and the config file only through their paths."""
 
     def __init__(self, stream_in, stream_out, control, log_root, config_path, chunk=_CHUNK):
         self.inp = stream_in

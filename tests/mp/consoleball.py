@@ -9,6 +9,7 @@ import time
 from ball import VERSION, config, session
 from ball.app import App
 from ball.console import Console
+from ball.control import Control
 from ball.log import SessionLog
 from ball.sim import SimBoard
 from ball.wire.names import STOP_REASONS
@@ -35,7 +36,7 @@ def main(trace, cfg_path, logdir):
             print("event session_stop", STOP_REASONS[app.session.stop_reason])
 
     app = App(board, cfg, listener, SessionLog(logdir, cfg, VERSION))
-    app.console = Console(sys.stdin.buffer, sys.stdout.buffer, app, logdir, cfg_path)
+    app.console = Console(sys.stdin.buffer, sys.stdout.buffer, Control(app), logdir, cfg_path)
     print("consoleball ready")
     try:
         app.run()

@@ -154,6 +154,7 @@ def main(mode):
         # The console's 'L' frames go out between samples, unlocked: the console runs in
         # the loop's spare time (a CRC-32 above 2**30 is a long int on the ESP32).
         from ball.console import Console
+        from ball.control import Control
 
         class Sink:
             def __init__(self):
@@ -163,7 +164,7 @@ def main(mode):
                 self.frames += 1
 
         sink = Sink()
-        con = Console(sys.stdin.buffer, sink, app, "/", "/config.json")
+        con = Console(sys.stdin.buffer, sink, Control(app), "/", "/config.json")
         app.calibrate(True, 0)
         gc.collect()
         t = 0

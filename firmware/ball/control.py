@@ -1,0 +1,113 @@
+# What the host may read from the running app and ask of it, and nothing else: the USB
+# console (and any later transport) holds a Control, never the App. Everything here runs
+# between samples; pack_live, called per sample while streaming, allocates nothing.
+from ball.session import ACTIVE
+from ball.wire.console import FLAG_CALIB, FLAG_DRIFT_BAD, live_pack_into
+from ball.wire.names import STATE_NAMES
+
+
+class Control:
+    def __init__(self, app):
+        self.app = app
+        self.clock_offset = None  # unix seconds at app.now == 0, once the host set the clock
+
+    def request_stop(self, reason):
+        """End the running session now (the host's symptom key). False: none was running."""
+        return self.app.request_stop(reason)
+
+    def calibrate(self, on, now_ms):
+        return self.app.calibrate(on, now_ms)
+
+    def buzz(self, now_ms, ms):
+        return self.app.buzz(now_ms, ms)
+
+    def reconfigure(self, cfg):
+        return self.app.reconfigure(cfg)
+
+    def session_active(self):
+        return self.app.session.state == ACTIVE
+
+    def status(self):
+        """The session's state and the day's count, for the host's `KB hello`."""
+        s = self.app.session
+        return {
+            "session": STATE_NAMES[s.state],
+            "elapsed_ms": s.elapsed_ms,
+            "calib": self.app.calib,
+            "sessions_today": s.sessions_today,
+            "max_sessions_per_day": s.max_per_day,
+            # The next contact would get the rest signal (as Session.step decides).
+            "rest": s.resting or s.sessions_today >= s.max_per_day,
+        }
+
+    def identity(self):
+        """Which ball: its board profile's sensor and name, and its stable id."""
+        board = self.app.board
+        profile = getattr(board, "profile", None) or {}
+        out = {"sensor": profile.get("sensor", "sim"), "board": profile.get("name", "")}
+        if "sim_like" in profile:
+            out["like"] = profile["sim_like"]  # the real sensor a virtual ball stands for
+        ball_id = getattr(board, "ball_id", None)
+        out["id"] = ball_id() if ball_id is not None else ""
+        return out
+
+    def pack_live(self, buf, off, now_ms, seen):
+        """This sample as an 'L' payload at buf[off] (ball/wire/console.py); `seen` holds
+        the cue counts the last one reported, so its cue bits are the cues given since.
+        Allocation-free. Returns its size."""
+        s = self.app.session
+        sig = self.app.signal
+        cues = 0
+        i = 0
+        while i < 6:
+            c = s.cue_counts[i]
+            if c != seen[i]:
+                if c > seen[i]:
+                    cues |= 1 << i
+                seen[i] = c
+            i += 1
+        hold = s.hold_ms
+        flags = FLAG_CALIB if self.app.calib else 0
+        if sig.drift_bad:
+            flags |= FLAG_DRIFT_BAD
+        return live_pack_into(
+            buf,
+            off,
+            now_ms & 0xFFFFFFFF,
+            sig.force_mn,  # the session's force too, and still filtered while calibrating
+            s.band,
+            s.state,
+            s.elapsed_ms,
+            hold if hold > 0 else 0,
+            cues,
+            self.app.fault,
+            sig.raw,
+            sig.drift_mn,
+            flags,
+        )
+
+    def writing(self):
+        """The name of the log file being written, or "" (it must not be pulled yet)."""
+        log = self.app.log
+        if log is not None and log.f is not None:
+            return log.path.rsplit("/", 1)[-1]
+        return ""
+
+    def set_clock(self, unix, utc_offset_s=0):
+        """The host's clock: unix seconds now, and local time's offset from UTC. The app
+        owns it; the board's RTC keeps it through resets, the day's count counts local
+        calendar days from it, and sessions from now on carry their start time."""
+        self.clock_offset = unix - self.app.now // 1000
+        set_time = getattr(self.app.board, "set_time", None)
+        if set_time is not None:
+            set_time(unix)
+        if self.app.log is not None and self.app.log.unix_time is None:
+            self.app.log.unix_time = self.unix_time
+        if self.app.dose is not None:
+            self.app.dose.set_clock(self.app.now, unix, utc_offset_s)
+
+    def unix_time(self):
+        """Unix seconds, or 0 when no host has set the clock since the app started."""
+        if self.clock_offset is None:
+            return 0
+        return self.clock_offset + self.app.now // 1000
