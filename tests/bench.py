@@ -260,7 +260,7 @@ def live_latency(d, image, seconds=6.0):
     from vball_fixture import VirtualBall
 
     from ball import logformat as lf
-    from knotball.link import decode_live
+    from knotball.transport.link import decode_live
 
     v = VirtualBall(d, image)
     try:

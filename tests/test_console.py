@@ -15,7 +15,7 @@ import pytest
 from ballpty import CFG, Ball
 
 from ball import logformat as lf
-from knotball.link import BallError, Link, LinkError
+from knotball.transport.link import BallError, Link, LinkError
 
 
 @pytest.fixture(scope="module")

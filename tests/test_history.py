@@ -13,7 +13,9 @@ import pytest
 
 from ball import config, logformat, sim
 from conftest import knotball
-from knotball import cli, history, store, traces
+from knotball import cli, traces
+from knotball.commands import history
+from knotball.history import store
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DAY = calendar.timegm((2025, 3, 10, 8, 0, 0))  # a Monday, 08:00 UTC
@@ -253,7 +255,7 @@ def test_report_png_is_a_picture_of_the_session(log, tmp_path):
 
 
 def test_the_plot_finds_the_holds_and_the_moment_too_hard(log):
-    from knotball import plot
+    from knotball.history import plot
 
     s = logformat.parse(log)[0][0]
     [(start, end)] = plot.holds(s["trace"], s["header"]["hold_min_ms"], 100)

@@ -8,8 +8,8 @@ from rich.console import Console
 
 from ball import config
 from ball import logformat as lf
-from knotball import live
-from knotball.link import LIVE_FORMAT, decode_live
+from knotball.commands import live
+from knotball.transport.link import LIVE_FORMAT, decode_live
 
 
 def sample(drift_mn=0, flags=0):

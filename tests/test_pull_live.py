@@ -13,8 +13,11 @@ import serial
 from ballpty import Ball, answering_pty
 
 from ball import logformat
-from knotball import cli, live, ports, store
-from knotball.link import LIVE_FORMAT, Link, LinkError
+from knotball import cli
+from knotball.commands import live
+from knotball.history import store
+from knotball.transport import ports
+from knotball.transport.link import LIVE_FORMAT, Link, LinkError
 
 SESSION = "00000001.kbl"
 

@@ -9,18 +9,48 @@ from knotball.runtime import UsageError
 
 # name -> (module, one-line help). Each module has add_arguments(parser) and run(args) -> int.
 COMMANDS = {
-    "sim": ("knotball.sim", "replay a pressure trace through the real firmware loop"),
-    "inspect": ("knotball.inspect", "read session log files and print the sessions in them"),
-    "import": ("knotball.importer", "add session log files to the history on this computer"),
-    "pull": ("knotball.pull", "copy the ball's session logs to the history, then delete them"),
-    "live": ("knotball.live", "watch pressure, band and session time live, as the person rolls"),
-    "history": ("knotball.history", "list the sessions in the history, with daily totals"),
-    "report": ("knotball.report", "one session's summary, plot (--png) and trace (--csv)"),
-    "virtual": ("knotball.virtual", "a ball without hardware, on a pty mpremote can use"),
-    "calibrate": ("knotball.calibrate", "fit the sensor with a kitchen scale, or set the bands"),
-    "flash": ("knotball.flash", "deploy firmware, board profile, config and clock to the ball"),
-    "config": ("knotball.configure", "show the ball's config, or change keys: KEY=VALUE ..."),
-    "demo": ("knotball.demo", "the whole job on a virtual ball: flash, live, pull, report"),
+    "sim": ("knotball.commands.sim", "replay a pressure trace through the real firmware loop"),
+    "inspect": (
+        "knotball.commands.inspect_logs",
+        "read session log files and print the sessions in them",
+    ),
+    "import": (
+        "knotball.commands.import_logs",
+        "add session log files to the history on this computer",
+    ),
+    "pull": (
+        "knotball.commands.pull",
+        "copy the ball's session logs to the history, then delete them",
+    ),
+    "live": (
+        "knotball.commands.live",
+        "watch pressure, band and session time live, as the person rolls",
+    ),
+    "history": (
+        "knotball.commands.history",
+        "list the sessions in the history, with daily totals",
+    ),
+    "report": (
+        "knotball.commands.report",
+        "one session's summary, plot (--png) and trace (--csv)",
+    ),
+    "virtual": ("knotball.virtual.pty_ball", "a ball without hardware, on a pty mpremote can use"),
+    "calibrate": (
+        "knotball.commands.calibrate",
+        "fit the sensor with a kitchen scale, or set the bands",
+    ),
+    "flash": (
+        "knotball.commands.flash",
+        "deploy firmware, board profile, config and clock to the ball",
+    ),
+    "config": (
+        "knotball.commands.config",
+        "show the ball's config, or change keys: KEY=VALUE ...",
+    ),
+    "demo": (
+        "knotball.commands.demo",
+        "the whole job on a virtual ball: flash, live, pull, report",
+    ),
 }
 
 

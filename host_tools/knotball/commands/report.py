@@ -8,7 +8,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from knotball import history, store, timeline
+from knotball import timeline
+from knotball.commands import history
+from knotball.history import store
 from knotball.runtime import UsageError
 
 STRIP_CELLS_MS = (250, 500, 1000, 2000)
@@ -206,7 +208,9 @@ def run(args):
                 "only its summary); nothing to write".format(option, sid)
             )
         if option == "--png":
-            from knotball import plot  # matplotlib takes a while to import: only when asked
+            from knotball.history import (
+                plot,  # matplotlib takes a while to import: only when asked
+            )
 
             outputs.append((option, path, plot.render_png(s, history.started(s))))
         else:

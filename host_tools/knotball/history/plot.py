@@ -10,7 +10,7 @@ matplotlib.use("Agg")  # files only, never a window: before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from knotball import history  # noqa: E402
+from knotball.commands import history  # noqa: E402
 
 BAND_NAMES = ("idle", "light", "medium", "firm", "too hard")
 # The LED's colours (firmware feedback.BAND_RGB: green, amber, orange, red), made readable on

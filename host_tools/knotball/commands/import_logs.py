@@ -3,7 +3,9 @@ to the host history. Each file is one all-or-nothing add; importing again adds n
 
 import sys
 
-from knotball import history, inspect, store
+from knotball.commands import history
+from knotball.commands import inspect_logs as inspect
+from knotball.history import store
 from knotball.runtime import UsageError
 
 OK, FAILED, NOT_A_LOG, DAMAGED = 0, 1, 2, 3

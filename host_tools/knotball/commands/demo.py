@@ -14,12 +14,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from knotball import cli, live
-from knotball.link import LinkError
+from knotball import cli
+from knotball.commands import live
 from knotball.runtime import UsageError
-from knotball.virtual import VirtualBall
+from knotball.transport.link import LinkError
+from knotball.virtual.pty_ball import VirtualBall
 
-TRACE = Path(__file__).resolve().parent / "data" / "demo_session.csv"
+TRACE = Path(__file__).resolve().parent.parent / "data" / "demo_session.csv"
 LIVE_TIMEOUT_S = 120
 
 

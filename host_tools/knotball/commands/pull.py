@@ -16,10 +16,11 @@ from pathlib import Path
 from serial import SerialException
 
 from ball import logformat
-from knotball import advice, ports, store
-from knotball import history as history_cmd
-from knotball.inspect import brief
-from knotball.link import BallError, LinkError
+from knotball.commands import history as history_cmd
+from knotball.commands.inspect_logs import brief
+from knotball.history import advice, store
+from knotball.transport import ports
+from knotball.transport.link import BallError, LinkError
 
 OK, FAILED, NOT_KNOTBALL = 0, 1, 2
 

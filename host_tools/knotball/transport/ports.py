@@ -7,7 +7,7 @@ candidates is a question for the user, not a coin toss.
 
 import os
 
-from knotball.link import Link, LinkError
+from knotball.transport.link import Link, LinkError
 
 # USB vendor ids of the USB-serial bridges on ESP32 boards, and Espressif's own (native USB).
 VENDORS = {

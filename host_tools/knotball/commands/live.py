@@ -14,9 +14,9 @@ from serial import SerialException
 
 from ball import config
 from ball import logformat as lf
-from knotball import ports
-from knotball.link import BallError, LinkError, decode_live
 from knotball.timeline import BAND_STYLE, CUE_TEXT
+from knotball.transport import ports
+from knotball.transport.link import BallError, LinkError, decode_live
 
 NOT_KNOTBALL = 2
 SAMPLE_TIMEOUT_S = 2.0  # samples come at 20 Hz: this long without one, the link is gone

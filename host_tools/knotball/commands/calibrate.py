@@ -29,8 +29,8 @@ import json
 import sys
 
 from ball import config
-from knotball import calfit, ports
-from knotball.calsession import (
+from knotball.calibration import fit as calfit
+from knotball.calibration.flow import (
     BAD_INPUT,
     FAILED,
     OK,
@@ -40,8 +40,9 @@ from knotball.calsession import (
     Flow,
     Stop,
 )
-from knotball.link import BallError, LinkError
 from knotball.runtime import UsageError
+from knotball.transport import ports
+from knotball.transport.link import BallError, LinkError
 
 BUZZ_GOT_IT = 250  # ms: the ball has the reading
 BUZZ_AGAIN = 500  # ms: too fast, do it again

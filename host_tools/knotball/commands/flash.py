@@ -22,9 +22,10 @@ import time
 from pathlib import Path
 
 from ball import profile as board_profile
-from knotball import configfile, ports
-from knotball.link import LinkError
+from knotball import configfile
 from knotball.runtime import FIRMWARE_ROOT, UsageError, compiled_firmware
+from knotball.transport import ports
+from knotball.transport.link import LinkError
 
 MANIFEST = "/.knotball-manifest.json"
 BOARDS_DIR = FIRMWARE_ROOT.parent / "hardware" / "boards"

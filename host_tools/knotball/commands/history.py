@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from knotball import advice, store
+from knotball.history import advice, store
 from knotball.runtime import UsageError
 
 # The guidance the product encodes. The ball enforces its own limits (the session cap is

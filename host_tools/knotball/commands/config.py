@@ -13,9 +13,9 @@ import json
 import sys
 
 from ball import config
-from knotball import ports
-from knotball.link import BallError, LinkError
 from knotball.runtime import UsageError
+from knotball.transport import ports
+from knotball.transport.link import BallError, LinkError
 
 FAILED = 1
 REFUSED = 2

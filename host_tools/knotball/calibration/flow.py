@@ -8,8 +8,9 @@ import time
 
 from ball import config
 from ball import logformat as lf
-from knotball import calfit, store
-from knotball.link import BallError, LinkError, decode_live
+from knotball.calibration import fit as calfit
+from knotball.history import store
+from knotball.transport.link import BallError, LinkError, decode_live
 
 OK, FAILED, BAD_INPUT = 0, 1, 2
 RENEW_BALL_MS = 2000  # `KB calib on` again after this much ball time...
