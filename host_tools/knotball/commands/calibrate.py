@@ -65,9 +65,7 @@ def add_arguments(p):
     )
     b.add_argument("--trials", type=int, default=3, help="presses to average (default 3)")
     for q in (s, b):
-        q.add_argument(
-            "--port", metavar="PORT", help="the ball's serial port (default: the one ball)"
-        )
+        ports.add_argument(q)
         q.add_argument("--yes", action="store_true", help="save without asking")
         q.add_argument(
             "--json", action="store_true", help="talk on stderr; print one JSON result on stdout"
@@ -310,7 +308,7 @@ def run(args):
         return status
 
     try:
-        link = ports.open_link(ports.choose(args.port))
+        link = ports.connect(args.port)
     except LinkError as e:
         return fail(str(e), FAILED)
     with link:

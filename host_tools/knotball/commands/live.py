@@ -29,7 +29,7 @@ FAULT_TEXT = {
 
 
 def add_arguments(p):
-    p.add_argument("--port", metavar="PORT", help="the ball's serial port (default: the one ball)")
+    ports.add_argument(p)
     p.add_argument(
         "--plain",
         action="store_true",

@@ -26,7 +26,7 @@ OK, FAILED, NOT_KNOTBALL = 0, 1, 2
 
 
 def add_arguments(p):
-    p.add_argument("--port", metavar="PORT", help="the ball's serial port (default: the one ball)")
+    ports.add_argument(p)
     p.add_argument("--out", metavar="DIR", help="also keep a copy of each log file in DIR")
     p.add_argument("--keep", action="store_true", help="delete nothing from the ball")
     p.add_argument("--json", action="store_true", help="print one JSON object with the result")
@@ -118,7 +118,7 @@ class Pull:
 
 def run(args):
     try:
-        link = ports.open_link(ports.choose(args.port))
+        link = ports.connect(args.port)
     except LinkError as e:
         _say(str(e))
         return FAILED
