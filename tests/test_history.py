@@ -14,7 +14,7 @@ import pytest
 from ball import config, logformat, sim
 from conftest import knotball
 from knotball import cli, traces
-from knotball.commands import history
+from knotball.history import guidance as history
 from knotball.history import store
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -16,9 +16,8 @@ from pathlib import Path
 from serial import SerialException
 
 from ball import logformat
-from knotball.commands import history as history_cmd
-from knotball.commands.inspect_logs import brief
-from knotball.history import advice, store
+from knotball.history import advice, guidance, store
+from knotball.history.logs import brief
 from knotball.transport import ports
 from knotball.transport.link import BallError, LinkError
 
@@ -86,9 +85,7 @@ class Pull:
         by_id = {s["id"]: s for s in sessions}
         for sid in added.added + added.replaced:
             self.sessions.append(brief(by_id[sid]))
-            self.note(
-                "{}: session {} stored ({})".format(name, sid, history_cmd.ended(by_id[sid]))
-            )
+            self.note("{}: session {} stored ({})".format(name, sid, guidance.ended(by_id[sid])))
         for sid in added.duplicates:
             self.note("{}: session {} is already in the history".format(name, sid))
         why = None
@@ -147,7 +144,7 @@ def run(args):
             _say("{}; nothing more was deleted from the ball".format(e))
             return FAILED
     try:
-        tip = advice.suggest(history_cmd.ordered(job.history.sessions(ball)))
+        tip = advice.suggest(guidance.ordered(job.history.sessions(ball)))
     except store.StoreError:
         tip = None  # the pull itself said what went wrong with the history
     if args.json:
