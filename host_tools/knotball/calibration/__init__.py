@@ -1,2 +1,2 @@
-"""Calibrating a ball: the fits (fit.py), the ball in calibration mode and the person
-answering (flow.py)."""
+"""Calibrating a ball: the guided procedures (guide.py), the ball in calibration mode and
+the person answering (flow.py), and the fits (fit.py)."""
