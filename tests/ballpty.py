@@ -19,9 +19,9 @@ import time
 import tty
 
 from conftest import TESTS
-from knotball.link import Link
 from knotball.runtime import FIRMWARE_ROOT, micropython_exe
-from knotball.virtual import controlling_tty, raw_with_isig
+from knotball.transport.link import Link
+from knotball.virtual.pty_ball import controlling_tty, raw_with_isig
 
 CFG = {
     "session_limit_s": 3,

@@ -8,7 +8,7 @@ import pytest
 from vball_fixture import VirtualBall, deploy_firmware
 
 from conftest import knotball
-from knotball import advice
+from knotball.history import advice
 
 
 def session(i, limit_s=60, reason="time_limit", over_ms=0, too_hard=0, start=0, **extra):

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from knotball import calfit
-from knotball.calfit import G
+from knotball.calibration import fit as calfit
+from knotball.calibration.fit import G
 
 FSR_K = 100000 * 20 / 20**0.85  # the sim-fsr board: 100 000 counts/N at 20 N, F**0.85
 

@@ -22,8 +22,9 @@ from vball_fixture import VirtualBall, deploy_firmware
 from ball import config
 from ball.wire import framing
 from conftest import knotball
-from knotball import store, traces
-from knotball.calfit import G
+from knotball import traces
+from knotball.calibration.fit import G
+from knotball.history import store
 
 SPEED = 10
 REST_S = 40

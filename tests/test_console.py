@@ -15,7 +15,7 @@ import pytest
 from ballpty import CFG, Ball
 
 from ball.wire import framing
-from knotball.link import BallError, Link, LinkError
+from knotball.transport.link import BallError, Link, LinkError
 
 
 @pytest.fixture(scope="module")

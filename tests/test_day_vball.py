@@ -8,7 +8,7 @@ import pytest
 from vball_fixture import VirtualBall, deploy_firmware, write_trace
 
 from ball.wire import logfile
-from knotball.link import BallError
+from knotball.transport.link import BallError
 
 
 @pytest.fixture

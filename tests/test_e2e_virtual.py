@@ -19,8 +19,9 @@ from vball_fixture import VirtualBall, deploy_firmware, put_and_reset, sim_log, 
 
 from ball.wire import framing, logfile
 from conftest import knotball
-from knotball import cli, store
-from knotball.link import Link
+from knotball import cli
+from knotball.history import store
+from knotball.transport.link import Link
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CFG = {"session_limit_s": 10, "idle_stop_s": 5, "warn_before_s": 2, "hold_min_s": 1}

@@ -10,9 +10,9 @@ import time
 import pytest
 from test_virtual import Virtual
 
-from knotball import flash
-from knotball.link import Link
+from knotball.commands import flash
 from knotball.runtime import UsageError
+from knotball.transport.link import Link
 
 
 def knotball(*args):

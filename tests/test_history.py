@@ -15,7 +15,9 @@ from ball import config, sim
 from ball.wire import framing, logfile
 from ball.wire.names import BAND_NAMES
 from conftest import knotball
-from knotball import cli, history, store, traces
+from knotball import cli, traces
+from knotball.history import guidance as history
+from knotball.history import store
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DAY = calendar.timegm((2025, 3, 10, 8, 0, 0))  # a Monday, 08:00 UTC
@@ -255,7 +257,7 @@ def test_report_png_is_a_picture_of_the_session(log, tmp_path):
 
 
 def test_the_plot_finds_the_holds_and_the_moment_too_hard(log):
-    from knotball import plot
+    from knotball.history import plot
 
     s = logfile.parse(log)[0][0]
     [(start, end)] = plot.holds(s["trace"], s["header"]["hold_min_ms"], 100)

@@ -3,7 +3,7 @@
 import sqlite3
 
 from conftest import knotball
-from knotball import store
+from knotball.history import store
 
 
 def v1_history(path):

@@ -7,7 +7,7 @@ from rich.console import Console
 
 from ball import config
 from ball.wire import console as wconsole
-from knotball import live
+from knotball.commands import live
 
 
 def packed(*fields):

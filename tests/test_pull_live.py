@@ -14,8 +14,11 @@ from ballpty import Ball, answering_pty
 
 from ball.wire import console as wconsole
 from ball.wire import framing, logfile
-from knotball import cli, live, ports, store
-from knotball.link import Link, LinkError
+from knotball import cli
+from knotball.commands import live
+from knotball.history import store
+from knotball.transport import ports
+from knotball.transport.link import Link, LinkError
 
 SESSION = "00000001.kbl"
 

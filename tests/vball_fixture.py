@@ -17,8 +17,8 @@ import sys
 import time
 
 from conftest import FIRMWARE_ROOT
-from knotball.link import Link, LinkError
 from knotball.runtime import compiled_firmware
+from knotball.transport.link import Link, LinkError
 
 HARDWARE = FIRMWARE_ROOT.parent / "hardware" / "boards"
 MPREMOTE = [sys.executable, "-m", "mpremote"]

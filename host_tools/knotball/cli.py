@@ -2,25 +2,25 @@
 
 import argparse
 import importlib
-import sys
 
 from knotball import __version__
-from knotball.runtime import UsageError
+from knotball.commands import call
 
-# name -> (module, one-line help). Each module has add_arguments(parser) and run(args) -> int.
+# name -> (module in knotball.commands, one-line help). Each module has
+# add_arguments(parser) and run(args) -> exit status.
 COMMANDS = {
-    "sim": ("knotball.sim", "replay a pressure trace through the real firmware loop"),
-    "inspect": ("knotball.inspect", "read session log files and print the sessions in them"),
-    "import": ("knotball.importer", "add session log files to the history on this computer"),
-    "pull": ("knotball.pull", "copy the ball's session logs to the history, then delete them"),
-    "live": ("knotball.live", "watch pressure, band and session time live, as the person rolls"),
-    "history": ("knotball.history", "list the sessions in the history, with daily totals"),
-    "report": ("knotball.report", "one session's summary, plot (--png) and trace (--csv)"),
-    "virtual": ("knotball.virtual", "a ball without hardware, on a pty mpremote can use"),
-    "calibrate": ("knotball.calibrate", "fit the sensor with a kitchen scale, or set the bands"),
-    "flash": ("knotball.flash", "deploy firmware, board profile, config and clock to the ball"),
-    "config": ("knotball.configure", "show the ball's config, or change keys: KEY=VALUE ..."),
-    "demo": ("knotball.demo", "the whole job on a virtual ball: flash, live, pull, report"),
+    "sim": ("sim", "replay a pressure trace through the real firmware loop"),
+    "inspect": ("inspect_logs", "read session log files and print the sessions in them"),
+    "import": ("import_logs", "add session log files to the history on this computer"),
+    "pull": ("pull", "copy the ball's session logs to the history, then delete them"),
+    "live": ("live", "watch pressure, band and session time live, as the person rolls"),
+    "history": ("history", "list the sessions in the history, with daily totals"),
+    "report": ("report", "one session's summary, plot (--png) and trace (--csv)"),
+    "virtual": ("virtual", "a ball without hardware, on a pty mpremote can use"),
+    "calibrate": ("calibrate", "fit the sensor with a kitchen scale, or set the bands"),
+    "flash": ("flash", "deploy firmware, board profile, config and clock to the ball"),
+    "config": ("config", "show the ball's config, or change keys: KEY=VALUE ..."),
+    "demo": ("demo", "the whole job on a virtual ball: flash, live, pull, report"),
 }
 
 
@@ -32,18 +32,11 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(module=module)
-        importlib.import_module(module).add_arguments(p)
+        p.set_defaults(module="knotball.commands." + module)
+        importlib.import_module("knotball.commands." + module).add_arguments(p)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    try:
-        return importlib.import_module(args.module).run(args)
-    except UsageError as e:
-        print("knotball {}: {}".format(args.command, e), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("knotball {}: interrupted".format(args.command), file=sys.stderr)
-        return 130
+    return call(args.command, importlib.import_module(args.module), args)

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from ball.wire.names import BAND_NAMES  # noqa: E402
-from knotball import history  # noqa: E402
+from knotball.history import guidance  # noqa: E402
 
 BAND_LABELS = tuple("too hard" if b == "over" else b for b in BAND_NAMES)
 # The LED's colours (firmware feedback.BAND_RGB: green, amber, orange, red), made readable on
@@ -191,7 +191,7 @@ def render_png(s, title_when):
     ax.set_axisbelow(True)
     fig.suptitle(
         "Session {} · {} · {:.1f} s · {}".format(
-            s["id"], title_when, s["duration_ms"] / 1000, history.ended(s)
+            s["id"], title_when, s["duration_ms"] / 1000, guidance.ended(s)
         ),
         x=0.01,
         ha="left",
@@ -203,7 +203,7 @@ def render_png(s, title_when):
     facts.append("too hard {}×".format(s["too_hard_count"]))
     if limit and limit > end_ms * 1.3:
         facts.append("limit {:g} s (not reached)".format(limit / 1000))
-    facts += history.session_notes(s)
+    facts += guidance.session_notes(s)
     ax.set_title("  ·  ".join(facts), loc="left", fontsize=9, color="#555555")
     legend = [Patch(color=BAND_COLOURS[k], alpha=0.7, label=BAND_LABELS[k]) for k in range(1, 5)]
     legend.append(Patch(color=HOLD_COLOUR, alpha=0.2, label="steady hold"))

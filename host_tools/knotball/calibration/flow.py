@@ -9,8 +9,9 @@ import time
 from ball import config
 from ball.wire.console import unpack_live
 from ball.wire.framing import LIVE
-from knotball import calfit, store
-from knotball.link import BallError, LinkError
+from knotball.calibration import fit as calfit
+from knotball.history import store
+from knotball.transport.link import BallError, LinkError
 
 OK, FAILED, BAD_INPUT = 0, 1, 2
 RENEW_BALL_MS = 2000  # `KB calib on` again after this much ball time...

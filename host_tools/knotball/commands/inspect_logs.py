@@ -7,7 +7,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from ball.wire import logfile
+from knotball.history.logs import brief, read
 
 OK, NOT_A_LOG, DAMAGED = 0, 2, 3
 
@@ -15,36 +15,6 @@ OK, NOT_A_LOG, DAMAGED = 0, 2, 3
 def add_arguments(p):
     p.add_argument("files", nargs="+", metavar="FILE", help="session log files (*.kbl)")
     p.add_argument("--json", action="store_true", help="one JSON object per file")
-
-
-def brief(s):
-    """The fields of a session that contract 4/5 promise."""
-    return {
-        "id": s["id"],
-        "duration_ms": s["duration_ms"],
-        "stop_reason": s["stop_reason"],
-        "band_ms": s["band_ms"],
-        "peak_n": s["peak_n"],
-    }
-
-
-def read(path):
-    """(sessions, damage, error): error is a message when the file cannot be read or is not
-    a knotball log; damage is None or {"offset", "reason"}."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        return [], None, "cannot read it ({})".format(e.strerror)
-    if not data:
-        return [], None, "not a knotball log (the file is empty)"
-    try:
-        sessions, damage = logfile.parse(data)
-    except logfile.NotALog as e:
-        return [], None, str(e)
-    if damage is not None:
-        damage = {"offset": damage[0], "reason": damage[1]}
-    return sessions, damage, None
 
 
 def _started(s):

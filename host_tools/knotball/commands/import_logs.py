@@ -3,7 +3,7 @@ to the host history. Each file is one all-or-nothing add; importing again adds n
 
 import sys
 
-from knotball import history, inspect, store
+from knotball.history import guidance, logs, store
 from knotball.runtime import UsageError
 
 OK, FAILED, NOT_A_LOG, DAMAGED = 0, 1, 2, 3
@@ -29,7 +29,7 @@ def _worst(a, b):
 
 
 def _describe(s):
-    text = "{:.1f} s, {}".format(s["duration_ms"] / 1000, history.ended(s))
+    text = "{:.1f} s, {}".format(s["duration_ms"] / 1000, guidance.ended(s))
     if not s.get("complete", True):
         text += "; cut short: recovered up to its last checkpoint"
     if s.get("archived"):
@@ -45,7 +45,7 @@ def run(args):
     status = OK
     counts = {"added": 0, "replaced": 0, "duplicates": 0, "conflicts": 0}
     for path in args.files:
-        sessions, damage, error = inspect.read(path)
+        sessions, damage, error = logs.read(path)
         if error:
             _warn("{}: {}; nothing imported from it".format(path, error))
             status = _worst(status, NOT_A_LOG)

@@ -7,7 +7,7 @@ candidates is a question for the user, not a coin toss.
 
 import os
 
-from knotball.link import Link, LinkError
+from knotball.transport.link import Link, LinkError
 
 # USB vendor ids of the USB-serial bridges on ESP32 boards, and Espressif's own (native USB).
 VENDORS = {
@@ -29,6 +29,13 @@ def candidates():
     return sorted(p.device for p in list_ports.comports() if p.vid in VENDORS)
 
 
+def add_argument(parser):
+    """The one `--port` option every command that talks to a ball has."""
+    parser.add_argument(
+        "--port", metavar="PORT", help="the ball's serial port (default: the one ball connected)"
+    )
+
+
 def choose(port=None):
     if port:
         return port
@@ -46,17 +53,27 @@ def choose(port=None):
     return found[0]
 
 
-def open_link(path, timeout=3.0):
-    """A Link on `path`, locked against other knotball commands using the same port."""
+def open_serial(path, timeout=0.02):
+    """The serial port at `path`, locked against other programs (knotball commands, a
+    serial monitor); PortError says why it cannot be had."""
     import serial
 
     try:
-        port = serial.Serial(path, 115200, timeout=0.02, write_timeout=2, exclusive=True)
+        return serial.Serial(path, 115200, timeout=timeout, write_timeout=2, exclusive=True)
     except serial.SerialException as e:
-        if "lock" in str(e):
+        if "lock" in str(e) or "busy" in str(e).lower():
             raise PortError(
                 "{} is busy: another program has it open (a `knotball live`, a serial "
                 "monitor?); close it and try again".format(path)
             )
         raise PortError("cannot open {}: {}".format(path, e))
-    return Link(port, timeout=timeout)
+
+
+def open_link(path, timeout=3.0):
+    """A Link on `path`, locked against other knotball commands using the same port."""
+    return Link(open_serial(path), timeout=timeout)
+
+
+def connect(port=None, timeout=3.0):
+    """The console link to the ball `--port` names (or the one connected)."""
+    return open_link(choose(port), timeout)

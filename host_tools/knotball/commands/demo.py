@@ -14,12 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from knotball import cli, live
-from knotball.link import LinkError
+from knotball.commands import flash, live, main, pull, report
 from knotball.runtime import UsageError
-from knotball.virtual import VirtualBall
+from knotball.transport.link import LinkError
+from knotball.virtual.pty_ball import VirtualBall
 
-TRACE = Path(__file__).resolve().parent / "data" / "demo_session.csv"
+TRACE = Path(__file__).resolve().parent.parent / "data" / "demo_session.csv"
 LIVE_TIMEOUT_S = 120
 
 
@@ -123,7 +123,7 @@ def run(args):
         console.print("   virtual ball on {}".format(ball.port), highlight=False)
 
         _step(console, 2, "knotball flash --board sim   (firmware compiled with mpy-cross)")
-        _check(cli.main(["flash", "--port", ball.port, "--board", "sim"]), "flash")
+        _check(main("flash", flash, ["--port", ball.port, "--board", "sim"]), "flash")
 
         _step(console, 3, "knotball live   (until the session stops at its limit)")
         view = _live(ball.port, args.plain, console)
@@ -144,10 +144,10 @@ def run(args):
             4,
             "knotball pull   (into a temporary history: {})".format(os.environ["KNOTBALL_HOME"]),
         )
-        _check(cli.main(["pull", "--port", ball.port]), "pull")
+        _check(main("pull", pull, ["--port", ball.port]), "pull")
 
         _step(console, 5, "knotball report --png {}".format(args.png))
-        _check(cli.main(["report", "--png", args.png]), "report")
+        _check(main("report", report, ["--png", args.png]), "report")
         console.print(
             "\n[bold green]demo done[/] in {:.0f} s; the plot is {}".format(
                 time.monotonic() - t0, args.png

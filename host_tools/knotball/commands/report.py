@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.text import Text
 
 from ball.wire.names import BAND_NAMES
-from knotball import history, store, timeline
+from knotball import timeline
+from knotball.history import guidance, store
 from knotball.runtime import UsageError
 
 STRIP_CELLS_MS = (250, 500, 1000, 2000)
@@ -39,7 +40,7 @@ def latest(sessions):
 
 
 def _latest_ids(sessions, n=5):
-    recent = list(reversed(history.ordered(sessions)))[:n]
+    recent = list(reversed(guidance.ordered(sessions)))[:n]
     several = len({s["ball"] for s in sessions}) > 1
     return ", ".join(
         "{} ({})".format(s["id"], s["ball"]) if several else str(s["id"]) for s in recent
@@ -149,7 +150,7 @@ def _band_strip(s, console):
 
 def render(s, console):
     h = s["header"]
-    head = ["ball " + s["ball"], history.started(s)]
+    head = ["ball " + s["ball"], guidance.started(s)]
     if h.get("firmware"):
         head.append("firmware " + h["firmware"])
     console.print(Text.assemble(("Session {}".format(s["id"]), "bold"), " · " + " · ".join(head)))
@@ -177,7 +178,7 @@ def render(s, console):
         console.print(
             Text("    {:7.1f} s  {}".format(t / 1000, FAULT_TEXT.get(what, what)), "magenta")
         )
-    for note in history.session_notes(s):
+    for note in guidance.session_notes(s):
         console.print(Text("  " + note, "yellow"))
     if not s["has_trace"]:
         console.print(Text("  no trace: the ball dropped it to free flash", "dim"))
@@ -207,9 +208,11 @@ def run(args):
                 "only its summary); nothing to write".format(option, sid)
             )
         if option == "--png":
-            from knotball import plot  # matplotlib takes a while to import: only when asked
+            from knotball.history import (
+                plot,  # matplotlib takes a while to import: only when asked
+            )
 
-            outputs.append((option, path, plot.render_png(s, history.started(s))))
+            outputs.append((option, path, plot.render_png(s, guidance.started(s))))
         else:
             outputs.append((option, path, csv_bytes(s)))
     write_whole(outputs)

@@ -1,4 +1,4 @@
-"""`knotball virtual`: a ball without hardware (DESIGN.md contract 4).
+"""A ball without hardware (DESIGN.md contract 4), as `knotball virtual` runs it.
 
 The MicroPython unix port runs the virtual ball's ROM (vball/rom.py): the root filesystem is
 a littlefs2 image file (`--flash`, kept across restarts), boot.py and main.py run from it as
@@ -10,7 +10,6 @@ a relay copies bytes between that pty and a second one whose path users connect 
 
 import os
 import select
-import signal
 import subprocess
 import sys
 import termios
@@ -19,39 +18,11 @@ import time
 import tty
 from pathlib import Path
 
-from knotball.runtime import UsageError, micropython_exe
+from knotball.runtime import micropython_exe
 
 VBALL_DIR = Path(__file__).resolve().parent / "vball"
 BLOCK = 4096
 DEFAULT_BLOCKS = 512  # 2 MiB: the filesystem partition of a 4 MiB ESP32 board
-
-
-def add_arguments(p):
-    p.add_argument("--trace", help="pressure trace (t_ms,force_n CSV) fed to the sensor")
-    p.add_argument("--speed", type=float, default=1.0, help="run the ball X times faster")
-    p.add_argument("--baud", type=int, help="throttle the link to N baud (10 bits a byte)")
-    p.add_argument(
-        "--flash",
-        default=str(default_image()),
-        help="the ball's littlefs2 flash image (created when missing; default %(default)s)",
-    )
-    p.add_argument("--port-file", help="write the ball's port path here once it is ready")
-
-
-def default_image():
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "knotball" / "virtual-ball.img"
-
-
-def check_trace(path):
-    """Refuse a bad trace up front, naming its line (the ball reads it without checking)."""
-    from ball.signal import Calibration
-    from ball.sim import TraceError, TraceSensor
-
-    try:
-        TraceSensor(path, Calibration(0, 1)).at(float("inf"))
-    except TraceError as e:
-        raise UsageError(str(e))
 
 
 def raw_with_isig(fd):
@@ -152,39 +123,3 @@ class VirtualBall:
             t.join(2)
         for fd in (self.ball_m, self.host_m, self.host_s):
             os.close(fd)
-
-
-def run(args):
-    if args.speed <= 0:
-        raise UsageError("--speed must be above 0")
-    if args.baud is not None and args.baud < 300:
-        raise UsageError("--baud must be at least 300")
-    if args.trace:
-        check_trace(args.trace)
-    ball = VirtualBall(args.flash, args.trace, args.speed, args.baud)
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    port_file = Path(args.port_file) if args.port_file else None
-    try:
-        if not ball.wait_ready():
-            print("knotball virtual: the virtual ball did not start", file=sys.stderr)
-            return 1
-        if port_file:
-            tmp = port_file.with_name(port_file.name + ".tmp")
-            tmp.write_text(ball.port + "\n")
-            tmp.replace(port_file)  # readers never see a half-written path
-        print("virtual ball on {} (flash image {}); Ctrl-C stops it".format(ball.port, args.flash))
-        sys.stdout.flush()
-        while ball.proc.poll() is None:
-            time.sleep(0.2)
-        print("knotball virtual: the ball stopped (status {})".format(ball.proc.returncode))
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        ball.close()
-        if port_file:
-            port_file.unlink(missing_ok=True)

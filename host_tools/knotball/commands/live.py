@@ -15,9 +15,9 @@ from serial import SerialException
 from ball import config
 from ball.wire.console import unpack_live
 from ball.wire.framing import LIVE
-from knotball import ports
-from knotball.link import BallError, LinkError
 from knotball.timeline import BAND_STYLE, CUE_TEXT
+from knotball.transport import ports
+from knotball.transport.link import BallError, LinkError
 
 NOT_KNOTBALL = 2
 SAMPLE_TIMEOUT_S = 2.0  # samples come at 20 Hz: this long without one, the link is gone
@@ -30,7 +30,7 @@ FAULT_TEXT = {
 
 
 def add_arguments(p):
-    p.add_argument("--port", metavar="PORT", help="the ball's serial port (default: the one ball)")
+    ports.add_argument(p)
     p.add_argument(
         "--plain",
         action="store_true",

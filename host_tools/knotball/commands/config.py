@@ -13,16 +13,16 @@ import json
 import sys
 
 from ball import config
-from knotball import ports
-from knotball.link import BallError, LinkError
 from knotball.runtime import UsageError
+from knotball.transport import ports
+from knotball.transport.link import BallError, LinkError
 
 FAILED = 1
 REFUSED = 2
 
 
 def add_arguments(p):
-    p.add_argument("--port", metavar="PORT", help="the ball's serial port (default: the one ball)")
+    ports.add_argument(p)
     p.add_argument(
         "changes",
         nargs="*",
@@ -85,7 +85,7 @@ def show(cfg, before=None, out=sys.stdout):
 def run(args):
     changes = parse_changes(args.changes)  # before the port: a typo costs no connection
     try:
-        link = ports.open_link(ports.choose(args.port))
+        link = ports.connect(args.port)
     except LinkError as e:
         print("knotball config: {}".format(e), file=sys.stderr)
         return FAILED

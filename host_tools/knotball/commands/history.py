@@ -2,20 +2,24 @@
 physiotherapist's guidance (up to three sessions a day, 5–6 minutes on an area)."""
 
 import json
-import time
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from knotball import advice, store
+from knotball.history import advice, store
+from knotball.history.guidance import (
+    SESSION_MAX_MS,
+    SESSIONS_PER_DAY,
+    day_of,
+    days,
+    ordered,
+    session_notes,
+    short_minutes,
+    started,
+)
 from knotball.runtime import UsageError
 
-# The guidance the product encodes. The ball enforces its own limits (the session cap is
-# 360 s); these are what the history is checked against, whatever the ball was set to.
-SESSIONS_PER_DAY = 3
-SESSION_MAX_MS = 6 * 60 * 1000
-DAY_MAX_MS = SESSIONS_PER_DAY * SESSION_MAX_MS
 UNKNOWN_DAY = "date unknown"
 TIP_STYLE = {"rest": "yellow", "ease": "yellow", "longer": "green"}
 EMPTY = (
@@ -27,104 +31,6 @@ EMPTY = (
 def add_arguments(p):
     p.add_argument("--ball", metavar="NAME", help="only the sessions of this ball")
     p.add_argument("--json", action="store_true", help="one JSON object: sessions and days")
-
-
-def started(s):
-    if not s["start_unix"]:
-        return "clock not set"
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(s["start_unix"]))
-
-
-def ended(s):
-    """How a session ended, as words: "stopped by time limit", or "interrupted"."""
-    reason = s["stop_reason"].replace("_", " ")
-    return reason if reason == "interrupted" else "stopped by " + reason
-
-
-def day_of(s):
-    """The local date of a session as YYYY-MM-DD, or None when the ball's clock was not set."""
-    if not s["start_unix"]:
-        return None
-    return time.strftime("%Y-%m-%d", time.localtime(s["start_unix"]))
-
-
-def minutes(ms):
-    return "{:.1f} minutes".format(ms / 60000)
-
-
-def short_minutes(ms):
-    return "{:.1f} min".format(ms / 60000)
-
-
-def session_notes(s):
-    """Short notes on one session: guidance first, then what kind of copy it is."""
-    notes = []
-    if s["duration_ms"] > SESSION_MAX_MS:
-        notes.append(
-            "longer than the guidance: {}; the advice is up to 6 on an area".format(
-                minutes(s["duration_ms"])
-            )
-        )
-    if not s["complete"]:
-        notes.append("cut-short copy: what was recovered up to its last checkpoint")
-    elif s["stop_reason"] == "interrupted":
-        notes.append("interrupted (power cut): rebuilt from its last checkpoint")
-    if s["archived"]:
-        notes.append("trace dropped on the ball: summary only")
-    return notes
-
-
-def ordered(sessions):
-    """Dated sessions in time order, then those without a clock by ball and id."""
-    return sorted(
-        sessions,
-        key=lambda s: (
-            (0, s["start_unix"], s["ball"], s["id"])
-            if s["start_unix"]
-            else (1, 0, s["ball"], s["id"])
-        ),
-    )
-
-
-def days(sessions, today=None):
-    """Daily totals per ball, with gentle notes where a day went past the guidance."""
-    today = today or time.strftime("%Y-%m-%d")
-    totals: dict = {}
-    for s in sessions:
-        key = (day_of(s), s["ball"])
-        n, ms = totals.get(key, (0, 0))
-        totals[key] = (n + 1, ms + s["duration_ms"])
-    out = []
-    for (day, ball), (n, ms) in sorted(totals.items(), key=lambda kv: (kv[0][0] is None, kv[0])):
-        when = "today" if day == today else "that day"
-        notes = []
-        if day is None:
-            notes.append(
-                "clock not set: cannot be counted per day (`knotball flash` sets the clock)"
-            )
-        else:
-            if n > SESSIONS_PER_DAY:
-                notes.append(
-                    "over the guidance: {} sessions {}; the advice is up to {}".format(
-                        n, when, SESSIONS_PER_DAY
-                    )
-                )
-            if ms > DAY_MAX_MS:
-                notes.append(
-                    "over the guidance: {} {}; the advice is up to 3 sessions of 5–6 "
-                    "minutes".format(minutes(ms), when)
-                )
-        out.append(
-            {
-                "date": day,
-                "ball": ball,
-                "sessions": n,
-                "duration_ms": ms,
-                "over_guidance": day is not None and len(notes) > 0,
-                "notes": notes,
-            }
-        )
-    return out
 
 
 def _session_json(s):

@@ -11,10 +11,8 @@ Everything the user gives is checked before the ball is touched: config (exit 2)
 profile (exit 2). `--micropython FIRMWARE.bin` first writes MicroPython itself with esptool.
 """
 
-import base64
 import contextlib
 import hashlib
-import io
 import json
 import subprocess
 import sys
@@ -22,24 +20,21 @@ import time
 from pathlib import Path
 
 from ball import profile as board_profile
-from knotball import configfile, ports
-from knotball.link import LinkError
+from knotball import configfile
 from knotball.runtime import FIRMWARE_ROOT, UsageError, compiled_firmware
+from knotball.transport import ports
+from knotball.transport.link import LinkError
+from knotball.transport.repl import Repl
 
 MANIFEST = "/.knotball-manifest.json"
 BOARDS_DIR = FIRMWARE_ROOT.parent / "hardware" / "boards"
-CHUNK = 2048  # raw bytes per write command (base64 on the wire)
 # Where MicroPython's image goes, per chip (Espressif's bootloader offsets).
 FLASH_OFFSETS = {"esp32": "0x1000", "esp32c3": "0x0", "esp32s3": "0x0"}
 KEPT = ("/board.json", "/config.json")  # kept from the ball when not given this time
 
 
-class FlashError(Exception):
-    """The ball could not be reached or refused a step: one line, exit status 1."""
-
-
 def add_arguments(p):
-    p.add_argument("--port", help="the ball's serial port (default: the one ball connected)")
+    ports.add_argument(p)
     p.add_argument(
         "--board",
         help="board profile name (hardware/boards/NAME.json); default: the one on the ball",
@@ -119,137 +114,6 @@ def esptool_argv(profile, port, image):
 
 # ---- the ball side ----
 
-_STATE = (
-    r"""
-import os, json
-def _kb_walk(d, out, deep):
-    try:
-        it = list(os.ilistdir(d))
-    except OSError:
-        return
-    for e in it:
-        p = (d if d != '/' else '') + '/' + e[0]
-        if e[1] == 0x4000:
-            if deep or e[0] == 'ball':
-                _kb_walk(p, out, True)
-        else:
-            out[p] = e[3] if len(e) > 3 and e[3] >= 0 else os.stat(p)[6]
-_kb_files = {}
-_kb_walk('/', _kb_files, False)
-try:
-    with open('%s') as f:
-        _kb_m = json.load(f)
-except Exception:
-    _kb_m = None
-print(json.dumps({'files': _kb_files, 'manifest': _kb_m}))
-"""
-    % MANIFEST
-)
-
-
-class Ball:
-    """A raw-REPL connection to the ball through mpremote's transport."""
-
-    def __init__(self, path):
-        import serial
-
-        try:  # find out why it cannot be opened, in words (mpremote only says "failed")
-            serial.Serial(path, 115200, exclusive=True).close()
-        except serial.SerialException as e:
-            if "lock" in str(e) or "busy" in str(e).lower():
-                raise FlashError(
-                    "{} is busy: another program has it open (a `knotball live`, a serial "
-                    "monitor?); close it and try again".format(path)
-                )
-            raise FlashError("cannot open {}: {}".format(path, e))
-        from mpremote.transport import TransportError
-        from mpremote.transport_serial import SerialTransport
-
-        self.path = path
-        try:
-            self.tr = SerialTransport(path, 115200, exclusive=True)
-        except TransportError as e:
-            raise FlashError("cannot open {}: {}".format(path, e))
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints its bytes
-                self.tr.enter_raw_repl(soft_reset=False, timeout_overall=5)
-        except (TransportError, OSError) as e:
-            self.close()
-            raise FlashError(
-                "no MicroPython REPL answered on {} ({}): is it an ESP32 running MicroPython? "
-                "A blank board needs --micropython FIRMWARE.bin".format(path, e)
-            )
-
-    def exec(self, code, timeout=20):
-        from mpremote.transport import TransportError
-
-        try:
-            out, err = self.tr.exec_raw(code, timeout=timeout)
-        except (TransportError, OSError) as e:
-            raise FlashError("the link to {} failed: {}".format(self.path, e))
-        if err:
-            raise FlashError(
-                "the ball refused a step: {}".format(err.decode(errors="replace").strip())
-            )
-        return out.decode(errors="replace")
-
-    def state(self):
-        """(files on the ball: path -> size, manifest: path -> sha256 or {})"""
-        out = self.exec(_STATE)
-        try:
-            got = json.loads(out.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            raise FlashError("unexpected answer from the ball: {!r}".format(out[:200]))
-        m = got.get("manifest")
-        files = m.get("files") if isinstance(m, dict) else None
-        return got["files"], files if isinstance(files, dict) else {}
-
-    def read(self, path):
-        out = self.exec("with open({!r},'rb') as f:\n print(f.read().hex())".format(path))
-        return bytes.fromhex(out.strip())
-
-    def mkdirs(self, paths):
-        dirs = sorted({str(Path(p).parent) for p in paths} - {"/"}, key=len)
-        if dirs:
-            code = "import os\nfor d in {!r}:\n try:\n  os.mkdir(d)\n except OSError:\n  pass"
-            self.exec(code.format(dirs))
-
-    def write(self, path, data, progress=None):
-        """PATH.tmp first, then renamed over PATH."""
-        tmp = path + ".tmp"
-        self.exec(
-            "from binascii import a2b_base64 as _kb_d\n_kb_f=open({!r},'wb')\n"
-            "_kb_w=_kb_f.write".format(tmp)
-        )
-        for i in range(0, len(data), CHUNK):
-            chunk = data[i : i + CHUNK]
-            self.exec("_kb_w(_kb_d({!r}))".format(base64.b64encode(chunk).decode()))
-            if progress:
-                progress(len(chunk))
-        self.exec(
-            "_kb_f.close()\nimport os\ntry:\n os.rename({0!r},{1!r})\nexcept OSError:\n"
-            " os.remove({1!r})\n os.rename({0!r},{1!r})".format(tmp, path)
-        )
-
-    def remove(self, paths):
-        if paths:
-            code = "import os\nfor p in {!r}:\n try:\n  os.remove(p)\n except OSError:\n  pass"
-            self.exec(code.format(sorted(paths)))
-
-    def reset(self):
-        """Hard reset into main.py; the link may drop under us (native USB): that is fine."""
-        try:
-            self.tr.exec_raw_no_follow("import machine\nmachine.reset()")
-        except Exception:
-            pass
-        self.close()
-
-    def close(self):
-        try:
-            self.tr.close()
-        except Exception:
-            pass
-
 
 def _progress(total, quiet):
     if quiet or total == 0:
@@ -268,7 +132,8 @@ def _progress(total, quiet):
 
 def deploy(ball, files, keep_board, quiet=False):
     """Upload what differs; returns (changed paths, unchanged paths, removed paths)."""
-    on_ball, manifest = ball.state()
+    on_ball = ball.files(folders=("ball",))
+    manifest = _manifest(ball, on_ball)
     if keep_board:
         if "/board.json" not in on_ball:
             raise UsageError(
@@ -302,7 +167,7 @@ def deploy(ball, files, keep_board, quiet=False):
     if changed or stale:
         # First drop the claims about the files about to change: a flash cut half-way
         # leaves a manifest that only vouches for files that really are as it says.
-        ball.exec(_write_manifest_code({p: final[p] for p in unchanged}))
+        ball.write(MANIFEST, _manifest_bytes({p: final[p] for p in unchanged}))
         ball.mkdirs(changed)
         total = sum(len(files[p]) for p in changed)
         with _progress(total, quiet) as bar:
@@ -312,17 +177,23 @@ def deploy(ball, files, keep_board, quiet=False):
                     bar.update(task, description=path)
                 ball.write(path, files[path], (lambda n: bar.advance(task, n)) if bar else None)
         ball.remove(stale)
-        ball.exec(_write_manifest_code(final))
+        ball.write(MANIFEST, _manifest_bytes(final))
     return changed, unchanged, sorted(stale)
 
 
-def _write_manifest_code(files):
-    data = json.dumps({"version": 1, "files": files}, sort_keys=True)
-    tmp = MANIFEST + ".tmp"
-    return (
-        "import os\nwith open({0!r},'w') as f:\n f.write({2!r})\ntry:\n os.rename({0!r},{1!r})\n"
-        "except OSError:\n os.remove({1!r})\n os.rename({0!r},{1!r})".format(tmp, MANIFEST, data)
-    )
+def _manifest(ball, on_ball):
+    """What the manifest on the ball says was deployed: path -> sha256 ({} when none)."""
+    if MANIFEST not in on_ball:
+        return {}
+    try:
+        files = json.loads(ball.read(MANIFEST)).get("files")
+    except (ValueError, AttributeError):
+        return {}
+    return files if isinstance(files, dict) else {}
+
+
+def _manifest_bytes(files):
+    return json.dumps({"version": 1, "files": files}, sort_keys=True).encode()
 
 
 def set_clock(path, timeout=15.0):
@@ -348,7 +219,13 @@ def set_clock(path, timeout=15.0):
                 link.close()
             except OSError:
                 pass
-    raise FlashError("flashed, but the app did not answer after the reset: {}".format(last))
+    raise LinkError("flashed, but the app did not answer after the reset: {}".format(last))
+
+
+def _failed(e):
+    """The ball could not be reached or refused a step: one line, exit status 1."""
+    print("knotball flash: {}".format(e), file=sys.stderr)
+    return 1
 
 
 def run(args):
@@ -366,8 +243,7 @@ def run(args):
     try:
         path = ports.choose(args.port)
     except LinkError as e:
-        print("knotball flash: {}".format(e), file=sys.stderr)
-        return 1
+        return _failed(e)
     if args.micropython:
         argv = esptool_argv(profile, path, args.micropython)
         print("flash: writing MicroPython with esptool …", file=sys.stderr, flush=True)
@@ -376,7 +252,7 @@ def run(args):
             return 1
         time.sleep(2)  # the board boots MicroPython (first boot formats its filesystem)
     try:
-        ball = Ball(path)
+        ball = Repl(path)
         try:
             changed, unchanged, removed = deploy(ball, files, profile is None, args.quiet)
         except BaseException:
@@ -384,9 +260,8 @@ def run(args):
             raise
         ball.reset()
         hello = set_clock(path)
-    except FlashError as e:
-        print("knotball flash: {}".format(e), file=sys.stderr)
-        return 1
+    except LinkError as e:
+        return _failed(e)
     print(
         "flash: {} changed, {} unchanged, {} removed; the app is running (firmware {}), "
         "clock set ({:.1f} s)".format(

@@ -16,16 +16,16 @@ from pathlib import Path
 from serial import SerialException
 
 from ball.wire import logfile
-from knotball import advice, ports, store
-from knotball import history as history_cmd
-from knotball.inspect import brief
-from knotball.link import BallError, LinkError
+from knotball.history import advice, guidance, store
+from knotball.history.logs import brief
+from knotball.transport import ports
+from knotball.transport.link import BallError, LinkError
 
 OK, FAILED, NOT_KNOTBALL = 0, 1, 2
 
 
 def add_arguments(p):
-    p.add_argument("--port", metavar="PORT", help="the ball's serial port (default: the one ball)")
+    ports.add_argument(p)
     p.add_argument("--out", metavar="DIR", help="also keep a copy of each log file in DIR")
     p.add_argument("--keep", action="store_true", help="delete nothing from the ball")
     p.add_argument("--json", action="store_true", help="print one JSON object with the result")
@@ -85,9 +85,7 @@ class Pull:
         by_id = {s["id"]: s for s in sessions}
         for sid in added.added + added.replaced:
             self.sessions.append(brief(by_id[sid]))
-            self.note(
-                "{}: session {} stored ({})".format(name, sid, history_cmd.ended(by_id[sid]))
-            )
+            self.note("{}: session {} stored ({})".format(name, sid, guidance.ended(by_id[sid])))
         for sid in added.duplicates:
             self.note("{}: session {} is already in the history".format(name, sid))
         why = None
@@ -117,7 +115,7 @@ class Pull:
 
 def run(args):
     try:
-        link = ports.open_link(ports.choose(args.port))
+        link = ports.connect(args.port)
     except LinkError as e:
         _say(str(e))
         return FAILED
@@ -146,7 +144,7 @@ def run(args):
             _say("{}; nothing more was deleted from the ball".format(e))
             return FAILED
     try:
-        tip = advice.suggest(history_cmd.ordered(job.history.sessions(ball)))
+        tip = advice.suggest(guidance.ordered(job.history.sessions(ball)))
     except store.StoreError:
         tip = None  # the pull itself said what went wrong with the history
     if args.json:
