@@ -40,7 +40,11 @@ STOP_ABORTED = const(3)  # the loop ended under it (Ctrl-C, an error)
 STOP_INTERRUPTED = const(4)  # set by the log's recovery: power was cut during the session
 STOP_SENSOR_FAULT = const(5)  # the sensor stayed faulty: the session ended cleanly
 STOP_SYMPTOM = const(6)  # the person reported numbness or tingling (gesture or host key)
-STOP_REASONS = ("", "time_limit", "idle", "aborted", "interrupted", "sensor_fault", "symptom")
+STOP_LOW_BATTERY = const(7)  # the cell reached its cut-off: the ball sleeps until charged
+# Logs store the index: new reasons go at the end, so older logs read the same.
+STOP_REASONS = (
+    "", "time_limit", "idle", "aborted", "interrupted", "sensor_fault", "symptom", "low_battery",
+)  # fmt: skip
 
 # States.
 READY = const(0)  # waiting for first contact
