@@ -37,19 +37,12 @@ def pressed(hw, cfg):
 
 
 def battery_mv(hw):
-    """The highest of three battery readings (0 without a divider): one reading that dips
-    must not put the ball to sleep until it is charged."""
+    """The highest of three battery readings (0 without a divider): one noisy reading must
+    not put the ball to sleep until it is charged. Back to back: the motor is off here."""
     read = getattr(hw, "battery_mv", None)
     if read is None:
         return 0
-    best = 0
-    for i in range(3):
-        if i:
-            hw.sleep_ms(5)
-        mv = read()
-        if mv > best:
-            best = mv
-    return best
+    return max(read(), read(), read())
 
 
 def empty(hw, mv):
