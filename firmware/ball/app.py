@@ -252,8 +252,7 @@ class App:
                     self._battery_at = -_BATTERY_EVERY_MS
                     self.session.rebase()
                 self.tick(self.now)
-                if self._battery is not None:
-                    self._check_battery(self.now)
+                self._check_battery(self.now)
                 if self.session.state != ACTIVE:
                     if self.pending_cfg is not None:
                         self.reconfigure(self.pending_cfg)  # saved mid-session: now it applies
@@ -282,6 +281,9 @@ class App:
     def _check_battery(self, now_ms):
         """Read the battery when due; at the cut-off, end the session and play the empty
         signal."""
+        read = self._battery
+        if read is None:
+            return
         if self._low_readings:
             every = _BATTERY_CONFIRM_MS
         elif self.session.state == ACTIVE:
@@ -291,7 +293,7 @@ class App:
         if now_ms - self._battery_at < every:
             return
         self._battery_at = now_ms
-        mv = self._battery()
+        mv = read()
         self.battery_mv = mv
         self.feedback.low_battery = 0 < mv < LOW_BATTERY_MV
         if battery_empty(mv, self.cutoff_mv):

@@ -115,3 +115,11 @@ def test_archived_summary_keeps_the_summary_without_the_trace():
 def test_force_codes_saturate():
     assert lf.force_code(-5) == 0 and lf.force_code(499) == 0 and lf.force_code(500) == 1
     assert lf.force_code(10**6) == 255
+
+
+def test_stop_reasons_keep_their_indices_so_older_logs_read_the_same():
+    from ball.session import STOP_REASONS
+
+    old = ("", "time_limit", "idle", "aborted", "interrupted", "sensor_fault", "symptom")
+    assert STOP_REASONS[: len(old)] == old  # logs store the index: new reasons go at the end
+    assert STOP_REASONS[len(old)] == "low_battery"
