@@ -1,12 +1,12 @@
 # The ball's entry point: outputs off, then config, then the 100 Hz loop. Thin on purpose.
+# A timer wake from deep sleep comes here every 2 s, so what it needs comes first and fast:
+# no safe-mode window (that is for power-on and reset), no log, console or dose imported
+# until the ball stays awake.
 import sys
 import time
 
-from ball import VERSION, board, config, log
-from ball.app import WAKE_CHECK_MS, App
-from ball.console import Console
-from ball.control import Control
-from ball.dose import Dose
+from ball import board, config
+from ball.app import CUTOFF_MV, RESUME_MV, WAKE_CHECK_MS, battery_empty
 from ball.session import EV_FAULT, EV_FAULT_CLEAR
 
 app = None
@@ -36,6 +36,30 @@ def pressed(hw, cfg):
     return wake_check(cal, raws, cfg["light_n"]), cal.zero
 
 
+def battery_mv(hw):
+    """The highest of three battery readings (0 without a divider): one noisy reading must
+    not put the ball to sleep until it is charged. Back to back: the motor is off here."""
+    read = getattr(hw, "battery_mv", None)
+    if read is None:
+        return 0
+    return max(read(), read(), read())
+
+
+def empty(hw, mv):
+    """The cell is at its cut-off: the empty signal once, outputs off, and deep sleep with
+    no timer wake (a reset or power cycle after charging starts the ball again)."""
+    from ball.feedback import EMPTY, EMPTY_RGB
+
+    print("knotball: battery empty ({} mV): sleeping until charged and reset".format(mv))
+    segments, duty = EMPTY[0], EMPTY[1]
+    hw.led(EMPTY_RGB[0], EMPTY_RGB[1], EMPTY_RGB[2])
+    for i in range(len(segments)):
+        hw.motor(duty if i % 2 == 0 else 0)
+        hw.sleep_ms(segments[i])
+    hw.off()
+    hw.deep_sleep(None)
+
+
 def report(now_ms, ev):
     """The USB console hears what the ball cannot show: why the sensor failed."""
     if ev & EV_FAULT and app is not None:
@@ -50,16 +74,34 @@ def main():
     if profile is None:
         return  # the reason is printed; nothing is driven without knowing the pins
     hw = board.Board(profile)
-    if board.safe_mode_requested(profile):
-        print("knotball: safe mode (button pressed after reset): app not started")
-        return
+    cutoff = getattr(hw, "cutoff_mv", CUTOFF_MV)
     cfg, problem = config.load_or_defaults(CONFIG_PATH)
-    if problem:
-        print("knotball: bad config, running on defaults:", problem)
     if hw.woke_from_sleep():
+        # A timer wake: the cell first (it drains in standby too), then a press or back to
+        # sleep. Nobody can be holding a safe-mode button for a wake they did not cause.
+        mv = battery_mv(hw)
+        if battery_empty(mv, cutoff):
+            empty(hw, mv)
         touched, zero = pressed(hw, cfg)
         if not touched:
-            hw.deep_sleep(WAKE_CHECK_MS, zero)  # a timer wake, nobody pressing: sleep
+            hw.deep_sleep(WAKE_CHECK_MS, zero)  # nobody pressing: sleep
+    else:
+        # Power-on or reset: the safe-mode window first, so the REPL is always reachable;
+        # then a spent cell must have been charged (RESUME_MV above the cut-off) to start.
+        if board.safe_mode_requested(profile):
+            print("knotball: safe mode (button pressed after reset): app not started")
+            return
+        mv = battery_mv(hw)
+        if battery_empty(mv, cutoff, RESUME_MV):
+            empty(hw, mv)
+    if problem:
+        print("knotball: bad config, running on defaults:", problem)
+    from ball import VERSION, log
+    from ball.app import App
+    from ball.console import Console
+    from ball.control import Control
+    from ball.dose import Dose
+
     try:
         recovered = log.recover(LOG_ROOT)
         if recovered:

@@ -98,6 +98,28 @@ def loopcheck(mode):
     return float(res.stdout.split()[-1])
 
 
+def timer_wake(runs=5):
+    """One timer wake from boot to deep sleep (tests/mp/wakebench.py), the firmware
+    compiled as flashed, each in a fresh process: the median (total ms, of it waiting ms,
+    modules imported)."""
+    from knotball.virtual.pty_ball import VBALL_DIR
+
+    env = {"MICROPYPATH": "{}:{}".format(compiled_firmware(), VBALL_DIR)}
+    out = []
+    for _ in range(runs):
+        res = subprocess.run(
+            [micropython_exe(), str(TESTS / "mp" / "wakebench.py"), str(FIRMWARE_ROOT)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        f = res.stdout.split()
+        out.append((float(f[2]), float(f[4]), int(f[6])))
+    out.sort()
+    return out[len(out) // 2]
+
+
 def six_minute_trace(path):
     b = traces.TraceBuilder(seed=11).rest(1)
     for _ in range(12):
@@ -382,6 +404,18 @@ def main():
         "loop iteration cost on the unix port",
         "{:.1f} us".format(loopcheck("cost")),
         "<< 10 ms period",
+    )
+    total, waits, modules = timer_wake()
+    show("timer wake, boot to deep sleep (unix port)", "{:.1f} ms".format(total), "")
+    show(
+        "  of which waiting between sensor samples",
+        "{:.1f} ms".format(waits),
+        "as long on a ball",
+    )
+    show("  modules imported by a wake", modules, "")
+    print(
+        "    (hardware/README.md, 11: the ESP32's boot comes on top; no safe-mode window on a"
+        " timer wake)"
     )
     with tempfile.TemporaryDirectory() as d:
         trace, cfg = Path(d) / "six.csv", Path(d) / "cfg.json"

@@ -21,7 +21,9 @@ class Pin:
         if value is not None:
             Pin.levels[n] = value
 
-    def value(self):
+    def value(self, v=None):
+        if v is not None:
+            Pin.levels[self.n] = v
         return Pin.levels.get(self.n, 1)
 
 
@@ -87,9 +89,30 @@ class NeoPixel:
         self.written = bytes(self.buf)
 
 
+class RTC:
+    mem = None
+
+    def memory(self, data=None):
+        if data is not None:
+            RTC.mem = data
+        return RTC.mem
+
+
+def deepsleep(*ms):
+    """Records how the board went to sleep: (ms,) for a timer wake, () for none."""
+    slept.append(ms)
+
+
+slept = []
+
+
 @pytest.fixture
 def board(monkeypatch):
-    machine = types.SimpleNamespace(Pin=Pin, PWM=PWM, ADC=ADC, WDT=WDT, Timer=Timer, I2C=I2C)
+    machine = types.SimpleNamespace(
+        Pin=Pin, PWM=PWM, ADC=ADC, WDT=WDT, Timer=Timer, I2C=I2C, RTC=RTC, deepsleep=deepsleep
+    )
+    slept.clear()
+    RTC.mem = None
     monkeypatch.setitem(sys.modules, "machine", machine)
     monkeypatch.setitem(sys.modules, "neopixel", types.SimpleNamespace(NeoPixel=NeoPixel))
     monkeypatch.delitem(sys.modules, "ball.board", raising=False)
@@ -219,18 +242,15 @@ def test_drv2605_haptic_driver_replaces_the_pwm_motor(board):
     assert bus.mem[(0x5A, 0x02)] == 0 and bus.mem[(0x5A, 0x01)] & 0x40
 
 
-def test_bmp280_profile_builds_the_barometer_on_its_i2c_bus(board, monkeypatch):
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent / "core"))
-    from fake_baro import FakeBMP280
-
-    chip = FakeBMP280()
+def _baro_bus(board, monkeypatch, chip):
+    """machine.I2C with `chip` (a register fake) at address 0x76 or 0x77."""
 
     class BaroBus:
         def __init__(self, bus_id, sda=None, scl=None, freq=0):
             self.pins = (sda.n, scl.n, freq)
 
         def readfrom_mem_into(self, addr, reg, buf):
-            assert addr == 0x76
+            assert addr in (0x76, 0x77)
             chip.read_into(reg, buf)
 
         def writeto_mem(self, addr, reg, buf):
@@ -238,12 +258,64 @@ def test_bmp280_profile_builds_the_barometer_on_its_i2c_bus(board, monkeypatch):
 
     monkeypatch.setattr(sys.modules["machine"], "I2C", BaroBus)
     monkeypatch.setattr(board, "time", types.SimpleNamespace(sleep_ms=lambda ms: None))
+
+
+def test_bmp280_profile_builds_the_barometer_on_its_i2c_bus(board, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent / "core"))
+    from fake_baro import FakeBMP280
+
+    chip = FakeBMP280()
+    _baro_bus(board, monkeypatch, chip)
     p = {"chip": "esp32c3", "sensor": "bmp280", "i2c_sda": 6, "i2c_scl": 7, "led_pin": 10}
     p["motor_pin"] = 3
     hw = board.Board(p)
     assert hw.sensor.regs.i2c.pins == (6, 7, 400000)
     assert hw.zero_at_boot  # a barometer learns its zero at boot
-    assert abs(hw.read_sensor() - 100656) <= 1  # the datasheet example, in Pa
+    assert abs(hw.read_sensor() - 98941) <= 1  # the datasheet example, in Pa at 20 degC
     chip.fail = OSError(5, "EIO")
     with pytest.raises(OSError):
         hw.read_sensor()  # a loose wire reaches the app as a fault
+
+
+C3_BARO = {
+    "chip": "esp32c3",
+    "sensor": "bmp390",
+    "i2c_sda": 6,
+    "i2c_scl": 7,
+    "led_pin": 10,
+    "led_power_pin": 5,
+    "motor_pin": 3,
+    "battery_pin": 4,
+    "battery_cutoff_mv": 3350,
+}
+
+
+def test_deep_sleep_powers_the_barometer_down_and_cuts_the_led_supply(board, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent / "core"))
+    from fake_baro import FakeBMP3
+
+    chip = FakeBMP3(chip_id=0x60)
+    _baro_bus(board, monkeypatch, chip)
+    hw = board.Board(C3_BARO)
+    assert chip.regs[0x1B] == 0x33 and Pin.levels[5] == 1  # measuring, LED powered
+    hw.deep_sleep(2000, 101234)
+    assert chip.regs[0x1B] == 0x00  # the BMP390 asleep: microamps, not ~0.7 mA
+    assert Pin.levels[5] == 0  # the LED's supply switched off
+    assert hw.pwm.duty == 0 and slept == [(2000,)] and RTC.mem == b"101234"
+
+
+def test_deep_sleep_without_a_timer_wake_for_the_cut_off(board, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent / "core"))
+    from fake_baro import FakeBMP3
+
+    _baro_bus(board, monkeypatch, FakeBMP3(chip_id=0x60))
+    hw = board.Board(C3_BARO)
+    assert hw.cutoff_mv == 3350
+    hw.deep_sleep(None, 101234)
+    assert slept == [()] and RTC.mem is None  # no timer; nothing to keep for a wake check
+
+
+def test_the_led_supply_stays_off_at_boot_until_the_board_needs_it(board):
+    Pin.levels[5] = 1
+    board.outputs_off(C3_BARO)
+    assert Pin.levels[5] == 0

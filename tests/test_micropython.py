@@ -1,8 +1,11 @@
 """The firmware on the real MicroPython unix port: the core tests, and the heap-locked loop."""
 
+
 import pytest
 
 from conftest import TESTS, run_micropython
+from knotball.runtime import FIRMWARE_ROOT
+from knotball.virtual.pty_ball import VBALL_DIR
 
 CORE_MODULES = sorted(p.stem for p in (TESTS / "core").glob("test_*.py"))
 
@@ -48,3 +51,17 @@ def test_calibration_mode_samples_with_the_heap_locked():
     res = run_micropython(TESTS / "mp" / "loopcheck.py", "calib", path=[TESTS / "mp"])
     assert res.returncode == 0, res.stdout + res.stderr
     assert "ok heap-locked calibration ticks 12000" in res.stdout
+
+
+def test_a_timer_wake_on_the_virtual_board_sleeps_again_without_the_safe_mode_window():
+    """boot to deep sleep after a timer wake, as a flashed ball runs it (compiled firmware,
+    cold imports); `make bench` prints how long it took."""
+    from knotball.runtime import compiled_firmware
+
+    res = run_micropython(
+        TESTS / "mp" / "wakebench.py",
+        FIRMWARE_ROOT,
+        path=[compiled_firmware(), VBALL_DIR],
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "safe_mode_windows 0 slept_for 2000" in res.stdout

@@ -8,7 +8,7 @@ try:
 except ImportError:
     pass
 
-from ball.feedback import Feedback
+from ball.feedback import EMPTY, Feedback
 from ball.sensors import SensorFault
 from ball.session import (
     ACTIVE,
@@ -16,6 +16,7 @@ from ball.session import (
     EV_FAULT_CLEAR,
     READY,
     STOP_ABORTED,
+    STOP_LOW_BATTERY,
     STOP_SENSOR_FAULT,
     Session,
 )
@@ -36,11 +37,33 @@ FAULT_NONE = const(0)
 FAULT_BUS = const(1)  # the bus failed (OSError): a loose wire, a dead chip
 FAULT_SENSOR = const(2)  # the driver distrusts its reading: saturated, not ready, shorted
 FAULT_STUCK = const(3)  # the same raw reading for the board's stuck_ms: a frozen sensor
-# Power: the battery is read this often while no session runs; below LOW_BATTERY_MV the
-# next session starts with the low-battery cue. Asleep, the ball wakes this often to look.
+# Power: the battery is read this often while no session runs, and more often during one
+# (under the motor's load is when a spent cell shows); below LOW_BATTERY_MV the next session
+# starts with the low-battery cue. Below the cut-off (the board's cutoff_mv, else CUTOFF_MV)
+# the reading is taken again _BATTERY_CONFIRM_MS later, and _CUTOFF_READINGS in a row end
+# any session, play the empty signal once and put the ball to sleep with no timer wake: the
+# cell's own protection would only cut at ~2.4-3.0 V, too deep for it. One sag under the
+# motor's inrush is one reading, never three in a row. Asleep, the ball wakes this often to
+# look for a press.
 _BATTERY_EVERY_MS = const(30000)
+_BATTERY_SESSION_MS = const(5000)
+_BATTERY_CONFIRM_MS = const(1000)
+_CUTOFF_READINGS = const(3)
 LOW_BATTERY_MV = const(3450)
+CUTOFF_MV = const(3300)
+# After a reset or power-on (the motor off, the cell at rest) the ball starts only this far
+# above the cut-off: a spent cell recovers ~0.1 V at rest, and must not restart and cut off
+# again and again before it has been charged.
+RESUME_MV = const(150)
+# Under this a reading means no cell on the divider (a bench on USB), not an empty cell: the
+# ball cannot run from a cell that low, its protection has cut off before.
+NO_CELL_MV = const(2500)
 WAKE_CHECK_MS = const(2000)
+
+
+def battery_empty(mv, cutoff_mv, margin_mv=0):
+    """Is a battery reading (mV) below the cut-off (+ margin_mv)? Never for no cell."""
+    return NO_CELL_MV <= mv < cutoff_mv + margin_mv
 
 
 class App:
@@ -85,8 +108,11 @@ class App:
         self._last_raw = 0
         self._same_since = 0
         self.battery_mv = 0
-        self._battery_at = 0
+        self._battery_at = -_BATTERY_EVERY_MS  # when it was last read: first at once
         self._battery = getattr(board, "battery_mv", None)
+        self.cutoff_mv = getattr(board, "cutoff_mv", CUTOFF_MV)
+        self._low_readings = 0
+        self.cutoff = False  # the cell reached its cut-off: no session, sleep when quiet
         self._deep_sleep = getattr(board, "deep_sleep", None)
         self.sleep_after_ms = int(cfg.get("sleep_after_s", 0) * 1000)
         self.pending_cfg = None  # a config saved during a session, applied when it ends
@@ -122,7 +148,7 @@ class App:
                 self.signal.median.reset(self.signal.cal.to_mn(raw))
                 ev = EV_FAULT_CLEAR
             force = self.signal.step(raw)
-            if not self.calib:
+            if not self.calib and not self.cutoff:
                 ev |= self.session.step(now_ms, force)
         if self._requested:
             ev |= self._requested
@@ -224,8 +250,10 @@ class App:
                     if self.dose is not None:
                         self.dose.rebase(self.now)
                     self.now = 0
+                    self._battery_at = -_BATTERY_EVERY_MS
                     self.session.rebase()
                 self.tick(self.now)
+                self._check_battery(self.now)
                 if self.session.state != ACTIVE:
                     if self.pending_cfg is not None:
                         self.reconfigure(self.pending_cfg)  # saved mid-session: now it applies
@@ -251,12 +279,43 @@ class App:
         finally:
             self.shutdown()
 
+    def _check_battery(self, now_ms):
+        """Read the battery when due; at the cut-off, end the session and play the empty
+        signal."""
+        read = self._battery
+        if read is None:
+            return
+        if self._low_readings:
+            every = _BATTERY_CONFIRM_MS
+        elif self.session.state == ACTIVE:
+            every = _BATTERY_SESSION_MS
+        else:
+            every = _BATTERY_EVERY_MS
+        if now_ms - self._battery_at < every:
+            return
+        self._battery_at = now_ms
+        mv = read()
+        self.battery_mv = mv
+        self.feedback.low_battery = 0 < mv < LOW_BATTERY_MV
+        if battery_empty(mv, self.cutoff_mv):
+            self._low_readings += 1
+            if self._low_readings >= _CUTOFF_READINGS and not self.cutoff:
+                self.cutoff = True
+                if self.calib:
+                    self.calibrate(False, now_ms)  # the feedback plays the signal again
+                self.request_stop(STOP_LOW_BATTERY)  # heard on the next tick, as any stop
+                self.feedback.play(now_ms, EMPTY)
+        else:
+            self._low_readings = 0
+
     def _power(self, now_ms):
-        """Between sessions: watch the battery, and sleep when left alone long enough."""
-        if self._battery is not None and now_ms >= self._battery_at:
-            self._battery_at = now_ms + _BATTERY_EVERY_MS
-            self.battery_mv = self._battery()
-            self.feedback.low_battery = 0 < self.battery_mv < LOW_BATTERY_MV
+        """Between sessions: sleep when left alone long enough; at the cut-off, sleep with
+        no timer wake once the empty signal has played and the log is written."""
+        quiet = not self.feedback.playing() and (self.log is None or not self.log.ops)
+        if self.cutoff and quiet and self._deep_sleep is not None:
+            self.shutdown()
+            self._deep_sleep(None, self.signal.cal.zero)
+            return
         if (
             self._deep_sleep is not None
             and not self.calib

@@ -42,6 +42,10 @@ def outputs_off(profile=None):
     if p is None:
         return
     machine.Pin(p["motor_pin"], machine.Pin.OUT, value=0)
+    if "led_power_pin" in p:
+        # The LED's supply switch (hardware/README.md, 3.5): off until the board needs it.
+        machine.Pin(p["led_power_pin"], machine.Pin.OUT, value=0)
+        return
     try:
         neopixel.NeoPixel(machine.Pin(p["led_pin"]), p.get("led_count", 1)).write()
     except Exception:
@@ -142,12 +146,17 @@ class Board:
                 freq=_I2C_HZ,
             )
             self.haptic = DRV2605(I2CRegisters(i2c, 0x5A))
+        self.led_power = None
+        if "led_power_pin" in profile:
+            self.led_power = machine.Pin(profile["led_power_pin"], machine.Pin.OUT, value=1)
         self.np = neopixel.NeoPixel(machine.Pin(profile["led_pin"]), profile.get("led_count", 1))
         self.brightness = int(profile.get("led_brightness", 0.25) * 256)
         self.battery = None
         if "battery_pin" in profile:
             self.battery = _adc(profile["battery_pin"], "11db")
             self.battery_divider_x100 = int(profile.get("battery_divider", 2.0) * 100)
+            if "battery_cutoff_mv" in profile:
+                self.cutoff_mv = int(profile["battery_cutoff_mv"])  # else the app's default
         self.stuck_ms = profile.get("stuck_ms", 0)
         self.light_sleep = bool(profile.get("light_sleep", False))
         # A barometer reads ~100 kPa at rest: its zero is learnt at boot, not configured.
@@ -238,19 +247,26 @@ class Board:
             self._wdt_timer.init(period=WATCHDOG_MS // 3, callback=lambda t: wdt.feed())
 
     def deep_sleep(self, wake_ms, zero=None):
-        """Outputs off, the sensor powered down, its zero kept in RTC memory, then deep
-        sleep until the timer (wake_ms) resets the ball to look for a press
-        (hardware/README.md, "Sleep and wake", says how each sensor kind wakes)."""
+        """Outputs off, the sensor powered down, the LED's supply cut (with led_power_pin),
+        the zero kept in RTC memory, then deep sleep until the timer (wake_ms) resets the
+        ball to look for a press (hardware/README.md, "Sleep and wake", says how each
+        sensor kind wakes). wake_ms None: no timer at all, only a reset or power cycle
+        wakes it (the battery's cut-off)."""
         self.off()
-        down = getattr(self.sensor, "power_down", None) or getattr(self.sensor, "sleep", None)
+        down = getattr(self.sensor, "power_down", None)
         if down is not None:
             try:
                 down()
             except Exception:
-                pass
-        if zero is not None:
+                pass  # a sensor that cannot answer cannot be told to sleep either
+        if self.led_power is not None:
+            self.led_power.value(0)  # the gate pull-down keeps it off through the sleep
+        if zero is not None and wake_ms is not None:
             machine.RTC().memory(str(zero).encode())
-        machine.deepsleep(wake_ms)
+        if wake_ms is None:
+            machine.deepsleep()
+        else:
+            machine.deepsleep(wake_ms)
 
     def kept_zero(self):
         """The zero kept through a deep sleep, or None after any other reset."""

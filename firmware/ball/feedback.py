@@ -35,6 +35,10 @@ REST = ((200, 400, 200, 400, 200), 700, 5)  # slow triple: rest, no session now
 SYMPTOM = ((2500,), 400, 7)
 TOO_HARD = ((60, 60, 60, 60, 60, 60, 60), 1000, 6)  # rapid buzz, repeated while too hard
 LOW_BATTERY = ((300, 300, 300, 300, 60), 700, 1)  # two slow and a tick, at start: charge me
+# Three ticks and a long buzz, once: the cell reached its cut-off, the ball sleeps until it
+# is charged. Above every other cue: nothing may cut it short.
+EMPTY = ((80, 200, 80, 200, 80, 400, 1200), 800, 9)
+EMPTY_RGB = (96, 0, 0)  # dim red with it, before the LED goes dark for good
 _TOO_HARD_REPEAT_MS = const(1000)
 # Safety: the motor is never on continuously for longer than this, whatever asked for it.
 MOTOR_MAX_ON_MS = const(3000)
@@ -138,6 +142,8 @@ class Feedback:
             rgb = BAND_RGB[sess.band]
         if self.drift and state != s.ACTIVE and now_ms % _DRIFT_EVERY_MS < _DRIFT_WINK_MS:
             rgb = DRIFT_RGB
+        if self._pat is EMPTY:
+            rgb = EMPTY_RGB
         self._led(rgb)
 
     def _led(self, rgb):

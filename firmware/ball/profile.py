@@ -7,27 +7,32 @@ except ImportError:
     pass
 
 # Per chip: GPIOs that exist, those that are input-only, and those on ADC1 (ADC2 is taken
-# by WiFi on the ESP32 family, so knotball reads analog inputs on ADC1 only).
+# by WiFi on the ESP32 family, so knotball reads analog inputs on ADC1 only), and the
+# strapping pins the chip reads at reset: an analog input's divider would set their level
+# (a C3's GPIO2 wants a high, >= 0.75 x 3.3 V, and a battery tap at VBAT/2 gives 1.5-2.1 V).
 CHIPS: dict = {
     "esp32": {
         "gpio": (0, 1, 2, 3, 4, 5, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 23, 25, 26, 27, 32)
         + (33, 34, 35, 36, 39),
         "input_only": (34, 35, 36, 39),
         "adc1": (32, 33, 34, 35, 36, 37, 38, 39),
+        "strapping": (0, 2, 5, 12, 15),
     },
     "esp32c3": {
         # GPIO12-17 are the SPI flash, GPIO18/19 the USB console's D-/D+
         "gpio": tuple(range(0, 12)) + (20, 21),
         "input_only": (),
         "adc1": (0, 1, 2, 3, 4),
+        "strapping": (2, 8, 9),
     },
     "esp32s3": {
         # GPIO19/20 are the USB console, GPIO26-37 the flash and (octal) PSRAM
         "gpio": tuple(range(0, 19)) + (21,) + tuple(range(38, 49)),
         "input_only": (),
         "adc1": tuple(range(1, 11)),
+        "strapping": (0, 3, 45, 46),
     },
-    "sim": {"gpio": (), "input_only": (), "adc1": ()},
+    "sim": {"gpio": (), "input_only": (), "adc1": (), "strapping": ()},
 }
 SENSORS = ("fsr", "bmp280", "bmp388", "bmp390", "hx711", "sim")
 # Every key a profile may have: a misspelt one is refused, not silently ignored.
@@ -35,7 +40,8 @@ KEYS = (
     "name", "description", "chip", "sensor", "fsr_pins", "adc_atten", "fsr_divider_ohm",
     "hx711_dout", "hx711_sck", "hx711_gain", "hx711_invert", "i2c_id", "i2c_sda", "i2c_scl",
     "i2c_addr", "led_pin", "led_count", "led_brightness", "motor_pin", "motor_max_duty",
-    "haptic", "battery_pin", "battery_divider", "safe_mode_pin", "stuck_ms", "light_sleep",
+    "haptic", "battery_pin", "battery_divider", "battery_cutoff_mv", "safe_mode_pin",
+    "stuck_ms", "light_sleep", "led_power_pin",
     "sim_like", "sim_zero_counts", "sim_counts_per_n", "sim_exponent", "sim_noise_counts",
 )  # fmt: skip
 # The virtual ball's sensor physics (chip "sim" only): raw counts = sim_zero_counts +
@@ -63,6 +69,13 @@ def _pin(p, chip, key, output=False, adc=False):
     if output and pin in spec["input_only"]:
         raise ProfileError(
             key, "GPIO{} is input-only on the {}: it cannot drive".format(pin, chip)
+        )
+    if adc and pin in spec["strapping"]:
+        raise ProfileError(
+            key,
+            "GPIO{} is a strapping pin of the {}: a divider on it sets its level at reset".format(
+                pin, chip
+            ),
         )
     if adc and pin not in spec["adc1"]:
         raise ProfileError(
@@ -130,6 +143,8 @@ def validate(p: Any) -> dict:
 
     claim("motor_pin", _pin(p, chip, "motor_pin", output=True))
     claim("led_pin", _pin(p, chip, "led_pin", output=True))
+    if "led_power_pin" in p:
+        claim("led_power_pin", _pin(p, chip, "led_power_pin", output=True))
     if "safe_mode_pin" in p:
         claim("safe_mode_pin", _pin(p, chip, "safe_mode_pin"))
     if "battery_pin" in p:
@@ -137,6 +152,9 @@ def validate(p: Any) -> dict:
         ratio = p.get("battery_divider", 2.0)
         if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio < 1:
             raise ProfileError("battery_divider", "must be a number >= 1 (Vbat / Vpin)")
+        _range(p, "battery_cutoff_mv", 3000, 3600)
+    elif "battery_cutoff_mv" in p:
+        raise ProfileError("battery_cutoff_mv", "needs battery_pin (the cell's divider tap)")
     if sensor == "fsr":
         pins = p.get("fsr_pins")
         if not isinstance(pins, list) or not pins:

@@ -32,6 +32,7 @@ STOP_ABORTED = const(3)  # the loop ended under it (Ctrl-C, an error)
 STOP_INTERRUPTED = const(4)  # set by the log's recovery: power was cut during the session
 STOP_SENSOR_FAULT = const(5)  # the sensor stayed faulty: the session ended cleanly
 STOP_SYMPTOM = const(6)  # the person reported numbness or tingling (gesture or host key)
+STOP_LOW_BATTERY = const(7)  # the cell reached its cut-off: the ball sleeps until charged
 
 # States: indices of ball.wire.names.STATE_NAMES.
 READY = const(0)  # waiting for first contact

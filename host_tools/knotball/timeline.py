@@ -27,6 +27,7 @@ STOPPED = {
     "aborted": "stopped when the ball's program stopped",
     "interrupted": "interrupted (power cut or crash), recovered to its last checkpoint",
     "sensor_fault": "ended by a sensor fault",
+    "low_battery": "ended at the battery's cut-off: charge it",
     "no_contact": "no contact: no session",
 }
 CELL_MS = 250

@@ -146,3 +146,88 @@ def test_no_sleep_while_pressed_or_when_disabled():
     n[0] = 0
     app.run(stop)
     assert board.slept is None
+
+
+class FakeLog:
+    """The session log's interface, remembering what it was told."""
+
+    def __init__(self):
+        self.ops = 0
+        self.stops = []
+        self.closed = False
+
+    def step(self, ev, sess, fault=0):
+        if ev & s.EV_STOP:
+            self.stops.append(sess.stop_reason)
+
+    def service(self, idle, now, calm):
+        pass
+
+    def close(self):
+        self.closed = True
+
+
+class DrainingBoard(PowerBoard):
+    """A cell whose voltage follows `volts(t)`; every read is remembered."""
+
+    def __init__(self, counts, volts):
+        super().__init__(counts)
+        self.volts = volts
+        self.reads = []
+
+    def battery_mv(self):
+        self.reads.append(self.t)
+        return self.volts(self.t)
+
+
+def test_cut_off_ends_the_session_signals_once_and_sleeps_without_a_timer():
+    from ball import feedback
+
+    board = DrainingBoard(25000, lambda t: 3800 if t < 20000 else 3250)
+    app = App(board, config.validate({"session_limit_s": 360}))
+    app.log = FakeLog()
+    events = []
+    app.listener = lambda now, ev: events.append((now, ev))
+    raises(KeyboardInterrupt, app.run)  # the board's deep sleep ends the run
+    at, wake_ms = board.slept
+    assert wake_ms is None  # no timer wake: only a reset after charging starts it again
+    assert app.session.stop_reason == s.STOP_LOW_BATTERY
+    assert app.log.stops == [s.STOP_LOW_BATTERY] and app.log.closed
+    stops = [t for t, ev in events if ev & s.EV_STOP]
+    assert len(stops) == 1 and 20000 < stops[0] <= 20000 + 5000 + 2 * 1000 + 20
+    # The empty signal, once: its long buzz after three ticks, then the motor off for good.
+    buzz = feedback.EMPTY[0][-1]
+    ons = [t for t, d in board.motor_log if d > 0]
+    assert ons and at - ons[-1] >= buzz - 20
+    assert board.duty == 0 and board.rgb == (0, 0, 0)
+
+
+def test_the_battery_is_read_during_a_session_and_one_sag_does_not_end_it():
+    # The motor's inrush pulls the 3rd and the 8th reading under the cut-off.
+    board = DrainingBoard(25000, lambda t: 3200 if len(board.reads) in (3, 8) else 3800)
+    app = App(board, config.validate({"session_limit_s": 60}))
+    n = [0]
+
+    def stop():
+        n[0] += 1
+        return n[0] > 7000
+
+    app.run(stop)
+    in_session = [t for t in board.reads if 0 < t < 60000]
+    assert len(in_session) >= 10  # every 5 s under load, not only between sessions
+    assert app._low_readings == 0 and len(board.reads) > 8  # the sags were seen ...
+    assert app.session.stop_reason == s.STOP_TIME_LIMIT and not app.cutoff  # ... and let go
+    assert board.slept is None
+
+
+def test_no_cell_on_the_divider_is_not_an_empty_cell():
+    board = DrainingBoard(25000, lambda t: 40)  # USB on the bench, the divider reads ~0
+    app = App(board, config.DEFAULTS)
+    n = [0]
+
+    def stop():
+        n[0] += 1
+        return n[0] > 3000
+
+    app.run(stop)
+    assert not app.cutoff and board.slept is None

@@ -24,6 +24,14 @@ from kbtest import SMALL, Bounded
 
 BMP388_PA = 100876.00634692199
 BMP388_C = 30.499314453874284
+# read() gives the pressure at 20 degC (p * 293.15 / T): the examples at their temperatures,
+# 100656 Pa at 25.08 degC and 100876 Pa at 30.50 degC, are these at 20 degC.
+BMP280_AT_20C = 98941  # 100656 * 293.15 / 298.23 = 98940.6
+BMP388_AT_20C = 97389  # 100876 * 293.15 / 303.65 = 97388.0 (read() rounds t down: +1 Pa)
+
+
+def _at_20c(p, t_c):
+    return p * 293.15 / (273.15 + t_c)
 
 
 def _bmp280_double(adc_p, adc_t):
@@ -147,7 +155,9 @@ def test_bmp280_pressure_pa_follows_the_double_formula_everywhere():
 
 def test_bmp280_read_is_the_datasheet_32bit_formula():
     s = baro.BMP280(FakeBMP280())
-    assert s.read() == _bmp280_c32(BMP280_ADC_P, BMP280_ADC_T)[1] == 100656
+    s.read()
+    assert s.compensate(BMP280_ADC_P, BMP280_ADC_T) == _bmp280_c32(BMP280_ADC_P, BMP280_ADC_T)[1]
+    assert _bmp280_c32(BMP280_ADC_P, BMP280_ADC_T)[1] == 100656
     checked = 0
     for adc_t in range(380000, 700001, 9973):
         t_fine = _bmp280_c32(0x80001, adc_t)[0]
@@ -224,7 +234,7 @@ def test_bmp280_faults():
     fake.set_raw(BMP280_ADC_P, 0)
     assert kbtest.raises(SensorFault, s.read).args[0] == "temperature out of range"
     fake.set_raw(BMP280_ADC_P, BMP280_ADC_T)
-    assert s.read() == 100656
+    assert s.read() == BMP280_AT_20C
 
 
 def test_bmp280_bus_error_reaches_the_caller():
@@ -235,7 +245,7 @@ def test_bmp280_bus_error_reaches_the_caller():
     assert e.args[0] == 5
     kbtest.raises(OSError, baro.BMP280, fake)
     fake.fail = None  # the wire is back
-    assert s.read() == 100656
+    assert s.read() == BMP280_AT_20C
 
 
 # BMP388 / BMP390
@@ -251,7 +261,8 @@ def test_bmp3_matches_the_reference_vector():
     s = baro.BMP3(FakeBMP3())
     p, t = _bmp3_float(s, 0x6D9F97, 0x85D873)
     assert abs(p - BMP388_PA) < 1e-6 and abs(t - BMP388_C) < 1e-9
-    assert abs(s.read() - BMP388_PA) <= 1
+    assert abs(s.compensate(0x6D9F97, 0x85D873) - BMP388_PA) <= 1
+    assert abs(s.read() - _at_20c(BMP388_PA, BMP388_C)) <= 1
     assert abs(s.temperature_c() - BMP388_C) < 0.001
     assert abs(s.pressure_pa() - BMP388_PA) < 0.02
 
@@ -323,11 +334,11 @@ def test_bmp3_faults():
     s = baro.BMP3(fake)
     assert kbtest.raises(SensorFault, s.read).args[0] == "not ready"
     fake.set_raw(0x6D9F97, 0x85D873)
-    assert s.read() == 100876
+    assert s.read() == BMP388_AT_20C
     fake.set_raw(0x6D9F97, 0x85D873)
     fake.free_running = False  # the chip stops converting after this one (as after a reset)
     for _ in range(6):
-        assert s.read() == 100876  # the odd read between two conversions is fine
+        assert s.read() == BMP388_AT_20C  # the odd read between two conversions is fine
     assert kbtest.raises(SensorFault, s.read).args[0] == "not ready"
     fake.set_raw(0, 0x85D873)
     assert kbtest.raises(SensorFault, s.read).args[0] == "saturated"
@@ -363,7 +374,11 @@ def test_read_allocates_nothing():
     )
     for cls, fake, ps, ts in cases:
         s = cls(fake)
-        want = [s.compensate(ps[i], ts[i]) for i in range(len(ps))]
+        want = []
+        for i in range(len(ps)):
+            p = s.compensate(ps[i], ts[i])
+            t = s.t_fine // 5 if cls is baro.BMP280 else s.t_lin >> 6
+            want.append(baro.to_reference(p, t))
         out = [0] * len(ps)
         if sys.implementation.name == "micropython":
             import micropython
@@ -378,3 +393,67 @@ def test_read_allocates_nothing():
         assert out == want
         assert all(type(v) is int for v in out)
         assert out[1] != out[2]
+
+
+# The gas law: read() is the pressure at 20 degC
+
+
+def _bisect(f, lo, hi, want):
+    """The x in lo..hi where the monotonic f(x) comes closest to want."""
+    sign = 1 if f(hi) > f(lo) else -1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if sign * f(mid) < sign * want:
+            lo = mid
+        else:
+            hi = mid
+    return lo if abs(want - f(lo)) < abs(f(hi) - want) else hi
+
+
+def test_bmp3_reads_a_warmed_sealed_ball_as_unchanged():
+    """Sealed air at 1040 hPa and 20 degC warmed by 12 K is 1082.6 hPa (p * T / T0) with no
+    force at all: the raw reading rises by 42 hPa, read() stays put within 2 Pa."""
+    fake = FakeBMP3()
+    s = baro.BMP3(fake)
+
+    def temp(adc_t):
+        return _bmp3_float(s, 0x6D9F97, adc_t)[1]
+
+    def pressure_at(adc_t):
+        return lambda adc_p: _bmp3_float(s, adc_p, adc_t)[0]
+
+    readings = []
+    for t_c, pa in ((20.0, 104000.0), (32.0, 104000.0 * 305.15 / 293.15)):
+        adc_t = _bisect(temp, 0x600000, 0xA00000, t_c)
+        adc_p = _bisect(pressure_at(adc_t), 0x400000, 0xC00000, pa)
+        fake.set_raw(adc_p, adc_t)
+        readings.append((s.read(), s.compensate(adc_p, adc_t), s.temperature_c()))
+    (cold, cold_raw, t_cold), (warm, warm_raw, t_warm) = readings
+    assert abs(t_cold - 20) < 0.01 and abs(t_warm - 32) < 0.01
+    assert 4200 < warm_raw - cold_raw < 4300  # +42 hPa uncorrected
+    assert abs(cold - 104000) <= 2 and abs(warm - cold) <= 2
+
+
+def test_to_reference_is_the_gas_law_within_a_pascal_and_in_small_ints():
+    checked = 0
+    Bounded.peak = 0
+    for t_1024 in range(-40 * 1024, 85 * 1024 + 1, 997):
+        for p in (0, 1, 30000, 101325, 125000, 200000, (1 << 24) - 1):
+            got = baro.to_reference(Bounded(p), Bounded(t_1024)).v
+            want = p * 293.15 / (273.15 + t_1024 / 1024)
+            assert abs(got - want) <= 1 + p / 500000, (p, t_1024, got, want)
+            checked += 1
+    assert checked > 800
+    assert Bounded.peak < SMALL
+    assert baro.to_reference(100000, 20 * 1024) == 100000  # at 20 degC: unchanged
+
+
+def test_power_down_puts_each_chip_to_sleep():
+    fake = FakeBMP280()
+    s = baro.BMP280(fake)
+    s.power_down()
+    assert fake.writes[-1] == (0xF4, 0x28)  # osrs kept, mode bits 00: sleep
+    fake = FakeBMP3()
+    s = baro.BMP3(fake)
+    s.power_down()
+    assert fake.writes[-1] == (0x1B, 0x00)  # pressure, temperature and mode off: sleep

@@ -10,7 +10,7 @@ C3 = {
     "i2c_scl": 7,
     "led_pin": 10,
     "motor_pin": 3,
-    "battery_pin": 2,
+    "battery_pin": 4,
 }
 
 
@@ -101,3 +101,24 @@ def test_sim_physics_keys_are_for_the_sim_chip_only():
         profile.ProfileError, profile.validate, {"chip": "sim", "sensor": "sim", "sim_exponent": 1}
     )
     assert e.key == "sim_counts_per_n"
+
+
+def test_an_analog_input_on_a_strapping_pin_is_refused():
+    # VBAT / 2 is 1.5-2.1 V, under the C3's high level at reset: GPIO2 would read low.
+    e = raises(profile.ProfileError, profile.validate, with_(C3, battery_pin=2))
+    assert e.key == "battery_pin" and "strapping" in str(e)
+    fsr = with_(C3, sensor="fsr", fsr_pins=[2], fsr_divider_ohm=1000)
+    e = raises(profile.ProfileError, profile.validate, fsr)
+    assert e.key == "fsr_pins[0]" and "strapping" in str(e)
+
+
+def test_battery_cut_off_and_led_supply_pin_are_checked():
+    assert profile.validate(with_(C3, battery_cutoff_mv=3300, led_power_pin=5))
+    e = raises(profile.ProfileError, profile.validate, with_(C3, battery_cutoff_mv=2500))
+    assert e.key == "battery_cutoff_mv"
+    no_tap = dict(C3, battery_cutoff_mv=3300)
+    del no_tap["battery_pin"]
+    e = raises(profile.ProfileError, profile.validate, no_tap)
+    assert e.key == "battery_cutoff_mv"
+    e = raises(profile.ProfileError, profile.validate, with_(C3, led_power_pin=3))
+    assert e.key == "led_power_pin" and "motor_pin" in str(e)

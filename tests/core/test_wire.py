@@ -64,6 +64,7 @@ def test_names_are_the_indices_the_ball_writes():
     assert STOP_REASONS[session.STOP_INTERRUPTED] == "interrupted"
     assert STOP_REASONS[session.STOP_SENSOR_FAULT] == "sensor_fault"
     assert STOP_REASONS[session.STOP_SYMPTOM] == "symptom"
+    assert STOP_REASONS[session.STOP_LOW_BATTERY] == "low_battery"
     assert STATE_NAMES[session.READY] == "ready" and STATE_NAMES[session.STOPPED] == "stopped"
     assert FAULT_NAMES[app.FAULT_BUS] == "bus" and FAULT_NAMES[app.FAULT_STUCK] == "stuck"
     assert FAULT_NAMES[app.FAULT_SENSOR] == "sensor" and FAULT_NAMES[app.FAULT_NONE] == ""
@@ -254,3 +255,9 @@ def test_force_codes_saturate():
         and records.force_code(500) == 1
     )
     assert records.force_code(10**6) == 255
+
+
+def test_stop_reasons_keep_their_indices_so_older_logs_read_the_same():
+    old = ("", "time_limit", "idle", "aborted", "interrupted", "sensor_fault", "symptom")
+    assert STOP_REASONS[: len(old)] == old  # logs store the index: new reasons go at the end
+    assert STOP_REASONS[len(old)] == "low_battery"

@@ -47,6 +47,9 @@ class RingBoard:
     def off(self):
         self.duty = 0
 
+    def battery_mv(self):
+        return 3900  # read every 5 s in a session, 30 s between: that must not allocate
+
 
 def session_counts(cfg):
     """A 70 s session's counts: roll, hold, press too hard, roll past the limit, release."""

@@ -6,7 +6,9 @@
 BAND_NAMES = ("idle", "light", "medium", "firm", "over")
 # Cues in the order of Session.cue_counts, the log's cue counts and the live frame's cue bits.
 CUE_NAMES = ("hold_effective", "hold_long", "too_hard", "time_warning", "done", "rest")
-STOP_REASONS = ("", "time_limit", "idle", "aborted", "interrupted", "sensor_fault", "symptom")
+STOP_REASONS = (
+    "", "time_limit", "idle", "aborted", "interrupted", "sensor_fault", "symptom", "low_battery",
+)  # fmt: skip
 STATE_NAMES = ("ready", "active", "stopped")
 # Sensor faults: 0 none (in a log's 'F' record: the sensor works again), then what failed.
 FAULT_NAMES = ("", "bus", "sensor", "stuck")
