@@ -12,8 +12,7 @@ import struct
 import pytest
 
 from ball import config, sim
-from ball.wire import framing, logfile
-from ball.wire.names import BAND_NAMES
+from ball.wire import BAND_NAMES, framing, logfile
 from conftest import knotball
 from knotball import cli, traces
 from knotball.history import guidance as history

@@ -28,10 +28,9 @@ from hypothesis.stateful import (
     rule,
 )
 
-from ball import config, log
+from ball import VirtualClock, config, log
 from ball.app import PERIOD_MS, App
 from ball.session import ACTIVE, EV_STOP, READY
-from ball.vclock import VirtualClock
 from ball.wire import framing, logfile, records
 
 FIRMWARE = "statemachine"

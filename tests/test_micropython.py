@@ -1,6 +1,5 @@
 """The firmware on the real MicroPython unix port: the core tests, and the heap-locked loop."""
 
-
 import pytest
 
 from conftest import TESTS, run_micropython

@@ -1,7 +1,7 @@
 # The application: a fixed-rate loop wiring sensor -> signal path -> session -> feedback.
 # The board provides the clock, the sensor and the outputs, so the same loop runs on an ESP32,
 # on the MicroPython unix port and on CPython (with a virtual clock for replay).
-from ball import const
+from ball import SensorFault, const
 
 try:
     from typing import Any
@@ -9,7 +9,6 @@ except ImportError:
     pass
 
 from ball.feedback import EMPTY, Feedback
-from ball.sensors import SensorFault
 from ball.session import (
     ACTIVE,
     EV_FAULT,
@@ -32,7 +31,7 @@ _CALM_MS = const(300)
 # sensor stays faulty this long ends (stop reason sensor_fault) rather than run blind.
 _RETRY_MS = const(500)
 _FAULT_END_MS = const(5000)
-# Sensor faults: indices of ball.wire.names.FAULT_NAMES.
+# Sensor faults: indices of ball.wire.FAULT_NAMES.
 FAULT_NONE = const(0)
 FAULT_BUS = const(1)  # the bus failed (OSError): a loose wire, a dead chip
 FAULT_SENSOR = const(2)  # the driver distrusts its reading: saturated, not ready, shorted
@@ -67,21 +66,19 @@ def battery_empty(mv, cutoff_mv, margin_mv=0):
 
 
 class App:
-    """Board interface: read_sensor() -> int counts; led(r, g, b); motor(duty 0..1000);
-    off(); ticks_ms(); ticks_diff(a, b); ticks_add(t, ms); sleep_ms(ms)."""
+    """The 100 Hz loop on a board (a boardbase.BoardBase: the sensor, the outputs, the
+    clock, and the optional features with their explicit defaults)."""
 
     def __init__(self, board, cfg, listener=None, log=None, console=None, dose=None):
         self.board = board
         self.cfg = cfg
         # Absolute sensors (a barometer reads ~100 kPa at rest) learn their zero at boot,
         # or from the zero the board kept through a deep sleep.
-        self.signal = SignalPath(cfg, getattr(board, "zero_at_boot", False))
-        kept = getattr(board, "kept_zero", None)
-        if kept is not None:
-            zero = kept()
-            if zero is not None:
-                self.signal.cal.zero = zero
-                self.signal.autozero.capture = False
+        self.signal = SignalPath(cfg, board.zero_at_boot)
+        zero = board.kept_zero()
+        if zero is not None:
+            self.signal.cal.zero = zero
+            self.signal.autozero.capture = False
         self.session = Session(cfg)
         self.feedback = Feedback(board)
         # listener(now_ms, events) hears every non-empty event mask (console, log, sim).
@@ -104,16 +101,14 @@ class App:
         self._retry_at = 0
         # A sensor whose raw reading never moves for this long is frozen (0: never check;
         # the sim's traces hold readings constant, a real ADC always shows some noise).
-        self.stuck_ms = getattr(board, "stuck_ms", 0)
+        self.stuck_ms = board.stuck_ms
         self._last_raw = 0
         self._same_since = 0
         self.battery_mv = 0
         self._battery_at = -_BATTERY_EVERY_MS  # when it was last read: first at once
-        self._battery = getattr(board, "battery_mv", None)
-        self.cutoff_mv = getattr(board, "cutoff_mv", CUTOFF_MV)
+        self.cutoff_mv = board.cutoff_mv or CUTOFF_MV
         self._low_readings = 0
         self.cutoff = False  # the cell reached its cut-off: no session, sleep when quiet
-        self._deep_sleep = getattr(board, "deep_sleep", None)
         self.sleep_after_ms = int(cfg.get("sleep_after_s", 0) * 1000)
         self.pending_cfg = None  # a config saved during a session, applied when it ends
         # Calibration mode (ball/calib.py, loaded only when the host asks for it): the
@@ -226,12 +221,10 @@ class App:
             ev |= self.session.stop(now_ms, STOP_SENSOR_FAULT)
         if now_ms >= self._retry_at:
             self._retry_at = now_ms + _RETRY_MS
-            reset = getattr(self.board, "reset_sensor", None)
-            if reset is not None:
-                try:
-                    reset()
-                except Exception:
-                    pass  # still faulty: the next reading says so
+            try:
+                self.board.reset_sensor()
+            except Exception:
+                pass  # still faulty: the next reading says so
             self._same_since = now_ms
         return ev
 
@@ -282,9 +275,6 @@ class App:
     def _check_battery(self, now_ms):
         """Read the battery when due; at the cut-off, end the session and play the empty
         signal."""
-        read = self._battery
-        if read is None:
-            return
         if self._low_readings:
             every = _BATTERY_CONFIRM_MS
         elif self.session.state == ACTIVE:
@@ -294,7 +284,7 @@ class App:
         if now_ms - self._battery_at < every:
             return
         self._battery_at = now_ms
-        mv = read()
+        mv = self.board.battery_mv()  # 0: no battery divider
         self.battery_mv = mv
         self.feedback.low_battery = 0 < mv < LOW_BATTERY_MV
         if battery_empty(mv, self.cutoff_mv):
@@ -312,12 +302,12 @@ class App:
         """Between sessions: sleep when left alone long enough; at the cut-off, sleep with
         no timer wake once the empty signal has played and the log is written."""
         quiet = not self.feedback.playing() and (self.log is None or not self.log.ops)
-        if self.cutoff and quiet and self._deep_sleep is not None:
+        if self.cutoff and quiet and self.board.can_sleep:
             self.shutdown()
-            self._deep_sleep(None, self.signal.cal.zero)
+            self.board.deep_sleep(None, self.signal.cal.zero)
             return
         if (
-            self._deep_sleep is not None
+            self.board.can_sleep
             and not self.calib
             and self.sleep_after_ms
             and self.session.state == READY
@@ -327,7 +317,7 @@ class App:
             and (self.log is None or not self.log.ops)
         ):
             self.shutdown()
-            self._deep_sleep(WAKE_CHECK_MS, self.signal.cal.zero)
+            self.board.deep_sleep(WAKE_CHECK_MS, self.signal.cal.zero)
 
     def shutdown(self):
         """Outputs off first, then close the session so it is recorded as aborted."""

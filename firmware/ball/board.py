@@ -8,6 +8,7 @@ import time
 import machine
 import neopixel
 
+from ball import BoardBase
 from ball import profile as profiles
 from ball.sensors import SensorFault
 
@@ -124,7 +125,8 @@ def _settled(sensor):
     return sensor
 
 
-class Board:
+class Board(BoardBase):
+    can_sleep = True
     """The sensor from the profile, a NeoPixel status LED with a brightness limit, an ERM
     motor on PWM with a duty limit, the battery on an ADC, sleep and a watchdog."""
 

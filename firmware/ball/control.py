@@ -2,8 +2,8 @@
 # console (and any later transport) holds a Control, never the App. Everything here runs
 # between samples; pack_live, called per sample while streaming, allocates nothing.
 from ball.session import ACTIVE
+from ball.wire import STATE_NAMES
 from ball.wire.console import FLAG_CALIB, FLAG_DRIFT_BAD, live_pack_into
-from ball.wire.names import STATE_NAMES
 
 
 class Control:
@@ -43,12 +43,11 @@ class Control:
     def identity(self):
         """Which ball: its board profile's sensor and name, and its stable id."""
         board = self.app.board
-        profile = getattr(board, "profile", None) or {}
+        profile = board.profile
         out = {"sensor": profile.get("sensor", "sim"), "board": profile.get("name", "")}
         if "sim_like" in profile:
             out["like"] = profile["sim_like"]  # the real sensor a virtual ball stands for
-        ball_id = getattr(board, "ball_id", None)
-        out["id"] = ball_id() if ball_id is not None else ""
+        out["id"] = board.ball_id()
         return out
 
     def pack_live(self, buf, off, now_ms, seen):
@@ -98,9 +97,7 @@ class Control:
         owns it; the board's RTC keeps it through resets, the day's count counts local
         calendar days from it, and sessions from now on carry their start time."""
         self.clock_offset = unix - self.app.now // 1000
-        set_time = getattr(self.app.board, "set_time", None)
-        if set_time is not None:
-            set_time(unix)
+        self.app.board.set_time(unix)
         if self.app.log is not None and self.app.log.unix_time is None:
             self.app.log.unix_time = self.unix_time
         if self.app.dose is not None:

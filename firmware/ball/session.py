@@ -7,7 +7,7 @@ IDLE = const(0)
 LIGHT = const(1)
 MEDIUM = const(2)
 FIRM = const(3)
-OVER = const(4)  # bands: indices of ball.wire.names.BAND_NAMES
+OVER = const(4)  # bands: indices of ball.wire.BAND_NAMES
 
 # Events: one bit each, several can happen in one step.
 EV_BAND = const(1)  # the band shown changed
@@ -24,7 +24,7 @@ CUE_FIRST = const(8)
 EV_FAULT = const(512)
 EV_FAULT_CLEAR = const(1024)
 
-# Stop reasons: indices of ball.wire.names.STOP_REASONS.
+# Stop reasons: indices of ball.wire.STOP_REASONS.
 STOP_NONE = const(0)
 STOP_TIME_LIMIT = const(1)
 STOP_IDLE = const(2)
@@ -34,7 +34,7 @@ STOP_SENSOR_FAULT = const(5)  # the sensor stayed faulty: the session ended clea
 STOP_SYMPTOM = const(6)  # the person reported numbness or tingling (gesture or host key)
 STOP_LOW_BATTERY = const(7)  # the cell reached its cut-off: the ball sleeps until charged
 
-# States: indices of ball.wire.names.STATE_NAMES.
+# States: indices of ball.wire.STATE_NAMES.
 READY = const(0)  # waiting for first contact
 ACTIVE = const(1)  # a session is running
 STOPPED = const(2)  # quiet until the ball has been released for _RELEASE_MS

@@ -4,11 +4,10 @@
 import gc
 import sys
 
-from ball import VERSION, session
+from ball import VERSION, VirtualClock, session
 from ball.app import App
 from ball.signal import Calibration
-from ball.vclock import VirtualClock
-from ball.wire.names import BAND_NAMES, CUE_NAMES, STOP_REASONS
+from ball.wire import BAND_NAMES, CUE_NAMES, STOP_REASONS
 
 HEADER = "t_ms,force_n"
 

@@ -4,7 +4,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ball.wire.names import BAND_NAMES
+from ball.wire import BAND_NAMES
 
 BAND_STYLE = {
     "idle": ("·", "grey50"),

@@ -2,7 +2,7 @@
 # MicroPython unix port (tests/core/mprun.py): plain asserts, no pytest imports.
 import os
 
-from ball.vclock import VirtualClock
+from ball import VirtualClock
 
 
 def raises(exc, fn, *args):

@@ -87,6 +87,8 @@ def test_overrun_resynchronises_instead_of_bursting():
 
 
 class PowerBoard(FakeBoard):
+    can_sleep = True
+
     def __init__(self, counts=0, mv=4000):
         super().__init__(counts)
         self.mv = mv

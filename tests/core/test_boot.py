@@ -1,14 +1,11 @@
-# main.py's decisions at boot, run as the ball runs it, on a fake board module: a timer wake
+# The boot's decisions (ball/start.py, which main.py runs), on a fake board module: a timer wake
 # skips the safe-mode window and sleeps again when nobody presses; power-on watches the
 # button first; a spent cell signals once and sleeps with no timer wake.
-import sys
-
-import ball
+from ball import start
 from ball.app import CUTOFF_MV, RESUME_MV, WAKE_CHECK_MS
 from ball.feedback import EMPTY
 from kbtest import FakeBoard
 
-_MAIN = ball.__file__.replace("\\", "/").rsplit("/", 2)[0] + "/main.py"
 _REST_PA = 101300
 
 
@@ -17,6 +14,8 @@ class Slept(Exception):
 
 
 class WakeBoard(FakeBoard):
+    can_sleep = True
+
     def __init__(self, woke, mv=3900, counts=_REST_PA):
         FakeBoard.__init__(self, counts)
         self.woke = woke
@@ -59,29 +58,12 @@ class BoardModule:
 
 
 def run_main(hw, safe=False):
-    """Execute main.py as the ball does, with `hw` as the board; returns the fake module."""
+    """Boot as main.py does, with `hw` as the board; returns the fake board module."""
     fake = BoardModule(hw, safe)
-    saved = sys.modules.get("ball.board")
-    had = "board" in dir(ball)
-    old = getattr(ball, "board", None)
-    sys.modules["ball.board"] = fake
-    ball.board = fake
     try:
-        with open(_MAIN) as f:
-            src = f.read()
-        try:
-            exec(src, {"__name__": "__main__"})
-        except Slept:
-            pass
-    finally:
-        if saved is not None:
-            sys.modules["ball.board"] = saved
-        else:
-            del sys.modules["ball.board"]
-        if had:
-            ball.board = old
-        else:
-            del ball.board
+        start.main(fake)
+    except Slept:
+        pass
     return fake
 
 

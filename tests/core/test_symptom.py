@@ -4,7 +4,7 @@ from ball import config, feedback
 from ball import session as s
 from ball.app import App
 from ball.feedback import Feedback
-from ball.wire.names import CUE_NAMES
+from ball.wire import CUE_NAMES
 from kbtest import FakeBoard, run_session
 
 

@@ -3,9 +3,17 @@
 # change to either side that breaks one of these literals breaks every reader and every
 # ball in the field. Bump the version instead.
 from ball import app, session
+from ball.wire import (
+    BAND_NAMES,
+    CUE_NAMES,
+    FAULT_NAMES,
+    STATE_NAMES,
+    STOP_REASONS,
+    framing,
+    logfile,
+    records,
+)
 from ball.wire import console as wconsole
-from ball.wire import framing, logfile, records
-from ball.wire.names import BAND_NAMES, CUE_NAMES, FAULT_NAMES, STATE_NAMES, STOP_REASONS
 from kbtest import raises
 
 CFG = {

@@ -12,7 +12,7 @@ from ball.console import Console
 from ball.control import Control
 from ball.log import SessionLog
 from ball.sim import SimBoard
-from ball.wire.names import STOP_REASONS
+from ball.wire import STOP_REASONS
 
 
 class RealTimeBoard(SimBoard):

@@ -7,10 +7,9 @@ import sys
 
 from ramflash import mount
 
-from ball import config, log
+from ball import VirtualClock, config, log
 from ball import session as s
 from ball.app import App
-from ball.vclock import VirtualClock
 from ball.wire import logfile
 
 

@@ -8,7 +8,7 @@ from array import array
 
 import micropython
 
-from ball import config
+from ball import BoardBase, config
 from ball.app import PERIOD_MS, App
 from ball.dose import Dose
 from ball.session import STOP_SYMPTOM
@@ -18,7 +18,7 @@ from ball.signal import Calibration
 FSR_POINTS = [[5, 392758], [15, 999258], [30, 1801163], [60, 3246598]]
 
 
-class RingBoard:
+class RingBoard(BoardBase):
     """A board whose sensor replays preallocated counts and whose outputs keep ints:
     nothing here allocates, so anything that does is the firmware's."""
 

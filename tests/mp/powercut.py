@@ -30,8 +30,7 @@ from powerscene import (
 
 from ball import config, log
 from ball.dose import Dose
-from ball.wire import framing, logfile, records
-from ball.wire.names import STOP_REASONS
+from ball.wire import STOP_REASONS, framing, logfile, records
 
 ORDERS = 8  # reorder mode: landing orders tried per cut point
 

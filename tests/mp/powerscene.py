@@ -7,12 +7,10 @@ import builtins
 import os
 import sys
 
-from ball import config, log
+from ball import VirtualClock, config, log
 from ball.app import App
 from ball.dose import Dose
-from ball.vclock import VirtualClock
-from ball.wire import logfile, records
-from ball.wire.names import STOP_REASONS
+from ball.wire import STOP_REASONS, logfile, records
 
 BLOCK_SIZE = 512
 # Small blocks, and only a little more flash than the log keeps free, so the scenario also

@@ -11,6 +11,8 @@ t0 = time.ticks_us()
 
 import vboard  # noqa: E402  the virtual ball's board layer
 
+from ball import BoardBase  # noqa: E402
+
 _PROFILE = {
     "name": "sim-baro",
     "chip": "sim",
@@ -28,10 +30,10 @@ class Asleep(Exception):
     pass
 
 
-_VBoard = vboard.Board
+_VBoard = vboard.VirtualBoard
 
 
-class TimerWake(_VBoard):
+class TimerWake(_VBoard, BoardBase):
     def woke_from_sleep(self):
         return True
 
@@ -62,10 +64,9 @@ vboard.load_profile = lambda path=None: _PROFILE
 vboard.safe_mode_requested = safe_mode_requested
 before = len(sys.modules)
 
-vboard.install()
 src = open(sys.argv[1] + "/main.py").read()
 try:
-    exec(src, {"__name__": "__main__"})
+    exec(src, {"__name__": "__main__"})  # main.py finds vboard, as on a virtual ball
     wake_ms = "never"
 except Asleep as e:
     wake_ms = e.args[0]

@@ -5,10 +5,7 @@
 #                   trusted (saturated, not ready, disconnected). The app then enters its
 #                   fault state: motor off, fault pattern on the LED, logged, retried.
 # Drivers never import machine: the board layer (ball/board.py) is the only module that does.
-
-
-class SensorFault(Exception):
-    """A reading that cannot be trusted; args[0] is a short reason, e.g. "saturated"."""
+from ball import SensorFault  # noqa: F401  (part of the board interface: ball/__init__.py)
 
 
 class I2CRegisters:

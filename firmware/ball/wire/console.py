@@ -14,7 +14,7 @@
 import json
 import struct
 
-from ball.wire.names import BAND_NAMES, CUE_NAMES, FAULT_NAMES, STATE_NAMES, name
+from ball.wire import BAND_NAMES, CUE_NAMES, FAULT_NAMES, STATE_NAMES, name
 
 _LIVE = "<IiBBIIHBiiB"
 LIVE_SIZE = 30

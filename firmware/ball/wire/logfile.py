@@ -14,9 +14,9 @@
 # at most the last DURABLE_MS of a session.
 import struct
 
+from ball.wire import CUE_NAMES, FAULT_NAMES, STOP_REASONS, name
 from ball.wire import records as rec
 from ball.wire.framing import ARCHIVED, FAULT, HEADER, MAGIC, SUMMARY, TORN, TRACE, frames
-from ball.wire.names import CUE_NAMES, FAULT_NAMES, STOP_REASONS, name
 
 STOP_INTERRUPTED = STOP_REASONS.index("interrupted")
 

@@ -26,7 +26,7 @@
 #       session's trace is dropped to free flash; the summary stays.
 import struct
 
-from ball.wire.names import LOG_VERSION
+from ball.wire import LOG_VERSION
 
 TRACE_PERIOD_MS = 100  # 10 Hz trace
 CHECKPOINT_MS = 8000

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from ball.wire.names import BAND_NAMES
+from ball.wire import BAND_NAMES
 from knotball import timeline
 from knotball.history import guidance, store
 from knotball.runtime import UsageError

@@ -10,7 +10,7 @@ matplotlib.use("Agg")  # files only, never a window: before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from ball.wire.names import BAND_NAMES  # noqa: E402
+from ball.wire import BAND_NAMES  # noqa: E402
 from knotball.history import guidance  # noqa: E402
 
 BAND_LABELS = tuple("too hard" if b == "over" else b for b in BAND_NAMES)

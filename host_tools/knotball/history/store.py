@@ -44,8 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from ball.wire import logfile
-from ball.wire.names import BAND_NAMES, CUE_NAMES
+from ball.wire import BAND_NAMES, CUE_NAMES, logfile
 
 SCHEMA_VERSION = 2
 HEADER_COLS = tuple(

@@ -10,9 +10,9 @@ import json
 import time
 import zlib
 
+from ball.wire import PROTO
 from ball.wire import framing as fr
 from ball.wire.console import unpack_data, unpack_live, unpack_reply
-from ball.wire.names import PROTO
 
 _READ_SIZE = 4096
 

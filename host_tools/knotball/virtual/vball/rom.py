@@ -108,7 +108,6 @@ class Repl:
         self.ns = {"__name__": "__main__"}
         os.chdir("/")
         gc.collect()
-        self.vboard.install()
 
     def run_file(self, name):
         try:

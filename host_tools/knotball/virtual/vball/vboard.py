@@ -4,7 +4,6 @@
 # The sensor's physics come from the board profile's sim_* keys (ball/profile.py): raw
 # counts that the ball's calibration has to be fitted to, as on a real ball. Without them
 # the trace goes through the inverse of the ball's own calibration (reads back exactly).
-import sys
 import time
 
 PROFILE_PATH = "/board.json"
@@ -21,16 +20,6 @@ def configure(trace_file, speed, ball_id=""):
     _trace = trace_file
     _speed = speed
     _id = ball_id
-
-
-def install():
-    """Make `from ball import board` give this module, if the image holds the firmware."""
-    try:
-        import ball
-    except ImportError:
-        return
-    ball.board = sys.modules[__name__]
-    sys.modules["ball.board"] = ball.board
 
 
 def load_profile(path=PROFILE_PATH):
@@ -110,8 +99,25 @@ class Physics:
         return int(round(counts))
 
 
-class Board:
-    zero_at_boot = False
+def Board(profile):
+    """The virtual board, sharing the firmware's board interface (ball/__init__.py). That
+    is read from the image, as main.py is, when main.py builds its board: this module is
+    loaded before the image is mounted, and the image may hold another firmware."""
+    from ball import BoardBase
+
+    cls = _classes.get(BoardBase)
+    if cls is None:
+        cls = type("Board", (VirtualBoard, BoardBase), {})
+        _classes.clear()
+        _classes[BoardBase] = cls
+    return cls(profile)
+
+
+_classes: dict = {}
+
+
+class VirtualBoard:
+    """What the virtual ball's board does; Board() adds the interface's defaults."""
 
     def __init__(self, profile):
         self.profile = profile
