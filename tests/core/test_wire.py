@@ -57,6 +57,11 @@ DATA = bytes.fromhex("4b424407000008000001020307791456")
 REPLY = bytes.fromhex(
     "4b425221007b226c697665223a20747275652c2022636f6d6d616e64223a20226c697665227d124b73a5"
 )
+# 'E': the refusal of `KB symptom` with no session running.
+ERROR = bytes.fromhex(
+    "4b424549007b226572726f72223a20226e6f2073657373696f6e2069732072756e6e696e673a206e6f7468"
+    "696e6720746f2073746f70222c2022636f6d6d616e64223a202273796d70746f6d227dbe93af66"
+)
 
 
 def payload(frame):
@@ -162,10 +167,14 @@ def test_data_bytes():
 
 
 def test_reply_and_error_frames():
-    assert REPLY[2] == framing.REPLY
+    assert REPLY[2] == framing.REPLY and framing.check(REPLY, 0)[1] is None
     assert wconsole.unpack_reply(payload(REPLY)) == {"live": True, "command": "live"}
     got = wconsole.unpack_reply(wconsole.reply_payload("live", {"live": True}))
     assert got == {"live": True, "command": "live"}
+    assert ERROR[2] == framing.ERROR and framing.check(ERROR, 0)[1] is None
+    refusal = {"error": "no session is running: nothing to stop", "command": "symptom"}
+    assert wconsole.unpack_reply(payload(ERROR)) == refusal
+    assert wconsole.unpack_reply(wconsole.error_payload("symptom", refusal["error"])) == refusal
     err = wconsole.unpack_reply(wconsole.error_payload("cfg", "no", key="light_n"))
     assert err == {"error": "no", "command": "cfg", "key": "light_n"}
 
