@@ -64,8 +64,9 @@ def pull(capsys, *args):
 
 
 def stored():
+    """The sessions in the history: one virtual ball's, under the name its id gave it."""
     history = store.History()
-    return history.sessions("ball") if history.exists() else []
+    return history.sessions() if history.exists() else []
 
 
 def on_ball(v):

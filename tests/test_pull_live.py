@@ -108,6 +108,26 @@ def test_a_cut_link_deletes_and_adds_nothing_and_the_next_pull_resumes(ball, cap
     assert [s["id"] for s in stored("kitchen")] == [1]
 
 
+def test_two_balls_sessions_never_collide_and_each_keeps_its_own_name(tmp_path, capsys):
+    """Two balls both have a session 1: each is known by its own id, no --ball needed."""
+    names = []
+    for uid in ("24a1c3f0b7e2", "9e0d51aa4c88"):
+        (tmp_path / uid).mkdir()
+        b = Ball(tmp_path / uid, blob=False, ball_id=uid)
+        try:
+            b.wait_finished(SESSION)
+            b.link.close()
+            status, out, err = pull(capsys, "--port", b.port)
+        finally:
+            b.close()
+        assert status == 0, err
+        assert "1 session pulled" in out and "ball ball" not in out
+        names.append(out.splitlines()[-2].split(":")[0])
+    assert names == ["ball-b7e2", "ball-4c88"]
+    assert [s["id"] for s in stored("ball-b7e2")] == [1]
+    assert [s["id"] for s in stored("ball-4c88")] == [1]
+
+
 @pytest.fixture
 def text_port():
     """A pty that answers every byte with a REPL prompt and never sends a frame."""

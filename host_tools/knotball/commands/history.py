@@ -130,7 +130,14 @@ def run(args):
         sessions = []
     day_rows = days(sessions)
     shown = sorted({s["ball"] for s in sessions})
-    tips = {b: advice.suggest([s for s in sessions if s["ball"] == b]) for b in shown}
+    try:
+        everyone = sessions if args.ball is None else ordered(history.sessions())
+    except store.StoreError as e:
+        raise UsageError(str(e))
+    tips = {
+        b: advice.suggest([s for s in sessions if s["ball"] == b], everyone=everyone)
+        for b in shown
+    }
     if args.json:
         print(
             json.dumps(
@@ -152,9 +159,7 @@ def run(args):
     console.print(
         Text.assemble(
             ("History", "bold"),
-            ": {} session{}, ball{} {}".format(
-                n, "" if n == 1 else "s", "s" if several else "", ", ".join(shown)
-            ),
+            ": {} session{} from {}".format(n, "" if n == 1 else "s", ", ".join(shown)),
         )
     )
     console.print(_sessions_table(sessions, several))
@@ -174,8 +179,10 @@ def run(args):
     )
     console.print(_days_table(day_rows, several))
     console.print()
-    for ball, tip in tips.items():
-        who = " ({})".format(ball) if several else ""
+    rest = [tip for tip in tips.values() if tip["kind"] == "rest"]
+    # Rest is for the person, whichever ball: said once, not once per ball.
+    for ball, tip in [("", rest[0])] if rest else list(tips.items()):
+        who = " ({})".format(ball) if several and ball else ""
         console.print(
             Text.assemble(
                 ("Next" + who + ": ", "bold"), (tip["text"], TIP_STYLE.get(tip["kind"], ""))

@@ -69,7 +69,7 @@ def run(args):
         for sid in result.conflicts:
             _warn(
                 "{}: session {} left out: the history already holds a different session {} "
-                "of ball {!r} (import with --ball OTHER_NAME to keep them apart)".format(
+                "of {} (import with --ball OTHER_NAME to keep them apart)".format(
                     path, sid, sid, ball
                 )
             )
@@ -86,7 +86,7 @@ def run(args):
             )
             status = _worst(status, DAMAGED)
     print(
-        "ball {}: {} added, {} replaced, {} already in the history{}. "
+        "{}: {} added, {} replaced, {} already in the history{}. "
         "`knotball history` lists them.".format(
             ball,
             counts["added"],

@@ -30,7 +30,10 @@ def add_arguments(p):
     p.add_argument("--keep", action="store_true", help="delete nothing from the ball")
     p.add_argument("--json", action="store_true", help="print one JSON object with the result")
     p.add_argument(
-        "--ball", metavar="NAME", help="the name the sessions are stored under (default: ball)"
+        "--ball",
+        metavar="NAME",
+        help="the name this ball goes by in the history (default: the name it already has, "
+        "or ball- and the end of its id); giving it renames the ball",
     )
 
 
@@ -90,8 +93,11 @@ class Pull:
             self.note("{}: session {} is already in the history".format(name, sid))
         why = None
         if added.conflicts:
-            why = "the history already holds a different session {} of ball {!r}".format(
-                ", ".join(map(str, added.conflicts)), self.ball
+            why = (
+                "the history already holds a different session {} of {}; pull with "
+                "`--ball OTHER_NAME` to keep this ball apart".format(
+                    ", ".join(map(str, added.conflicts)), self.ball
+                )
             )
         elif added.incomplete:
             why = "session {} in it is cut short".format(", ".join(map(str, added.incomplete)))
@@ -125,11 +131,20 @@ def run(args):
         except LinkError as e:
             _say("{}; nothing pulled".format(e))
             return NOT_KNOTBALL
-        ball = (args.ball or hello.get("ball") or "ball").strip()
-        if not ball or len(ball) > 64 or not ball.isprintable():
+        name = args.ball.strip() if args.ball is not None else None
+        if name is not None and (not name or len(name) > 64 or not name.isprintable()):
             _say("--ball {!r}: give a short printable name".format(args.ball))
             return NOT_KNOTBALL
-        job = Pull(link, store.History(), ball, args)
+        history = store.History()
+        try:
+            # Known by its own id, so two balls' sessions never collide; a ball without
+            # one (old firmware) goes by the name given, or "ball".
+            uid = hello.get("id")
+            ball = history.ball_for(uid, name) if uid else name or "ball"
+        except store.StoreError as e:
+            _say("{}; nothing pulled".format(e))
+            return FAILED
+        job = Pull(link, history, ball, args)
         try:
             link.clock()
             files = [f for f in link.ls() if _wanted(f)]
@@ -144,7 +159,8 @@ def run(args):
             _say("{}; nothing more was deleted from the ball".format(e))
             return FAILED
     try:
-        tip = advice.suggest(guidance.ordered(job.history.sessions(ball)))
+        everyone = guidance.ordered(job.history.sessions())
+        tip = advice.suggest([s for s in everyone if s["ball"] == ball], everyone=everyone)
     except store.StoreError:
         tip = None  # the pull itself said what went wrong with the history
     if args.json:
@@ -153,7 +169,7 @@ def run(args):
         print(json.dumps(out))
     else:
         print(
-            "ball {}: {} session{} pulled, {} file{} deleted from the ball{}.".format(
+            "{}: {} session{} pulled, {} file{} deleted from the ball{}.".format(
                 ball,
                 len(job.sessions),
                 "" if len(job.sessions) == 1 else "s",

@@ -150,7 +150,7 @@ def _band_strip(s, console):
 
 def render(s, console):
     h = s["header"]
-    head = ["ball " + s["ball"], guidance.started(s)]
+    head = [s["ball"], guidance.started(s)]
     if h.get("firmware"):
         head.append("firmware " + h["firmware"])
     console.print(Text.assemble(("Session {}".format(s["id"]), "bold"), " · " + " · ".join(head)))

@@ -198,7 +198,7 @@ def render_png(s, title_when):
         fontsize=13,
         fontweight="bold",
     )
-    facts = ["ball {}".format(s["ball"]), "peak {:.1f} N".format(s["peak_n"])]
+    facts = [s["ball"], "peak {:.1f} N".format(s["peak_n"])]
     facts.append("{} effective hold{}".format(s["holds"], "" if s["holds"] == 1 else "s"))
     facts.append("too hard {}×".format(s["too_hard_count"]))
     if limit and limit > end_ms * 1.3:

@@ -4,9 +4,13 @@
 Where: $KNOTBALL_HOME/history.sqlite when KNOTBALL_HOME is set, else
 $XDG_DATA_HOME/knotball/history.sqlite (XDG_DATA_HOME defaults to ~/.local/share).
 
-Schema, version 2 (`schema` holds the version; a newer one is refused, never guessed at; an
+Schema, version 3 (`schema` holds the version; a newer one is refused, never guessed at; an
 older one is brought up to date by the first command that writes):
-  balls     id, name (unique: "sim", or the ball's own name), added_at
+  balls     id, name (unique: the friendly name the person sees and can change with
+            `knotball pull --ball NAME`; "sim" for imported files), added_at, and (since
+            version 3) uid: the ball's own stable id from `KB hello` (its chip id; NULL for
+            balls known only by a name: imports, and pulls before version 3). A ball that
+            reports an id is found by it, so two balls never share a history
   sessions  one row per (ball_id, session_id): start_unix (0: clock not set), the header
             (firmware, period, band edges, limits; NULL where an archived summary did not
             keep them), the summary (duration, stop_reason, time per band, peak/mean mN,
@@ -47,7 +51,7 @@ from urllib.parse import quote
 from ball.wire import logfile
 from ball.wire.names import BAND_NAMES, CUE_NAMES
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 HEADER_COLS = tuple(
     "firmware period_ms light_mn medium_mn firm_mn over_mn session_limit_ms idle_stop_ms "
     "hold_min_ms hold_max_ms warn_before_ms max_sessions_per_day".split()
@@ -124,7 +128,14 @@ CREATE TABLE calibrations (
     points_json TEXT NOT NULL
 );
 """,
+    3: """
+ALTER TABLE balls ADD COLUMN uid TEXT;
+CREATE UNIQUE INDEX balls_uid ON balls(uid);
+""",
 }
+# The friendly name a ball that reports an id gets when it first comes home: "ball-" and the
+# end of its id, longer only when another ball already has that name.
+NAME_PREFIX = "ball-"
 CALIBRATION_COLS = (
     "id", "ball", "board", "sensor", "at_unix", "kind", "firmware", "values_json",
     "quality_json", "points_json",
@@ -425,6 +436,57 @@ class History:
                 c[key] = json.loads(c.pop(key + "_json"))
             out.append(c)
         return out
+
+    def ball_for(self, uid, name=None):
+        """The history's name for the ball whose own id is `uid`, registering it on first
+        sight: as `name` when given (the person's choice), else "ball-" and the end of its
+        id. A known ball given a new `name` is renamed; a `name` held by an older entry
+        without an id (pulled before ids were kept) is taken over by this ball, which joins
+        its sessions. Raises StoreError when `name` belongs to another ball."""
+        conn = self._connect(write=True)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            mine = conn.execute("SELECT id, name FROM balls WHERE uid = ?", (uid,)).fetchone()
+            named = name and conn.execute(
+                "SELECT id, uid FROM balls WHERE name = ?", (name,)
+            ).fetchone()
+            if named and (mine is None and named[1] is not None or mine and named[0] != mine[0]):
+                raise StoreError(
+                    "--ball {}: that name is another ball's in the history; choose another "
+                    "(`knotball history` lists them)".format(name)
+                )
+            if mine is not None:
+                if name and name != mine[1]:
+                    conn.execute("UPDATE balls SET name = ? WHERE id = ?", (name, mine[0]))
+                result = name or mine[1]
+            elif named:
+                conn.execute("UPDATE balls SET uid = ? WHERE id = ?", (uid, named[0]))
+                result = name
+            else:
+                result = name or self._free_name(conn, uid)
+                conn.execute(
+                    "INSERT INTO balls (name, added_at, uid) VALUES (?, ?, ?)",
+                    (result, int(time.time()), uid),
+                )
+            conn.execute("COMMIT")
+            return result
+        except BaseException as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(e, sqlite3.Error):
+                raise StoreError("cannot write the history {}: {}".format(self.path, _why(e)))
+            raise
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _free_name(conn, uid):
+        for n in range(4, len(uid) + 1):
+            name = NAME_PREFIX + uid[-n:]
+            if not conn.execute("SELECT 1 FROM balls WHERE name = ?", (name,)).fetchone():
+                return name
+        n = conn.execute("SELECT COUNT(*) FROM balls").fetchone()[0]
+        return "{}{}-{}".format(NAME_PREFIX, uid, n)
 
     def _ball_id(self, conn, name, create=False):
         row = conn.execute("SELECT id FROM balls WHERE name = ?", (name,)).fetchone()
