@@ -18,6 +18,7 @@ from serial import SerialException
 from ball.wire import logfile
 from knotball.history import advice, guidance, store
 from knotball.history.logs import brief
+from knotball.runtime import UsageError
 from knotball.transport import ports
 from knotball.transport.link import BallError, LinkError
 
@@ -47,7 +48,7 @@ def _wanted(entry):
 
 
 def _write_atomic(path, data):
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)  # --out DIR's last level only: its parent was checked
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -77,7 +78,14 @@ class Pull:
         name, crc = entry["name"], entry["crc32"]
         data = self.link.get(name, entry["size"], crc)
         if self.args.out:
-            _write_atomic(Path(self.args.out) / name, data)
+            try:
+                _write_atomic(Path(self.args.out) / name, data)
+            except OSError as e:
+                raise store.StoreError(
+                    "--out {}: cannot write {} there ({})".format(
+                        self.args.out, name, e.strerror or e
+                    )
+                )
         try:
             sessions, damage = logfile.parse(data, keep_trace=False)
             added = self.history.add(self.ball, data, source="{}:{}".format(self.link.name, name))
@@ -119,7 +127,23 @@ class Pull:
         self.deleted += 1
 
 
+def _out_dir(out):
+    """--out DIR as a Path: a directory, or a new one in an existing directory (made with
+    the first copy). UsageError otherwise, before the ball is touched."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UsageError("--out {}: is a file; give a directory for the copies".format(out))
+    if not path.parent.is_dir():
+        raise UsageError(
+            "--out {}: {} does not exist; give an existing directory, or create it first "
+            "(mkdir -p {})".format(out, path.parent, out)
+        )
+    return path
+
+
 def run(args):
+    if args.out:
+        args.out = _out_dir(args.out)
     try:
         link = ports.connect(args.port)
     except LinkError as e:
