@@ -2,7 +2,10 @@
 on purpose. Every mistake is one line naming what was wrong and what to do, a non-zero exit
 status, nothing half-written and no traceback."""
 
+import pytest
+
 from conftest import knotball
+from knotball.runtime import UsageError
 
 
 def one_line(res):
@@ -36,3 +39,43 @@ def test_pull_out_must_be_a_directory_and_is_never_made_with_its_parents(tmp_pat
     assert not (tmp_path / "no").exists()
     res = knotball("pull", "--out", tmp_path / "new", "--port", "/dev/null")
     assert res.returncode == 1 and not (tmp_path / "new").exists()  # no ball: nothing made
+
+
+def config_says(*changes):
+    """`knotball config KEY=VALUE...` against no ball: the changes are checked first."""
+    res = knotball("config", "--port", "/dev/null", *changes)
+    return res.returncode, one_line(res)
+
+
+def test_config_refuses_what_cannot_work_naming_the_key_the_person_typed():
+    from knotball.commands import config as config_command
+
+    status, line = config_says("session_limit_s=60.5")
+    assert status == 2 and "session_limit_s: must be a whole number, got 60.5" in line
+    status, line = config_says("session_limit_s=90", "session_limit_s=120")
+    assert status == 2 and "session_limit_s: given twice" in line
+    status, line = config_says("session_limt_s=90")
+    assert status == 2 and "did you mean session_limit_s?" in line
+    status, line = config_says("session_limit_s=true")
+    assert status == 2 and "got true" in line and "True" not in line
+    # What the ball holds is only known once connected: checked against its config.
+    current = dict(config_command.config.DEFAULTS)
+    for changes, wanted in (
+        ({"warn_before_s": 100}, "warn_before_s: 100 s is more than half the session limit"),
+        ({"light_n": 30}, "light_n: 30 N is not below medium_n (20.0 N)"),
+    ):
+        with pytest.raises(UsageError, match=wanted.replace("(", r"\(").replace(")", r"\)")):
+            config_command.merged(current, changes)
+
+
+def test_a_config_file_with_a_key_twice_or_a_typo_is_refused_by_name(tmp_path):
+    from knotball import configfile
+
+    twice = tmp_path / "twice.json"
+    twice.write_text('{"session_limit_s": 90, "session_limit_s": 120}')
+    with pytest.raises(UsageError, match="session_limit_s: given twice"):
+        configfile.load(twice)
+    typo = tmp_path / "typo.json"
+    typo.write_text('{"hold_mn_s": 5}')
+    with pytest.raises(UsageError, match="did you mean hold_min_s"):
+        configfile.load(typo)

@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 import serial
@@ -162,17 +163,24 @@ def test_the_port_is_found_only_when_exactly_one_ball_is_connected(monkeypatch, 
     assert ports.choose("/dev/ttyS1") == "/dev/ttyS1"
 
 
-def test_live_plain_prints_samples_and_the_session_still_ends_on_time(tmp_path):
+@pytest.mark.parametrize("plain", [["--plain"], []], ids=["plain", "output-not-a-terminal"])
+def test_live_plain_prints_samples_and_the_session_still_ends_on_time(tmp_path, plain):
+    """Plain lines with --plain, and without it when the output is not a terminal (a file,
+    a pipe): never nothing."""
     b = Ball(tmp_path, blob=False)
     b.link.close()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "knotball", "live", "--plain", "--port", b.port],
+        [sys.executable, "-m", "knotball", "live", *plain, "--port", b.port],
         stdin=subprocess.DEVNULL,  # no keys typed (and never a terminal put in cbreak mode)
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     lines = []
+    # A guard, not a timing check: a live that printed nothing would leave the loop below
+    # waiting forever; this ends it and the asserts say what was missing.
+    guard = threading.Timer(60, proc.kill)
+    guard.start()
     try:
         for line in proc.stdout:
             lines.append(line.split())
@@ -184,10 +192,11 @@ def test_live_plain_prints_samples_and_the_session_still_ends_on_time(tmp_path):
         b.link = Link(b.port, timeout=5)
         b.wait_finished(SESSION)
     finally:
+        guard.cancel()
         if proc.poll() is None:
             proc.kill()
         b.close()
-    assert all(len(f) == 8 for f in lines)
+    assert lines and all(len(f) == 8 for f in lines)
     t = [int(f[0]) for f in lines]
     assert t == sorted(t) and len(set(t)) == len(t)
     assert {f[2] for f in lines} <= {"idle", "light", "medium", "firm", "over"}
