@@ -79,3 +79,33 @@ def test_a_config_file_with_a_key_twice_or_a_typo_is_refused_by_name(tmp_path):
     typo.write_text('{"hold_mn_s": 5}')
     with pytest.raises(UsageError, match="did you mean hold_min_s"):
         configfile.load(typo)
+
+
+def test_one_wording_per_stop_reason_in_every_output():
+    from ball.wire.names import STOP_REASONS
+    from knotball import stops, timeline
+    from knotball.history import plot
+
+    assert set(stops.STOP_TEXT) == set(STOP_REASONS[1:])
+    s = {"id": 4, "ball": "ball-b7e2", "duration_ms": 21000, "stop_reason": "symptom",
+         "holds": 3, "peak_n": 40.0, "too_hard_count": 0, "complete": True, "archived": False}  # fmt: skip
+    words = "stopped: numbness or tingling"
+    assert plot.title(s, "2025-11-24 16:00").endswith(words)
+    assert plot.stop_marker(s) == (21.0, words, plot.SYMPTOM_COLOUR)
+    from rich.console import Console
+
+    console = Console(record=True, width=100)
+    timeline.render_summary(dict(s, band_ms={"light": 1, "medium": 2, "firm": 3}), console)
+    assert words in console.export_text()
+    s["stop_reason"] = "aborted"
+    assert plot.title(s, "x").endswith("stopped: the ball's app was stopped")
+
+
+def test_the_plot_says_when_the_trace_shows_fewer_holds_than_the_ball_counted():
+    from knotball.history import plot
+
+    s = {"ball": "ball-b7e2", "holds": 3, "peak_n": 40.0, "too_hard_count": 0,
+         "duration_ms": 60000, "complete": True, "archived": False, "stop_reason": "time_limit"}  # fmt: skip
+    line = plot.subtitle(s, [(0, 6000), (9000, 16000)], 60000, 60000)
+    assert "3 effective holds (the ball's count; 2 found in the trace, shaded)" in line
+    assert "3 effective holds  ·" in plot.subtitle(s, [(0, 1)] * 3, 60000, 60000)

@@ -88,7 +88,7 @@ def test_imported_sessions_show_in_the_history(log, tmp_path):
     path = put(tmp_path, "00000001.kbl", log)
     res = knotball("import", path)
     assert res.returncode == 0, res.stderr
-    assert "session 1 added (30.0 s, stopped by time limit)" in res.stdout
+    assert "session 1 added (30.0 s, stopped: time limit)" in res.stdout
     got = listing()
     [s] = got["sessions"]
     full = logfile.parse(log)[0][0]
@@ -239,7 +239,7 @@ def test_report_prints_the_latest_session(log, tmp_path):
     res = knotball("report")
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("Session 2 · sim · clock not set")
-    assert "stopped by the time limit" in res.stdout and "too hard" in res.stdout
+    assert "stopped: time limit" in res.stdout and "too hard" in res.stdout
     assert "peak {:.1f} N".format(logfile.parse(log)[0][0]["peak_n"]) in res.stdout
     assert knotball("report", "1").stdout.startswith("Session 1 ")
 

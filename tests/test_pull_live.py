@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 import serial
@@ -17,7 +18,8 @@ from ball.wire import console as wconsole
 from ball.wire import framing, logfile
 from knotball import cli
 from knotball.commands import live
-from knotball.history import store
+from knotball.history import guidance, store
+from knotball.history.logs import date_from_uptime
 from knotball.transport import ports
 from knotball.transport.link import Link, LinkError
 
@@ -127,6 +129,39 @@ def test_two_balls_sessions_never_collide_and_each_keeps_its_own_name(tmp_path, 
     assert names == ["ball-b7e2", "ball-4c88"]
     assert [s["id"] for s in stored("ball-b7e2")] == [1]
     assert [s["id"] for s in stored("ball-4c88")] == [1]
+
+
+def test_a_session_recorded_before_the_clock_was_set_is_dated_as_an_estimate(tmp_path, capsys):
+    """The ball's clock was never set; it has not been reset since the session, so its
+    start is worked out from the ball's uptime, and marked as estimated."""
+    before = time.time()
+    b = Ball(tmp_path, blob=False)
+    try:
+        b.wait_finished(SESSION)
+        b.link.close()
+        status, out, err = pull(capsys, "--port", b.port)
+        after = time.time()
+    finally:
+        b.close()
+    assert status == 0, err
+    (s,) = stored()
+    assert s["start_estimated"] and before - 1 <= s["start_unix"] <= after + 1
+    assert guidance.started(s).startswith(guidance.ESTIMATED)
+
+
+def test_only_sessions_of_the_boot_the_ball_still_runs_are_dated():
+    hello = {"boot": 7, "uptime_s": 100}
+
+    def recorded(boot, uptime_s, start_unix=0):
+        return {"start_unix": start_unix, "header": {"boot": boot, "uptime_s": uptime_s}}
+
+    same, reset, old_log, clock_set = (
+        recorded(7, 40), recorded(3, 40), recorded(0, 0), recorded(7, 40, 1_700_000_000)
+    )  # fmt: skip
+    date_from_uptime([same, reset, old_log, clock_set], hello, 1_800_000_000)
+    assert same["start_unix"] == 1_800_000_000 - 60 and same["start_estimated"]
+    assert reset["start_unix"] == old_log["start_unix"] == 0
+    assert clock_set["start_unix"] == 1_700_000_000 and "start_estimated" not in clock_set
 
 
 @pytest.fixture

@@ -38,6 +38,10 @@ class Control:
             "max_sessions_per_day": s.max_per_day,
             # The next contact would get the rest signal (as Session.step decides).
             "rest": s.resting or s.sessions_today >= s.max_per_day,
+            # This power-on and the seconds since it: the host dates sessions recorded
+            # before the clock was set from their own boot and uptime_s in the log.
+            "boot": self.app.boot_id,
+            "uptime_s": self.app.uptime_s(),
         }
 
     def identity(self):

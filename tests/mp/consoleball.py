@@ -25,6 +25,9 @@ class RealTimeBoard(SimBoard):
     def ball_id(self):
         return BALL_ID
 
+    def boot_id(self):
+        return 12345  # one power-on for the whole run
+
 
 BALL_ID = sys.argv[4] if len(sys.argv) > 4 else ""
 

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from knotball import stops
 from knotball.history import advice, store
 from knotball.history.guidance import (
     SESSION_MAX_MS,
@@ -38,6 +39,7 @@ def _session_json(s):
         "ball",
         "id",
         "start_unix",
+        "start_estimated",
         "duration_ms",
         "stop_reason",
         "band_ms",
@@ -66,7 +68,7 @@ def _sessions_table(sessions, show_ball):
         t.add_column("ball", no_wrap=True)
     t.add_column("id", justify="right", no_wrap=True)
     t.add_column("time", justify="right", no_wrap=True)
-    t.add_column("stopped by", no_wrap=True)
+    t.add_column("stopped", no_wrap=True)
     for band in ("light", "medium", "firm", "over"):
         t.add_column(band, justify="right", no_wrap=True)
     t.add_column("peak", justify="right", no_wrap=True)
@@ -79,7 +81,7 @@ def _sessions_table(sessions, show_ball):
         over = s["duration_ms"] > SESSION_MAX_MS
         row = [started(s)] + ([s["ball"]] if show_ball else []) + [str(s["id"])]
         row.append(Text(short_minutes(s["duration_ms"]), style="yellow" if over else ""))
-        reason = s["stop_reason"].replace("_", " ")
+        reason = stops.phrase(s["stop_reason"])
         row.append(reason + ("*" if session_notes(s) else ""))
         row += ["{:.0f} s".format(s["band_ms"][b] / 1000) for b in ("light", "medium", "firm")]
         row.append(

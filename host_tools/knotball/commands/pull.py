@@ -11,13 +11,15 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from serial import SerialException
 
 from ball.wire import logfile
+from knotball import stops
 from knotball.history import advice, guidance, store
-from knotball.history.logs import brief
+from knotball.history.logs import brief, date_from_uptime
 from knotball.runtime import UsageError
 from knotball.transport import ports
 from knotball.transport.link import BallError, LinkError
@@ -62,8 +64,11 @@ def _write_atomic(path, data):
 
 
 class Pull:
-    def __init__(self, link, history, ball, args):
+    def __init__(self, link, history, ball, args, hello):
         self.link, self.history, self.ball, self.args = link, history, ball, args
+        # The ball's boot and uptime, and when they were read: to date sessions recorded
+        # before its clock was set (history.logs.date_from_uptime).
+        self.hello, self.hello_at = hello, time.time()
         self.sessions = []  # sessions new to the history (added or replacing a lesser copy)
         self.deleted = 0
         self.status = OK
@@ -87,8 +92,11 @@ class Pull:
                     )
                 )
         try:
-            sessions, damage = logfile.parse(data, keep_trace=False)
-            added = self.history.add(self.ball, data, source="{}:{}".format(self.link.name, name))
+            sessions, damage = logfile.parse(data)
+            date_from_uptime(sessions, self.hello, self.hello_at)
+            added = self.history.add(
+                self.ball, sessions, source="{}:{}".format(self.link.name, name)
+            )
         except logfile.NotALog as e:
             _say("{}: {}; left on the ball".format(name, e))
             self.status = FAILED
@@ -96,7 +104,7 @@ class Pull:
         by_id = {s["id"]: s for s in sessions}
         for sid in added.added + added.replaced:
             self.sessions.append(brief(by_id[sid]))
-            self.note("{}: session {} stored ({})".format(name, sid, guidance.ended(by_id[sid])))
+            self.note("{}: session {} stored ({})".format(name, sid, stops.stopped(by_id[sid]["stop_reason"])))
         for sid in added.duplicates:
             self.note("{}: session {} is already in the history".format(name, sid))
         why = None
@@ -168,7 +176,7 @@ def run(args):
         except store.StoreError as e:
             _say("{}; nothing pulled".format(e))
             return FAILED
-        job = Pull(link, history, ball, args)
+        job = Pull(link, history, ball, args, hello)
         try:
             link.clock()
             files = [f for f in link.ls() if _wanted(f)]

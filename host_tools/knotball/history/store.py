@@ -11,7 +11,9 @@ older one is brought up to date by the first command that writes):
             version 3) uid: the ball's own stable id from `KB hello` (its chip id; NULL for
             balls known only by a name: imports, and pulls before version 3). A ball that
             reports an id is found by it, so two balls never share a history
-  sessions  one row per (ball_id, session_id): start_unix (0: clock not set), the header
+  sessions  one row per (ball_id, session_id): start_unix (0: clock not set),
+            start_estimated (since version 3; 1: start_unix was worked out at the pull from
+            the ball's uptime, the ball's clock not being set when the session ran), the header
             (firmware, period, band edges, limits; NULL where an archived summary did not
             keep them), the summary (duration, stop_reason, time per band, peak/mean mN,
             holds, too-hard count, one column per cue), recovered (summary rebuilt after an
@@ -65,7 +67,7 @@ SUMMARY_COLS = (
     + CUE_COLS
     + ("recovered",)
 )
-FLAG_COLS = ("complete", "archived")
+FLAG_COLS = ("complete", "archived", "start_estimated")
 SESSION_COLS = ("session_id", "start_unix") + HEADER_COLS + SUMMARY_COLS + FLAG_COLS
 _SAMPLE = struct.Struct("<IBI")
 
@@ -131,6 +133,7 @@ CREATE TABLE calibrations (
     3: """
 ALTER TABLE balls ADD COLUMN uid TEXT;
 CREATE UNIQUE INDEX balls_uid ON balls(uid);
+ALTER TABLE sessions ADD COLUMN start_estimated INTEGER NOT NULL DEFAULT 0;
 """,
 }
 # The friendly name a ball that reports an id gets when it first comes home: "ball-" and the
@@ -189,6 +192,7 @@ def _record(s):
         recovered=int(bool(s.get("recovered"))),
         complete=int(bool(s.get("complete", True))),
         archived=int(bool(s.get("archived"))),
+        start_estimated=int(bool(s.get("start_estimated"))),
     )
     for b in BAND_NAMES[1:]:
         cols[b + "_ms"] = int(s["band_ms"][b])
@@ -222,6 +226,7 @@ def _public(cols, trace, faults, extra):
         "recovered": bool(cols["recovered"]),
         "complete": bool(cols["complete"]),
         "archived": bool(cols["archived"]),
+        "start_estimated": bool(cols["start_estimated"]),
         "header": header,
         "faults": faults,
         "has_trace": has_trace,
@@ -248,7 +253,9 @@ def _verdict(old, new):
     if old is None:
         return "new"
     (oc, ot, _), (nc, nt, _) = old, new
-    for c in ("start_unix",) + HEADER_COLS:
+    # An estimated start differs a little from pull to pull: it tells nothing apart.
+    estimated = oc["start_estimated"] or nc["start_estimated"]
+    for c in HEADER_COLS if estimated else ("start_unix",) + HEADER_COLS:
         if oc[c] is not None and nc[c] is not None and oc[c] != nc[c]:
             return "conflict"
     if ot is not None and nt is not None:

@@ -4,6 +4,7 @@
 # The sensor's physics come from the board profile's sim_* keys (ball/profile.py): raw
 # counts that the ball's calibration has to be fitted to, as on a real ball. Without them
 # the trace goes through the inverse of the ball's own calibration (reads back exactly).
+import os
 import sys
 import time
 
@@ -157,6 +158,10 @@ class Board:
     def ball_id(self):
         """The flash image's own id (the ROM keeps it outside the filesystem)."""
         return _id
+
+    def boot_id(self):
+        """A random id for this power-on (or reset), 1..2**30-1: a small int on the ball."""
+        return (int.from_bytes(os.urandom(4), "little") & 0x3FFFFFFF) or 1
 
     def led(self, r, g, b):
         self.rgb = (r, g, b)

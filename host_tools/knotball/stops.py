@@ -1,0 +1,23 @@
+"""How a session ended, in the words every command uses (pull, import, history, report and
+its plot, inspect, sim, live): one phrase per stop reason of ball.wire.names.STOP_REASONS (a test checks every one has
+its words),
+shown as "stopped: PHRASE" in a sentence and as the phrase alone under a "stopped" column."""
+
+STOP_TEXT = {
+    "time_limit": "time limit",
+    "idle": "no contact",
+    "aborted": "the ball's app was stopped",
+    "interrupted": "power cut",
+    "sensor_fault": "sensor fault",
+    "symptom": "numbness or tingling",
+}
+
+
+def phrase(reason):
+    """The words for one stop reason ("time limit"); an unknown one as it came."""
+    return STOP_TEXT.get(reason, reason.replace("_", " "))
+
+
+def stopped(reason):
+    """ "stopped: time limit" """
+    return "stopped: " + phrase(reason)
