@@ -123,15 +123,23 @@ class Board:
             self.zero_at_boot = profile.get("sim_like") in _BAROMETERS
         else:
             self.cal = None  # the inverse of the config's calibration, read at the first sample
-        self.t0 = time.ticks_ms()
+        self.vt = 0  # board time, ms: see ticks_ms
+        self.real_ms = 0.0  # real time since then, ms (summed: ticks wrap)
+        self._real_at = time.ticks_ms()
         self.first = None  # board time of the first sample: the trace starts there
         self.trace = Trace(_trace) if _trace is not None else None
         self.rgb = (0, 0, 0)
         self.duty = 0
         self.clock_offset = None
 
+    # The board's clock is virtual: it moves only by what the loop sleeps, so every sample
+    # is exactly one period after the last and the trace is read at the same instants on
+    # every run, however busy the computer (a real-time clock made the same trace give 3
+    # holds on one run and 2 on another). Sleeps are paced against real time x speed; a
+    # computer too slow for the speed makes the ball lag, never skip samples.
+
     def ticks_ms(self):
-        return int(time.ticks_diff(time.ticks_ms(), self.t0) * _speed)
+        return self.vt
 
     def ticks_diff(self, a, b):
         return a - b
@@ -140,7 +148,13 @@ class Board:
         return t + ms
 
     def sleep_ms(self, ms):
-        time.sleep_us(int(ms * 1000 / _speed))
+        self.vt += ms
+        now = time.ticks_ms()
+        self.real_ms += time.ticks_diff(now, self._real_at)
+        self._real_at = now
+        ahead_ms = self.vt / _speed - self.real_ms
+        if ahead_ms > 0:
+            time.sleep_us(int(ahead_ms * 1000))
 
     def read_sensor(self):
         if self.cal is None:
