@@ -171,8 +171,10 @@ def text_port():
         yield port
 
 
-def test_a_port_without_knotball_firmware_exits_2(text_port, capsys):
-    status, out, err = pull(capsys, "--port", text_port)
+@pytest.mark.parametrize("command", ["pull", "live", "config"])
+def test_a_port_without_knotball_firmware_exits_2(text_port, capsys, command):
+    status = cli.main([command, "--port", text_port])
+    out, err = capsys.readouterr()
     assert status == 2
     assert "not the REPL" in err and len(err.strip().splitlines()) == 1
 

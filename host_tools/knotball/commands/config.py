@@ -19,7 +19,7 @@ from knotball.transport import ports
 from knotball.transport.link import BallError, LinkError
 
 FAILED = 1
-REFUSED = 2
+REFUSED = 2  # a refused change, or not a knotball on the port
 
 
 def add_arguments(p):
@@ -143,6 +143,10 @@ def run(args):
     with link:
         try:
             link.hello()
+        except LinkError as e:  # not a knotball: bad input, as for pull, live and calibrate
+            print("knotball config: {}".format(e), file=sys.stderr)
+            return REFUSED
+        try:
             reply = link.request("cfg")
             current = reply["config"]
             if reply.get("problem"):
