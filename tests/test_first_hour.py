@@ -109,3 +109,36 @@ def test_the_plot_says_when_the_trace_shows_fewer_holds_than_the_ball_counted():
     line = plot.subtitle(s, [(0, 6000), (9000, 16000)], 60000, 60000)
     assert "3 effective holds (the ball's count; 2 found in the trace, shaded)" in line
     assert "3 effective holds  ·" in plot.subtitle(s, [(0, 1)] * 3, 60000, 60000)
+
+
+def test_bare_knotball_prints_the_help():
+    res = knotball()
+    assert res.returncode == 0 and "COMMAND" in res.stdout and "pull" in res.stdout
+    assert res.stderr == ""
+
+
+def test_an_empty_history_points_to_pull():
+    res = knotball("history")
+    assert res.returncode == 0 and "`knotball pull`" in res.stdout
+    res = knotball("report")
+    assert res.returncode == 2 and "`knotball pull`" in one_line(res)
+
+
+def test_a_missing_trace_is_named_without_a_line_number(tmp_path):
+    res = knotball("sim", tmp_path / "nope.csv")
+    line = one_line(res)
+    assert res.returncode == 2 and "nope.csv: cannot open the trace file" in line
+    assert "line 0" not in line
+
+
+def test_virtual_refuses_a_file_that_is_no_flash_image_and_defaults_beside_the_history(
+    tmp_path,
+):
+    from knotball.commands import virtual
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    res = knotball("virtual", "--flash", notes)
+    assert res.returncode == 2 and "not a virtual ball's flash image" in one_line(res)
+    assert notes.read_text() == "my notes\n"  # never formatted
+    assert virtual.default_image() == tmp_path / "home" / "virtual-ball.img"  # KNOTBALL_HOME

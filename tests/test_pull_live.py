@@ -125,6 +125,7 @@ def test_two_balls_sessions_never_collide_and_each_keeps_its_own_name(tmp_path, 
             b.close()
         assert status == 0, err
         assert "1 session pulled" in out and "ball ball" not in out
+        assert "━" not in err and "kB" not in err  # no progress bar: stderr is no terminal
         names.append(out.splitlines()[-2].split(":")[0])
     assert names == ["ball-b7e2", "ball-4c88"]
     assert [s["id"] for s in stored("ball-b7e2")] == [1]

@@ -24,8 +24,8 @@ from knotball.runtime import UsageError
 UNKNOWN_DAY = "date unknown"
 TIP_STYLE = {"rest": "yellow", "ease": "yellow", "longer": "green"}
 EMPTY = (
-    "The history is empty. Add session logs with `knotball import FILE...` (files from "
-    "`knotball sim --out DIR`, or copied from a ball)."
+    "The history is empty. Bring a ball's sessions home with `knotball pull`, or add log "
+    "files with `knotball import FILE...` (from `knotball sim --out DIR`)."
 )
 
 

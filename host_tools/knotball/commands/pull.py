@@ -220,8 +220,10 @@ def _pull_all(job, files, quiet):
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-    with Progress(*columns, console=Console(stderr=True), disable=quiet) as progress:
-        task = progress.add_task("pulling", total=sum(f["size"] for f in files) or 1)
+    # A bar only for a person watching: not for --json, a log file, or nothing to pull.
+    hidden = quiet or not files or not sys.stderr.isatty()
+    with Progress(*columns, console=Console(stderr=True), disable=hidden) as progress:
+        task = progress.add_task("pulling", total=sum(f["size"] for f in files))
         for entry in files:
             progress.update(task, description=entry["name"])
             job.one(entry)
