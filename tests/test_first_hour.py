@@ -81,14 +81,23 @@ def test_a_config_file_with_a_key_twice_or_a_typo_is_refused_by_name(tmp_path):
         configfile.load(typo)
 
 
+SESSION = {
+    "ball": "ball-b7e2",
+    "holds": 3,
+    "peak_n": 40.0,
+    "too_hard_count": 0,
+    "complete": True,
+    "archived": False,
+}
+
+
 def test_one_wording_per_stop_reason_in_every_output():
     from ball.wire.names import STOP_REASONS
     from knotball import stops, timeline
     from knotball.history import plot
 
     assert set(stops.STOP_TEXT) == set(STOP_REASONS[1:])
-    s = {"id": 4, "ball": "ball-b7e2", "duration_ms": 21000, "stop_reason": "symptom",
-         "holds": 3, "peak_n": 40.0, "too_hard_count": 0, "complete": True, "archived": False}  # fmt: skip
+    s = SESSION | {"id": 4, "duration_ms": 21000, "stop_reason": "symptom"}
     words = "stopped: numbness or tingling"
     assert plot.title(s, "2025-11-24 16:00").endswith(words)
     assert plot.stop_marker(s) == (21.0, words, plot.SYMPTOM_COLOUR)
@@ -104,8 +113,7 @@ def test_one_wording_per_stop_reason_in_every_output():
 def test_the_plot_says_when_the_trace_shows_fewer_holds_than_the_ball_counted():
     from knotball.history import plot
 
-    s = {"ball": "ball-b7e2", "holds": 3, "peak_n": 40.0, "too_hard_count": 0,
-         "duration_ms": 60000, "complete": True, "archived": False, "stop_reason": "time_limit"}  # fmt: skip
+    s = SESSION | {"duration_ms": 60000, "stop_reason": "time_limit"}
     line = plot.subtitle(s, [(0, 6000), (9000, 16000)], 60000, 60000)
     assert "3 effective holds (the ball's count; 2 found in the trace, shaded)" in line
     assert "3 effective holds  ·" in plot.subtitle(s, [(0, 1)] * 3, 60000, 60000)

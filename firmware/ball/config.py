@@ -164,7 +164,9 @@ def _cal_points(cfg):
             elif not 0.01 <= (abs(c) - abs(pc)) / (n - pn) <= 1e7:
                 why = "counts per newton from the point before must be within 0.01..10000000"
         if why:
-            raise ConfigError("cal_points", "point {}: {}, got {}".format(i + 1, why, json.dumps(p)))
+            raise ConfigError(
+                "cal_points", "point {}: {}, got {}".format(i + 1, why, json.dumps(p))
+            )
         pn, pc = p
 
 

@@ -1,7 +1,7 @@
 """How a session ended, in the words every command uses (pull, import, history, report and
-its plot, inspect, sim, live): one phrase per stop reason of ball.wire.names.STOP_REASONS (a test checks every one has
-its words),
-shown as "stopped: PHRASE" in a sentence and as the phrase alone under a "stopped" column."""
+its plot, inspect, sim): one phrase per stop reason of ball.wire.names.STOP_REASONS (a test
+checks that each has its words), shown as "stopped: PHRASE" in a sentence and as the phrase
+alone under a "stopped" column."""
 
 STOP_TEXT = {
     "time_limit": "time limit",

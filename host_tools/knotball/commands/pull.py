@@ -104,7 +104,11 @@ class Pull:
         by_id = {s["id"]: s for s in sessions}
         for sid in added.added + added.replaced:
             self.sessions.append(brief(by_id[sid]))
-            self.note("{}: session {} stored ({})".format(name, sid, stops.stopped(by_id[sid]["stop_reason"])))
+            self.note(
+                "{}: session {} stored ({})".format(
+                    name, sid, stops.stopped(by_id[sid]["stop_reason"])
+                )
+            )
         for sid in added.duplicates:
             self.note("{}: session {} is already in the history".format(name, sid))
         why = None

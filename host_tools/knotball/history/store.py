@@ -454,9 +454,10 @@ class History:
         try:
             conn.execute("BEGIN IMMEDIATE")
             mine = conn.execute("SELECT id, name FROM balls WHERE uid = ?", (uid,)).fetchone()
-            named = name and conn.execute(
-                "SELECT id, uid FROM balls WHERE name = ?", (name,)
-            ).fetchone()
+            named = (
+                name
+                and conn.execute("SELECT id, uid FROM balls WHERE name = ?", (name,)).fetchone()
+            )
             if named and (mine is None and named[1] is not None or mine and named[0] != mine[0]):
                 raise StoreError(
                     "--ball {}: that name is another ball's in the history; choose another "
