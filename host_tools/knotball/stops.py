@@ -7,7 +7,7 @@ STOP_TEXT = {
     "time_limit": "time limit",
     "idle": "no contact",
     "aborted": "the ball's app was stopped",
-    "interrupted": "power cut",
+    "interrupted": "interrupted (power cut)",
     "sensor_fault": "sensor fault",
     "symptom": "numbness or tingling",
 }
