@@ -33,7 +33,7 @@ CFG = {
 
 
 class Ball:
-    def __init__(self, tmp_path, blob=True):
+    def __init__(self, tmp_path, blob=True, ball_id=""):
         self.logdir = tmp_path / "logs"
         self.logdir.mkdir()
         if blob:
@@ -53,7 +53,8 @@ class Ball:
         self.stderr = open(tmp_path / "stderr.txt", "wb")
         self.proc = subprocess.Popen(
             [micropython_exe(), str(TESTS / "mp" / "consoleball.py"), trace, self.cfg_path]
-            + [self.logdir],
+            + [self.logdir]
+            + ([ball_id] if ball_id else []),
             stdin=ball_s,
             stdout=ball_s,
             stderr=self.stderr,

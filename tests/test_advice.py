@@ -129,3 +129,11 @@ def test_history_and_its_json_carry_the_suggestion(tmp_path):
     assert tip["kind"] == "stay" and "1 comfortable session in a row" in tip["text"]
     res = knotball("history")
     assert "Next: Stay at 60 s" in res.stdout
+
+
+def test_a_symptom_stop_on_any_of_the_persons_balls_means_rest():
+    mine = [session(i, ball="ball-b7e2") for i in range(1, 4)]
+    other = [session(1, reason="symptom", ball="ball-4c88")]
+    tip = advice.suggest(mine, everyone=mine + other)
+    assert tip["kind"] == "rest" and "ball-4c88" in tip["text"]
+    assert advice.suggest(mine, everyone=mine)["kind"] == "longer"

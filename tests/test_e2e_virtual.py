@@ -64,8 +64,9 @@ def pull(capsys, *args):
 
 
 def stored():
+    """The sessions in the history: one virtual ball's, under the name its id gave it."""
     history = store.History()
-    return history.sessions("ball") if history.exists() else []
+    return history.sessions() if history.exists() else []
 
 
 def on_ball(v):
@@ -276,3 +277,22 @@ def test_a_corrupt_log_stays_on_the_ball_and_the_good_ones_are_pulled(
     assert set(on_ball(v)) == {"00000009.kbl"}
     assert [s["id"] for s in stored()] == [1]
     v.stop()
+
+
+def test_a_virtual_session_is_the_one_its_trace_gives_in_the_sim(vball, tmp_path):
+    """The virtual ball samples on its own clock, one period after another: the same trace
+    gives the same session as `knotball sim` (every 10 Hz trace sample, holds, summary),
+    however busy the computer is, so a virtual run can be reproduced from its trace."""
+    from ball import config, sim
+
+    trace = "host_tools/knotball/data/demo_session.csv"
+    v = vball("--trace", trace, "--speed", 20)
+    (entry,) = v.wait_finished(1, timeout=60)
+    (ball,), damage = logfile.parse(v.get(entry["name"]))
+    v.stop()
+    (tmp_path / "sim").mkdir()
+    sim.run(trace, config.validate(CFG), lambda line: None, str(tmp_path / "sim"))
+    (ref,), _ = logfile.parse((tmp_path / "sim" / "00000001.kbl").read_bytes())
+    assert damage is None and ball["trace"] == ref["trace"]
+    for key in ("duration_ms", "band_ms", "holds", "peak_n", "cues", "stop_reason"):
+        assert ball[key] == ref[key], key

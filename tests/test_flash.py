@@ -104,7 +104,8 @@ def test_refusals_leave_the_ball_untouched(ball, tmp_path):
 def test_no_ball_is_one_clear_line(tmp_path):
     res = knotball("flash", "--port", tmp_path / "nothing", "--board", "sim")
     assert res.returncode == 1
-    assert res.stderr.startswith("knotball flash: cannot open")
+    assert res.stderr.startswith("knotball flash: --port ")
+    assert "no such port" in res.stderr
     assert "Traceback" not in res.stderr
 
 

@@ -87,7 +87,7 @@ def test_imported_sessions_show_in_the_history(log, tmp_path):
     path = put(tmp_path, "00000001.kbl", log)
     res = knotball("import", path)
     assert res.returncode == 0, res.stderr
-    assert "session 1 added (30.0 s, stopped by time limit)" in res.stdout
+    assert "session 1 added (30.0 s, stopped: time limit)" in res.stdout
     got = listing()
     [s] = got["sessions"]
     full = logfile.parse(log)[0][0]
@@ -165,12 +165,12 @@ def test_another_session_under_a_taken_id_is_left_out(log, tmp_path):
     assert "left out" in one_clear_line(res) and "--ball" in res.stderr
     assert [s["duration_ms"] for s in listing()["sessions"]] == [30000]
     res = knotball("import", tmp_path / "b.kbl", "--ball", "tennis")
-    assert res.returncode == 0 and "ball tennis: 1 added" in res.stdout
+    assert res.returncode == 0 and "tennis: 1 added" in res.stdout
     assert [s["ball"] for s in listing()["sessions"]] == ["sim", "tennis"]
     assert [s["ball"] for s in listing("--ball", "tennis")["sessions"]] == ["tennis"]
     res = knotball("report", "1")
     assert res.returncode == 2 and "several balls (sim, tennis)" in one_clear_line(res)
-    assert knotball("report", "1", "--ball", "tennis").stdout.startswith("Session 1 · ball tennis")
+    assert knotball("report", "1", "--ball", "tennis").stdout.startswith("Session 1 · tennis")
 
 
 def test_daily_totals_flag_a_day_over_the_guidance(five_minutes, log, tmp_path, monkeypatch):
@@ -237,8 +237,8 @@ def test_report_prints_the_latest_session(log, tmp_path):
         knotball("import", put(tmp_path, "{}.kbl".format(i), relabel(log, i)))
     res = knotball("report")
     assert res.returncode == 0, res.stderr
-    assert res.stdout.startswith("Session 2 · ball sim · clock not set")
-    assert "stopped by the time limit" in res.stdout and "too hard" in res.stdout
+    assert res.stdout.startswith("Session 2 · sim · clock not set")
+    assert "stopped: time limit" in res.stdout and "too hard" in res.stdout
     assert "peak {:.1f} N".format(logfile.parse(log)[0][0]["peak_n"]) in res.stdout
     assert knotball("report", "1").stdout.startswith("Session 1 ")
 

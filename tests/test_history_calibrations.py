@@ -1,6 +1,9 @@
-"""The history's calibrations table (schema 2), and histories from before it (schema 1)."""
+"""The history's calibrations table (schema 2), balls known by their own id (schema 3), and
+histories from before them (schema 1)."""
 
 import sqlite3
+
+import pytest
 
 from conftest import knotball
 from knotball.history import store
@@ -12,7 +15,8 @@ def v1_history(path):
     conn.executescript(store._SCHEMA)
     conn.execute("INSERT INTO schema VALUES (1)")
     conn.execute("INSERT INTO balls (name, added_at) VALUES ('ball', 0)")
-    cols = ("ball_id",) + store.SESSION_COLS + ("imported_at", "source")
+    v1_cols = tuple(c for c in store.SESSION_COLS if c != "start_estimated")
+    cols = ("ball_id",) + v1_cols + ("imported_at", "source")
     values = {c: 0 for c in cols}
     values.update(ball_id=1, session_id=7, stop_reason="time_limit", firmware="0.1", source="x")
     conn.execute(
@@ -47,7 +51,8 @@ def test_a_schema_1_history_is_read_as_it_is_and_upgraded_by_the_first_write(tmp
     assert h.calibrations() == []  # reading changes nothing
     assert sqlite3.connect(path).execute("SELECT version FROM schema").fetchone() == (1,)
     h.add_calibration("vb01", "bands", {"over_n": 40.0}, {}, [])
-    assert sqlite3.connect(path).execute("SELECT version FROM schema").fetchone() == (2,)
+    version = sqlite3.connect(path).execute("SELECT version FROM schema").fetchone()
+    assert version == (store.SCHEMA_VERSION,)
     assert [s["id"] for s in h.sessions()] == [7]  # the sessions are all still there
     assert len(h.calibrations()) == 1
 
@@ -59,3 +64,19 @@ def test_history_command_still_reads_an_upgraded_history(tmp_path, monkeypatch):
     res = knotball("history", "--json")
     assert res.returncode == 0, res.stderr
     assert '"id": 7' in res.stdout
+
+
+def test_a_ball_is_known_by_its_id_named_once_and_renamed_only_when_asked(tmp_path):
+    path = tmp_path / "h.sqlite"
+    v1_history(path)  # its ball "ball" was pulled before ids were kept
+    h = store.History(path)
+    assert h.ball_for("24a1c3f0b7e2") == "ball-b7e2"
+    assert h.ball_for("24a1c3f0b7e2") == "ball-b7e2"  # the same ball: the same name
+    assert h.ball_for("77770000b7e2") == "ball-0b7e2"  # the short name was taken
+    assert h.ball_for("9e0d51aa4c88", "ball") == "ball"  # takes over the old "ball"
+    assert [s["ball"] for s in h.sessions()] == ["ball"]
+    assert h.ball_for("9e0d51aa4c88") == "ball"
+    with pytest.raises(store.StoreError, match="another ball's"):
+        h.ball_for("24a1c3f0b7e2", "ball")
+    assert h.ball_for("24a1c3f0b7e2", "kitchen") == "kitchen"
+    assert h.balls() == ["ball", "ball-0b7e2", "kitchen"]

@@ -7,6 +7,8 @@ import json
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 import serial
@@ -16,7 +18,8 @@ from ball.wire import console as wconsole
 from ball.wire import framing, logfile
 from knotball import cli
 from knotball.commands import live
-from knotball.history import store
+from knotball.history import guidance, store
+from knotball.history.logs import date_from_uptime
 from knotball.transport import ports
 from knotball.transport.link import Link, LinkError
 
@@ -108,6 +111,60 @@ def test_a_cut_link_deletes_and_adds_nothing_and_the_next_pull_resumes(ball, cap
     assert [s["id"] for s in stored("kitchen")] == [1]
 
 
+def test_two_balls_sessions_never_collide_and_each_keeps_its_own_name(tmp_path, capsys):
+    """Two balls both have a session 1: each is known by its own id, no --ball needed."""
+    names = []
+    for uid in ("24a1c3f0b7e2", "9e0d51aa4c88"):
+        (tmp_path / uid).mkdir()
+        b = Ball(tmp_path / uid, blob=False, ball_id=uid)
+        try:
+            b.wait_finished(SESSION)
+            b.link.close()
+            status, out, err = pull(capsys, "--port", b.port)
+        finally:
+            b.close()
+        assert status == 0, err
+        assert "1 session pulled" in out and "ball ball" not in out
+        assert "━" not in err and "kB" not in err  # no progress bar: stderr is no terminal
+        names.append(out.splitlines()[-2].split(":")[0])
+    assert names == ["ball-b7e2", "ball-4c88"]
+    assert [s["id"] for s in stored("ball-b7e2")] == [1]
+    assert [s["id"] for s in stored("ball-4c88")] == [1]
+
+
+def test_a_session_recorded_before_the_clock_was_set_is_dated_as_an_estimate(tmp_path, capsys):
+    """The ball's clock was never set; it has not been reset since the session, so its
+    start is worked out from the ball's uptime, and marked as estimated."""
+    before = time.time()
+    b = Ball(tmp_path, blob=False)
+    try:
+        b.wait_finished(SESSION)
+        b.link.close()
+        status, out, err = pull(capsys, "--port", b.port)
+        after = time.time()
+    finally:
+        b.close()
+    assert status == 0, err
+    (s,) = stored()
+    assert s["start_estimated"] and before - 1 <= s["start_unix"] <= after + 1
+    assert guidance.started(s).startswith(guidance.ESTIMATED)
+
+
+def test_only_sessions_of_the_boot_the_ball_still_runs_are_dated():
+    hello = {"boot": 7, "uptime_s": 100}
+
+    def recorded(boot, uptime_s, start_unix=0):
+        return {"start_unix": start_unix, "header": {"boot": boot, "uptime_s": uptime_s}}
+
+    same, reset, old_log, clock_set = (
+        recorded(7, 40), recorded(3, 40), recorded(0, 0), recorded(7, 40, 1_700_000_000)
+    )  # fmt: skip
+    date_from_uptime([same, reset, old_log, clock_set], hello, 1_800_000_000)
+    assert same["start_unix"] == 1_800_000_000 - 60 and same["start_estimated"]
+    assert reset["start_unix"] == old_log["start_unix"] == 0
+    assert clock_set["start_unix"] == 1_700_000_000 and "start_estimated" not in clock_set
+
+
 @pytest.fixture
 def text_port():
     """A pty that answers every byte with a REPL prompt and never sends a frame."""
@@ -115,8 +172,10 @@ def text_port():
         yield port
 
 
-def test_a_port_without_knotball_firmware_exits_2(text_port, capsys):
-    status, out, err = pull(capsys, "--port", text_port)
+@pytest.mark.parametrize("command", ["pull", "live", "config"])
+def test_a_port_without_knotball_firmware_exits_2(text_port, capsys, command):
+    status = cli.main([command, "--port", text_port])
+    out, err = capsys.readouterr()
     assert status == 2
     assert "not the REPL" in err and len(err.strip().splitlines()) == 1
 
@@ -142,17 +201,24 @@ def test_the_port_is_found_only_when_exactly_one_ball_is_connected(monkeypatch, 
     assert ports.choose("/dev/ttyS1") == "/dev/ttyS1"
 
 
-def test_live_plain_prints_samples_and_the_session_still_ends_on_time(tmp_path):
+@pytest.mark.parametrize("plain", [["--plain"], []], ids=["plain", "output-not-a-terminal"])
+def test_live_plain_prints_samples_and_the_session_still_ends_on_time(tmp_path, plain):
+    """Plain lines with --plain, and without it when the output is not a terminal (a file,
+    a pipe): never nothing."""
     b = Ball(tmp_path, blob=False)
     b.link.close()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "knotball", "live", "--plain", "--port", b.port],
+        [sys.executable, "-m", "knotball", "live", *plain, "--port", b.port],
         stdin=subprocess.DEVNULL,  # no keys typed (and never a terminal put in cbreak mode)
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     lines = []
+    # A guard, not a timing check: a live that printed nothing would leave the loop below
+    # waiting forever; this ends it and the asserts say what was missing.
+    guard = threading.Timer(60, proc.kill)
+    guard.start()
     try:
         for line in proc.stdout:
             lines.append(line.split())
@@ -164,10 +230,11 @@ def test_live_plain_prints_samples_and_the_session_still_ends_on_time(tmp_path):
         b.link = Link(b.port, timeout=5)
         b.wait_finished(SESSION)
     finally:
+        guard.cancel()
         if proc.poll() is None:
             proc.kill()
         b.close()
-    assert all(len(f) == 8 for f in lines)
+    assert lines and all(len(f) == 8 for f in lines)
     t = [int(f[0]) for f in lines]
     assert t == sorted(t) and len(set(t)) == len(t)
     assert {f[2] for f in lines} <= {"idle", "light", "medium", "firm", "over"}

@@ -67,6 +67,10 @@ class BoardBase:
         """A stable id for this ball ("" when it has none)."""
         return ""
 
+    def boot_id(self):
+        """A random id for this power-on, 1..2**30-1 (0: unknown)."""
+        return 0
+
     def unix_time(self):
         """Unix seconds from a clock the host set and the board kept (0: none)."""
         return 0

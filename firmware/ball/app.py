@@ -94,6 +94,13 @@ class App:
                 log.day = dose
         self._requested = 0  # events of a stop asked for between samples (request_stop)
         self.now = 0
+        # This power-on: a random id from the board (0: unknown), and the seconds `now`
+        # lost to rebasing, so uptime_s() never goes back. The log's headers carry both.
+        self.boot_id = board.boot_id()
+        self.rebased_s = 0
+        if log is not None:
+            log.boot_id = self.boot_id
+            log.uptime_s = self.uptime_s
         self.overruns = 0
         self.fault = FAULT_NONE
         self.fault_text = ""  # what the driver said, for the console and the log
@@ -115,6 +122,10 @@ class App:
         # sensor read and filtered, no session, no cues, the outputs its own.
         self.calib = False
         self._calib: Any = None  # a calib.CalibMode once calibration was asked for
+
+    def uptime_s(self):
+        """Seconds since this power-on (or reset), never going back."""
+        return self.rebased_s + self.now // 1000
 
     def tick(self, now_ms):
         """One sample: read, filter, step the session, tell the listener, drive the outputs."""
@@ -242,6 +253,7 @@ class App:
                 if self.now > _REBASE_MS and self.session.state == READY and not self.calib:
                     if self.dose is not None:
                         self.dose.rebase(self.now)
+                    self.rebased_s += self.now // 1000
                     self.now = 0
                     self._battery_at = -_BATTERY_EVERY_MS
                     self.session.rebase()

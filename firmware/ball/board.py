@@ -3,6 +3,7 @@
 # /board.json; checked by ball/profile.py) and gives the app its clock, battery and sleep.
 # Everything else receives this object.
 import json
+import os
 import time
 
 import machine
@@ -226,6 +227,10 @@ class Board(BoardBase):
     def ball_id(self):
         """A stable id for this ball, for the host's history: the chip's unique id in hex."""
         return "".join("{:02x}".format(b) for b in machine.unique_id())
+
+    def boot_id(self):
+        """A random id for this power-on (or reset), 1..2**30-1: a small int on the ball."""
+        return (int.from_bytes(os.urandom(4), "little") & 0x3FFFFFFF) or 1
 
     def unix_time(self):
         """Unix seconds from the RTC, or 0 when the host has not set the clock."""

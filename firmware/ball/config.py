@@ -56,12 +56,21 @@ class ConfigError(ValueError):
         self.key = key
 
 
+# Keys that hold whole numbers: counts, and times in whole seconds (the ball's clock and
+# the person's sense of a session are seconds; 60.5 is a typo more often than a wish).
+WHOLE_KEYS = (
+    "max_sessions_per_day", "zero_counts", "session_limit_s", "idle_stop_s", "hold_min_s",
+    "hold_max_s", "warn_before_s", "sleep_after_s",
+)  # fmt: skip
+
+
 def _number(cfg, key, lo=None, hi=None):
     v = cfg[key]
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ConfigError(key, "must be a number, got " + repr(v))
-    if key in ("max_sessions_per_day", "zero_counts") and not isinstance(v, int):
-        raise ConfigError(key, "must be a whole number, got " + repr(v))
+        # JSON spelling (true, null), as the person wrote it, not Python's (True, None)
+        raise ConfigError(key, "must be a number, got " + json.dumps(v))
+    if key in WHOLE_KEYS and not isinstance(v, int):
+        raise ConfigError(key, "must be a whole number, got " + json.dumps(v))
     if v != v:
         raise ConfigError(key, "must be a number, got NaN")
     if lo is not None and v < lo:
@@ -69,6 +78,12 @@ def _number(cfg, key, lo=None, hi=None):
     if hi is not None and v > hi:
         raise ConfigError(key, "{} is above the maximum of {}".format(v, hi))
     return v
+
+
+def check_number(key, v):
+    """One numeric key's type on its own (a number; whole where it must be), before the
+    rest of a config is known: the host refuses `session_limit_s=60.5` before connecting."""
+    return _number({key: v}, key)
 
 
 def validate(user: Any) -> dict:
@@ -149,7 +164,9 @@ def _cal_points(cfg):
             elif not 0.01 <= (abs(c) - abs(pc)) / (n - pn) <= 1e7:
                 why = "counts per newton from the point before must be within 0.01..10000000"
         if why:
-            raise ConfigError("cal_points", "point {}: {}, got {!r}".format(i + 1, why, p))
+            raise ConfigError(
+                "cal_points", "point {}: {}, got {}".format(i + 1, why, json.dumps(p))
+            )
         pn, pc = p
 
 

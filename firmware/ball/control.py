@@ -38,6 +38,10 @@ class Control:
             "max_sessions_per_day": s.max_per_day,
             # The next contact would get the rest signal (as Session.step decides).
             "rest": s.resting or s.sessions_today >= s.max_per_day,
+            # This power-on and the seconds since it: the host dates sessions recorded
+            # before the clock was set from their own boot and uptime_s in the log.
+            "boot": self.app.boot_id,
+            "uptime_s": self.app.uptime_s(),
         }
 
     def identity(self):
@@ -96,7 +100,7 @@ class Control:
         """The host's clock: unix seconds now, and local time's offset from UTC. The app
         owns it; the board's RTC keeps it through resets, the day's count counts local
         calendar days from it, and sessions from now on carry their start time."""
-        self.clock_offset = unix - self.app.now // 1000
+        self.clock_offset = unix - self.app.uptime_s()
         self.app.board.set_time(unix)
         if self.app.log is not None and self.app.log.unix_time is None:
             self.app.log.unix_time = self.unix_time
@@ -104,7 +108,8 @@ class Control:
             self.app.dose.set_clock(self.app.now, unix, utc_offset_s)
 
     def unix_time(self):
-        """Unix seconds, or 0 when no host has set the clock since the app started."""
+        """Unix seconds, or 0 when no host has set the clock since the app started. From
+        the app's uptime, which never goes back (its `now` restarts at 0 every few days)."""
         if self.clock_offset is None:
             return 0
-        return self.clock_offset + self.app.now // 1000
+        return self.clock_offset + self.app.uptime_s()

@@ -86,6 +86,10 @@ class SessionLog:
         self.cfg = cfg
         self.firmware = firmware
         self.unix_time = unix_time  # callable -> unix seconds, or None when no clock
+        # This power-on's random id and a callable -> seconds since it (App wires them), so
+        # the host can date a session recorded before its clock was set.
+        self.boot_id = 0
+        self.uptime_s = None
         self.error = None  # the last log error, as text, for the console
         self.errors = 0
         try:
@@ -239,6 +243,8 @@ class SessionLog:
             out[fr.FRAME_HEAD + i] = head[i]
             i += 1
         rec.header_set_id(out, fr.FRAME_HEAD, self.session_id, start or 0)
+        if self.uptime_s is not None:
+            rec.header_set_start(out, fr.FRAME_HEAD, self.boot_id, self.uptime_s())
         self.out_len = fr.frame_head(out, 0, fr.HEADER, n)
         self._unframed = 0
         self.active = True

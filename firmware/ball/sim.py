@@ -14,7 +14,9 @@ HEADER = "t_ms,force_n"
 
 class TraceError(ValueError):
     def __init__(self, path, line, message):
-        super().__init__("{}: line {}: {}".format(path, line, message))
+        # line 0: about the file as a whole (it cannot be opened), not one of its lines
+        where = "{}: line {}: ".format(path, line) if line else "{}: ".format(path)
+        super().__init__(where + message)
 
 
 class TraceSensor:
@@ -28,7 +30,7 @@ class TraceSensor:
         try:
             self.f = open(path)
         except OSError:
-            raise TraceError(path, 0, "cannot open the trace file (does it exist?)")
+            raise TraceError(path, 0, "cannot open the trace file; check its name and path")
         self.lineno = 1
         head = self.f.readline()
         if not head:

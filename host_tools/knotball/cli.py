@@ -2,6 +2,7 @@
 
 import argparse
 import importlib
+import sys
 
 from knotball import __version__
 from knotball.commands import call
@@ -38,5 +39,9 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help()  # bare `knotball`: what it can do, not a usage error
+        return 0
+    args = parser.parse_args(argv)
     return call(args.command, importlib.import_module(args.module), args)

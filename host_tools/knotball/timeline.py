@@ -5,6 +5,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ball.wire import BAND_NAMES
+from knotball import stops
 
 BAND_STYLE = {
     "idle": ("·", "grey50"),
@@ -20,15 +21,6 @@ CUE_TEXT = {
     "time_warning": "long-short: the time limit is near",
     "done": "one long buzz: the session is over",
     "rest": "slow triple: that was today's last session, rest",
-}
-STOPPED = {
-    "time_limit": "stopped by the time limit",
-    "idle": "stopped after no contact",
-    "aborted": "stopped when the ball's program stopped",
-    "interrupted": "interrupted (power cut or crash), recovered to its last checkpoint",
-    "sensor_fault": "ended by a sensor fault",
-    "low_battery": "ended at the battery's cut-off: charge it",
-    "no_contact": "no contact: no session",
 }
 CELL_MS = 250
 ROW_CELLS = 40
@@ -109,9 +101,10 @@ def render(events, name, runtime, console=None):
                 _seconds(e["t_ms"]), Text("session started", style="bold cyan"), "a tick"
             )
         elif kind == "session_stop":
-            reason = e["reason"].replace("_", " ")
             table.add_row(
-                _seconds(e["t_ms"]), Text("session stopped: " + reason, style="bold cyan"), ""
+                _seconds(e["t_ms"]),
+                Text("session " + stops.stopped(e["reason"]), style="bold cyan"),
+                "",
             )
         elif kind == "cue":
             style = "bold red" if e["cue"] == "too_hard" else "bold"
@@ -130,7 +123,7 @@ def render_summary(s, console, band_changes=None):
     dur = s["duration_ms"]
     head = Text.assemble(
         ("Summary", "bold"),
-        "  {:.1f} s, {}".format(dur / 1000, STOPPED.get(s["stop_reason"], s["stop_reason"])),
+        "  {:.1f} s, {}".format(dur / 1000, stops.stopped(s["stop_reason"])),
     )
     console.print(head)
     longest = max(list(s["band_ms"].values()) + [1])

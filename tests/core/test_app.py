@@ -233,3 +233,24 @@ def test_no_cell_on_the_divider_is_not_an_empty_cell():
 
     app.run(stop)
     assert not app.cutoff and board.slept is None
+
+
+def test_the_hosts_clock_runs_on_when_the_loop_restarts_its_time():
+    from ball.control import Control
+
+    rebase_ms = 1 << 28  # app._REBASE_MS: about three days
+    board = FakeBoard()
+    app = App(board, config.DEFAULTS)
+    control = Control(app)
+    control.set_clock(1800000000)
+    n = [0]
+
+    def stop():
+        n[0] += 1
+        if n[0] == 2:
+            board.t += rebase_ms + 5000  # days left idle between two samples
+        return n[0] > 3
+
+    app.run(stop)
+    assert app.now < 1000  # the loop's own time started again near 0
+    assert control.unix_time() >= 1800000000 + rebase_ms // 1000

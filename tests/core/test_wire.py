@@ -28,8 +28,15 @@ CFG = {
     "warn_before_s": 10,
     "max_sessions_per_day": 3,
 }
-# 'H': session 7, started 2025-11-24 16:00 UTC, trace every 100 ms, default bands, firmware 0.1.0
+# 'H': session 7, started 2025-11-24 16:00 UTC, trace every 100 ms, default bands, firmware 0.1.0,
+# boot 42, 90 s after it
 HEADER = bytes.fromhex(
+    "4b42483e00010700000000812469640088130000204e0000b8880000d8d6000060ea0000204e00008813"
+    "000060ea0000102700000305302e312e302a0000005a00000049ce43bb"
+)
+# The same header as the first v1 firmware wrote it: ending with the firmware version, no
+# boot id and seconds since boot. Still read, with boot 0 (nothing to date it by).
+HEADER_FIRST = bytes.fromhex(
     "4b42483600010700000000812469640088130000204e0000b8880000d8d6000060ea0000204e00008813"
     "000060ea0000102700000305302e312e30c9d811a4"
 )
@@ -88,10 +95,21 @@ def test_names_are_the_indices_the_ball_writes():
 
 
 def test_header_bytes():
-    assert (
-        framing.record(framing.HEADER, records.header_payload(7, 1764000000, CFG, "0.1.0"))
-        == HEADER
-    )
+    head = records.header_payload(7, 1764000000, CFG, "0.1.0", boot=42, uptime_s=90)
+    assert framing.record(framing.HEADER, head) == HEADER
+    buf = bytearray(records.header_payload(0, 0, CFG, "0.1.0"))
+    records.header_set_id(buf, 0, 7, 1764000000)
+    records.header_set_start(buf, 0, 42, 90)
+    assert framing.record(framing.HEADER, bytes(buf)) == HEADER
+    h = records.unpack_header(payload(HEADER))
+    assert h["boot"] == 42 and h["uptime_s"] == 90 and h["firmware"] == "0.1.0"
+
+
+def test_a_header_from_before_the_boot_fields_is_still_read():
+    h = records.unpack_header(payload(HEADER_FIRST))
+    assert h["id"] == 7 and h["firmware"] == "0.1.0" and h["boot"] == 0
+    (s,), damage = logfile.parse(HEADER_FIRST + TRACE + SUMMARY)
+    assert damage is None and s["header"]["session_limit_ms"] == 60000
 
 
 def test_trace_bytes():

@@ -1,6 +1,6 @@
 # A ball on the MicroPython unix port for the console tests: the real App on the sim board,
 # paced in real time (10 ms sleeps), logging into LOGDIR, its console on stdin/stdout.
-# Run: micropython consoleball.py TRACE.csv CONFIG.json LOGDIR
+# Run: micropython consoleball.py TRACE.csv CONFIG.json LOGDIR [BALL_ID]
 # Text it prints (session events, the end marker) shares stdout with the console's frames,
 # as print() output does on a real ball.
 import sys
@@ -21,6 +21,15 @@ class RealTimeBoard(SimBoard):
     def sleep_ms(self, ms):
         time.sleep_ms(ms)
         self.t += ms
+
+    def ball_id(self):
+        return BALL_ID
+
+    def boot_id(self):
+        return 12345  # one power-on for the whole run
+
+
+BALL_ID = sys.argv[4] if len(sys.argv) > 4 else ""
 
 
 def main(trace, cfg_path, logdir):

@@ -8,7 +8,10 @@
 #       u32 start time in unix seconds (0: the ball's clock was not set), u16 trace period
 #       ms, u32 x4 band edges light/medium/firm/over (mN), u32 session limit ms, u32 idle
 #       stop ms, u32 hold min ms, u32 hold max ms, u32 time-warning lead ms, u8 max
-#       sessions per day, u8 n + n bytes firmware version (ASCII).
+#       sessions per day, u8 n + n bytes firmware version (ASCII); then (added within v1:
+#       readers that stop after the version skip them) u32 boot id (random per power-on or
+#       reset, 0: unknown), u32 seconds since that boot at the session's start, so the host
+#       can date a session recorded before the clock was set.
 #   'T' trace chunk (also the checkpoint): u32 t0 = session time of its first sample,
 #       u8 n samples, u8 nb band changes, u8 band of the first sample, u8 holds so far,
 #       u8 too-hard count so far, u8 x6 cue counts so far (CUE_NAMES order), u32 peak force
@@ -36,6 +39,7 @@ FORCE_MAX_CODE = 255
 
 _H = "<BIIHIIIIIIIIIB"
 HEADER_FIXED = 48  # bytes of an 'H' payload before the firmware version
+_BOOT = "<II"  # after the firmware version: boot id, seconds since boot at the start
 _T = "<IBBBBB6BI"
 TRACE_FIXED = 19  # bytes of a 'T' payload before the band changes
 _S = "<IIIIIIIIHIHHHHHHHBB"
@@ -49,9 +53,9 @@ FLAG_RECOVERED = 1
 # ---- 'H' header ----
 
 
-def header_payload(session_id, start_unix, cfg, firmware):
+def header_payload(session_id, start_unix, cfg, firmware, boot=0, uptime_s=0):
     """The header for a config (a dict in N and s): made once per config (it allocates);
-    a session start copies it and sets its id and time with header_set_id."""
+    a session start copies it and sets its id and times with header_set_id/_start."""
     fw = firmware.encode()[:255]
     ms = 1000
     head = struct.pack(
@@ -71,7 +75,7 @@ def header_payload(session_id, start_unix, cfg, firmware):
         int(cfg["warn_before_s"] * ms),
         cfg["max_sessions_per_day"],
     )
-    return head + bytes([len(fw)]) + fw
+    return head + bytes([len(fw)]) + fw + struct.pack(_BOOT, boot, uptime_s)
 
 
 def header_set_id(buf, off, session_id, start_unix):
@@ -79,10 +83,15 @@ def header_set_id(buf, off, session_id, start_unix):
     struct.pack_into("<II", buf, off + 1, session_id, start_unix)
 
 
+def header_set_start(buf, off, boot, uptime_s):
+    """Set the boot id and seconds since boot of the header payload at buf[off]."""
+    struct.pack_into(_BOOT, buf, off + HEADER_FIXED + 1 + buf[off + HEADER_FIXED], boot, uptime_s)
+
+
 def unpack_header(p):
     v = struct.unpack_from(_H, p, 0)
     n = p[HEADER_FIXED]
-    return {
+    out = {
         "version": v[0],
         "id": v[1],
         "start_unix": v[2],
@@ -98,7 +107,13 @@ def unpack_header(p):
         "warn_before_ms": v[12],
         "max_sessions_per_day": v[13],
         "firmware": bytes(p[HEADER_FIXED + 1 : HEADER_FIXED + 1 + n]).decode(),
+        # Older headers end with the version: boot 0, nothing to date a session by.
+        "boot": 0,
+        "uptime_s": 0,
     }
+    if len(p) >= HEADER_FIXED + 1 + n + 8:
+        out["boot"], out["uptime_s"] = struct.unpack_from(_BOOT, p, HEADER_FIXED + 1 + n)
+    return out
 
 
 # ---- 'T' trace chunk ----

@@ -83,7 +83,7 @@ def run(args):
             ),
             file=out,
         )
-        result = {"kind": args.what, "ball": hello.get("id"), "saved": False}
+        result = {"kind": args.what, "ball": hello.get("id"), "saved": False, "error": None}
         status, error = OK, None
         try:
             with CalibBall(link) as ball:

@@ -13,12 +13,13 @@ import json
 import sys
 
 from ball import config
+from knotball import configfile
 from knotball.runtime import UsageError
 from knotball.transport import ports
 from knotball.transport.link import BallError, LinkError
 
 FAILED = 1
-REFUSED = 2
+REFUSED = 2  # a refused change, or not a knotball on the port
 
 
 def add_arguments(p):
@@ -42,9 +43,9 @@ def parse_changes(changes):
         if not sep or not key:
             raise UsageError("{!r}: write KEY=VALUE, e.g. session_limit_s=120".format(arg))
         if key not in config.DEFAULTS:
-            raise UsageError(
-                "{}: unknown key (known keys: {})".format(key, ", ".join(sorted(config.DEFAULTS)))
-            )
+            raise UsageError(configfile.unknown_key(key))
+        if key in out:
+            raise UsageError("{}: given twice; give each key once".format(key))
         text = text.strip()
         if text == "default":
             out[key] = None
@@ -53,11 +54,45 @@ def parse_changes(changes):
             out[key] = json.loads(text)
         except ValueError:
             raise UsageError("{}: {!r} is not a number or a JSON list".format(key, text))
+        if key != "cal_points":
+            try:
+                config.check_number(key, out[key])
+            except config.ConfigError as e:
+                raise UsageError(str(e))
     return out
 
 
+def _band_order(new, changes):
+    """A typed band edge out of order, named as typed: light_n=30 is refused as light_n
+    (not as medium_n, the edge it collides with)."""
+    for key in config.BAND_KEYS:
+        if changes.get(key) is None:
+            continue
+        i = config.BAND_KEYS.index(key)
+        below, above = config.BAND_KEYS[:i], config.BAND_KEYS[i + 1 :]
+        for other in reversed(below):
+            if new[other] >= new[key]:
+                return "{}: {} N is not above {} ({} N); band edges must increase: {}".format(
+                    key, _json(new[key]), other, _json(new[other]), _ORDER
+                )
+        for other in above:
+            if new[other] <= new[key]:
+                return "{}: {} N is not below {} ({} N); band edges must increase: {}".format(
+                    key, _json(new[key]), other, _json(new[other]), _ORDER
+                )
+    return None
+
+
+_ORDER = " < ".join(config.BAND_KEYS)
+
+
+def _json(v):
+    return json.dumps(v)
+
+
 def merged(current, changes):
-    """The ball's config with the changes applied, validated; UsageError when refused."""
+    """The ball's config with the changes applied, validated; UsageError when refused,
+    naming the key the person typed."""
     new = dict(current)
     for key, value in changes.items():
         if value is None:
@@ -65,9 +100,25 @@ def merged(current, changes):
         else:
             new[key] = value
     try:
-        return config.validate(new)
+        cfg = config.validate(new)
     except config.ConfigError as e:
-        raise UsageError("{}; nothing was changed on the ball".format(e))
+        why = str(e)
+        if e.key in config.BAND_KEYS:
+            why = _band_order(new, changes) or why
+        if e.key is not None and e.key not in changes and not why.startswith(tuple(changes)):
+            typed = ", ".join("{}={}".format(k, _json(new[k])) for k in changes)
+            why = "{}: does not fit the ball's config: {}".format(typed, why)
+        raise UsageError("{}; nothing was changed on the ball".format(why))
+    warn, limit = cfg["warn_before_s"], cfg["session_limit_s"]
+    if changes.get("warn_before_s") is not None and warn > limit // 2:
+        # The ball never warns in the first half: a larger value would silently not be what
+        # was asked for.
+        raise UsageError(
+            "warn_before_s: {} s is more than half the session limit of {} s (the warning "
+            "never comes in the first half); use at most {}; nothing was changed on the "
+            "ball".format(warn, limit, limit // 2)
+        )
+    return cfg
 
 
 def show(cfg, before=None, out=sys.stdout):
@@ -92,6 +143,10 @@ def run(args):
     with link:
         try:
             link.hello()
+        except LinkError as e:  # not a knotball: bad input, as for pull, live and calibrate
+            print("knotball config: {}".format(e), file=sys.stderr)
+            return REFUSED
+        try:
             reply = link.request("cfg")
             current = reply["config"]
             if reply.get("problem"):

@@ -107,9 +107,10 @@ def run(args):
     console = Console()
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="knotball-demo-"))
+    # Always a history of its own: the demo never touches the person's (KNOTBALL_HOME
+    # included), so it runs any number of times.
     old_home = os.environ.get("KNOTBALL_HOME")
-    if not old_home:
-        os.environ["KNOTBALL_HOME"] = str(work / "home")
+    os.environ["KNOTBALL_HOME"] = str(work / "home")
     ball = None
     try:
         _step(console, 1, "Start a virtual ball (MicroPython, littlefs image, a pty for USB)")
@@ -161,6 +162,8 @@ def run(args):
     finally:
         if ball is not None:
             ball.close()
-        if not old_home:
+        if old_home is None:
             os.environ.pop("KNOTBALL_HOME", None)
+        else:
+            os.environ["KNOTBALL_HOME"] = old_home
         shutil.rmtree(work, ignore_errors=True)

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from knotball import stops
 from knotball.history import advice, store
 from knotball.history.guidance import (
     SESSION_MAX_MS,
@@ -23,8 +24,8 @@ from knotball.runtime import UsageError
 UNKNOWN_DAY = "date unknown"
 TIP_STYLE = {"rest": "yellow", "ease": "yellow", "longer": "green"}
 EMPTY = (
-    "The history is empty. Add session logs with `knotball import FILE...` (files from "
-    "`knotball sim --out DIR`, or copied from a ball)."
+    "The history is empty. Bring a ball's sessions home with `knotball pull`, or add log "
+    "files with `knotball import FILE...` (from `knotball sim --out DIR`)."
 )
 
 
@@ -38,6 +39,7 @@ def _session_json(s):
         "ball",
         "id",
         "start_unix",
+        "start_estimated",
         "duration_ms",
         "stop_reason",
         "band_ms",
@@ -66,7 +68,7 @@ def _sessions_table(sessions, show_ball):
         t.add_column("ball", no_wrap=True)
     t.add_column("id", justify="right", no_wrap=True)
     t.add_column("time", justify="right", no_wrap=True)
-    t.add_column("stopped by", no_wrap=True)
+    t.add_column("stopped", no_wrap=True)
     for band in ("light", "medium", "firm", "over"):
         t.add_column(band, justify="right", no_wrap=True)
     t.add_column("peak", justify="right", no_wrap=True)
@@ -79,7 +81,7 @@ def _sessions_table(sessions, show_ball):
         over = s["duration_ms"] > SESSION_MAX_MS
         row = [started(s)] + ([s["ball"]] if show_ball else []) + [str(s["id"])]
         row.append(Text(short_minutes(s["duration_ms"]), style="yellow" if over else ""))
-        reason = s["stop_reason"].replace("_", " ")
+        reason = stops.phrase(s["stop_reason"])
         row.append(reason + ("*" if session_notes(s) else ""))
         row += ["{:.0f} s".format(s["band_ms"][b] / 1000) for b in ("light", "medium", "firm")]
         row.append(
@@ -130,7 +132,14 @@ def run(args):
         sessions = []
     day_rows = days(sessions)
     shown = sorted({s["ball"] for s in sessions})
-    tips = {b: advice.suggest([s for s in sessions if s["ball"] == b]) for b in shown}
+    try:
+        everyone = sessions if args.ball is None else ordered(history.sessions())
+    except store.StoreError as e:
+        raise UsageError(str(e))
+    tips = {
+        b: advice.suggest([s for s in sessions if s["ball"] == b], everyone=everyone)
+        for b in shown
+    }
     if args.json:
         print(
             json.dumps(
@@ -152,9 +161,7 @@ def run(args):
     console.print(
         Text.assemble(
             ("History", "bold"),
-            ": {} session{}, ball{} {}".format(
-                n, "" if n == 1 else "s", "s" if several else "", ", ".join(shown)
-            ),
+            ": {} session{} from {}".format(n, "" if n == 1 else "s", ", ".join(shown)),
         )
     )
     console.print(_sessions_table(sessions, several))
@@ -174,8 +181,10 @@ def run(args):
     )
     console.print(_days_table(day_rows, several))
     console.print()
-    for ball, tip in tips.items():
-        who = " ({})".format(ball) if several else ""
+    rest = [tip for tip in tips.values() if tip["kind"] == "rest"]
+    # Rest is for the person, whichever ball: said once, not once per ball.
+    for ball, tip in [("", rest[0])] if rest else list(tips.items()):
+        who = " ({})".format(ball) if several and ball else ""
         console.print(
             Text.assemble(
                 ("Next" + who + ": ", "bold"), (tip["text"], TIP_STYLE.get(tip["kind"], ""))

@@ -3,7 +3,8 @@ to the host history. Each file is one all-or-nothing add; importing again adds n
 
 import sys
 
-from knotball.history import guidance, logs, store
+from knotball import stops
+from knotball.history import logs, store
 from knotball.runtime import UsageError
 
 OK, FAILED, NOT_A_LOG, DAMAGED = 0, 1, 2, 3
@@ -29,7 +30,7 @@ def _worst(a, b):
 
 
 def _describe(s):
-    text = "{:.1f} s, {}".format(s["duration_ms"] / 1000, guidance.ended(s))
+    text = "{:.1f} s, {}".format(s["duration_ms"] / 1000, stops.stopped(s["stop_reason"]))
     if not s.get("complete", True):
         text += "; cut short: recovered up to its last checkpoint"
     if s.get("archived"):
@@ -69,7 +70,7 @@ def run(args):
         for sid in result.conflicts:
             _warn(
                 "{}: session {} left out: the history already holds a different session {} "
-                "of ball {!r} (import with --ball OTHER_NAME to keep them apart)".format(
+                "of {} (import with --ball OTHER_NAME to keep them apart)".format(
                     path, sid, sid, ball
                 )
             )
@@ -86,7 +87,7 @@ def run(args):
             )
             status = _worst(status, DAMAGED)
     print(
-        "ball {}: {} added, {} replaced, {} already in the history{}. "
+        "{}: {} added, {} replaced, {} already in the history{}. "
         "`knotball history` lists them.".format(
             ball,
             counts["added"],

@@ -7,6 +7,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
+from knotball import stops
 from knotball.history.logs import brief, read
 
 OK, NOT_A_LOG, DAMAGED = 0, 2, 3
@@ -29,17 +30,17 @@ def _table(sessions):
         "id",
         "started",
         "duration",
-        "stopped by",
+        "stopped",
         "light",
         "medium",
         "firm",
         "over",
         "peak",
     ):
-        t.add_column(col, justify="left" if col in ("started", "stopped by") else "right")
+        t.add_column(col, justify="left" if col in ("started", "stopped") else "right")
     for s in sessions:
         bm = s["band_ms"]
-        reason = s["stop_reason"].replace("_", " ")
+        reason = stops.phrase(s["stop_reason"])
         if s.get("archived"):
             reason += " (trace dropped)"
         t.add_row(

@@ -346,7 +346,14 @@ def run(args):
     def opener():
         return pending.pop() if pending else connect(path)
 
-    if args.plain:
+    if args.plain or not sys.stdout.isatty():
+        if not args.plain:
+            print(
+                "knotball live: the output is not a terminal: one plain line per sample "
+                "(as with --plain)",
+                file=sys.stderr,
+                flush=True,
+            )
 
         def status(text):
             print("knotball live: " + text, file=sys.stderr, flush=True)

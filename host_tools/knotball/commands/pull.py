@@ -11,13 +11,16 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from serial import SerialException
 
 from ball.wire import logfile
+from knotball import stops
 from knotball.history import advice, guidance, store
-from knotball.history.logs import brief
+from knotball.history.logs import brief, date_from_uptime
+from knotball.runtime import UsageError
 from knotball.transport import ports
 from knotball.transport.link import BallError, LinkError
 
@@ -30,7 +33,10 @@ def add_arguments(p):
     p.add_argument("--keep", action="store_true", help="delete nothing from the ball")
     p.add_argument("--json", action="store_true", help="print one JSON object with the result")
     p.add_argument(
-        "--ball", metavar="NAME", help="the name the sessions are stored under (default: ball)"
+        "--ball",
+        metavar="NAME",
+        help="the name this ball goes by in the history (default: the name it already has, "
+        "or ball- and the end of its id); giving it renames the ball",
     )
 
 
@@ -44,7 +50,7 @@ def _wanted(entry):
 
 
 def _write_atomic(path, data):
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)  # --out DIR's last level only: its parent was checked
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -58,8 +64,11 @@ def _write_atomic(path, data):
 
 
 class Pull:
-    def __init__(self, link, history, ball, args):
+    def __init__(self, link, history, ball, args, hello):
         self.link, self.history, self.ball, self.args = link, history, ball, args
+        # The ball's boot and uptime, and when they were read: to date sessions recorded
+        # before its clock was set (history.logs.date_from_uptime).
+        self.hello, self.hello_at = hello, time.time()
         self.sessions = []  # sessions new to the history (added or replacing a lesser copy)
         self.deleted = 0
         self.status = OK
@@ -74,10 +83,20 @@ class Pull:
         name, crc = entry["name"], entry["crc32"]
         data = self.link.get(name, entry["size"], crc)
         if self.args.out:
-            _write_atomic(Path(self.args.out) / name, data)
+            try:
+                _write_atomic(Path(self.args.out) / name, data)
+            except OSError as e:
+                raise store.StoreError(
+                    "--out {}: cannot write {} there ({})".format(
+                        self.args.out, name, e.strerror or e
+                    )
+                )
         try:
-            sessions, damage = logfile.parse(data, keep_trace=False)
-            added = self.history.add(self.ball, data, source="{}:{}".format(self.link.name, name))
+            sessions, damage = logfile.parse(data)
+            date_from_uptime(sessions, self.hello, self.hello_at)
+            added = self.history.add(
+                self.ball, sessions, source="{}:{}".format(self.link.name, name)
+            )
         except logfile.NotALog as e:
             _say("{}: {}; left on the ball".format(name, e))
             self.status = FAILED
@@ -85,13 +104,20 @@ class Pull:
         by_id = {s["id"]: s for s in sessions}
         for sid in added.added + added.replaced:
             self.sessions.append(brief(by_id[sid]))
-            self.note("{}: session {} stored ({})".format(name, sid, guidance.ended(by_id[sid])))
+            self.note(
+                "{}: session {} stored ({})".format(
+                    name, sid, stops.stopped(by_id[sid]["stop_reason"])
+                )
+            )
         for sid in added.duplicates:
             self.note("{}: session {} is already in the history".format(name, sid))
         why = None
         if added.conflicts:
-            why = "the history already holds a different session {} of ball {!r}".format(
-                ", ".join(map(str, added.conflicts)), self.ball
+            why = (
+                "the history already holds a different session {} of {}; pull with "
+                "`--ball OTHER_NAME` to keep this ball apart".format(
+                    ", ".join(map(str, added.conflicts)), self.ball
+                )
             )
         elif added.incomplete:
             why = "session {} in it is cut short".format(", ".join(map(str, added.incomplete)))
@@ -113,7 +139,23 @@ class Pull:
         self.deleted += 1
 
 
+def _out_dir(out):
+    """--out DIR as a Path: a directory, or a new one in an existing directory (made with
+    the first copy). UsageError otherwise, before the ball is touched."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UsageError("--out {}: is a file; give a directory for the copies".format(out))
+    if not path.parent.is_dir():
+        raise UsageError(
+            "--out {}: {} does not exist; give an existing directory, or create it first "
+            "(mkdir -p {})".format(out, path.parent, out)
+        )
+    return path
+
+
 def run(args):
+    if args.out:
+        args.out = _out_dir(args.out)
     try:
         link = ports.connect(args.port)
     except LinkError as e:
@@ -125,11 +167,20 @@ def run(args):
         except LinkError as e:
             _say("{}; nothing pulled".format(e))
             return NOT_KNOTBALL
-        ball = (args.ball or hello.get("ball") or "ball").strip()
-        if not ball or len(ball) > 64 or not ball.isprintable():
+        name = args.ball.strip() if args.ball is not None else None
+        if name is not None and (not name or len(name) > 64 or not name.isprintable()):
             _say("--ball {!r}: give a short printable name".format(args.ball))
             return NOT_KNOTBALL
-        job = Pull(link, store.History(), ball, args)
+        history = store.History()
+        try:
+            # Known by its own id, so two balls' sessions never collide; a ball without
+            # one (old firmware) goes by the name given, or "ball".
+            uid = hello.get("id")
+            ball = history.ball_for(uid, name) if uid else name or "ball"
+        except store.StoreError as e:
+            _say("{}; nothing pulled".format(e))
+            return FAILED
+        job = Pull(link, history, ball, args, hello)
         try:
             link.clock()
             files = [f for f in link.ls() if _wanted(f)]
@@ -144,7 +195,8 @@ def run(args):
             _say("{}; nothing more was deleted from the ball".format(e))
             return FAILED
     try:
-        tip = advice.suggest(guidance.ordered(job.history.sessions(ball)))
+        everyone = guidance.ordered(job.history.sessions())
+        tip = advice.suggest([s for s in everyone if s["ball"] == ball], everyone=everyone)
     except store.StoreError:
         tip = None  # the pull itself said what went wrong with the history
     if args.json:
@@ -153,7 +205,7 @@ def run(args):
         print(json.dumps(out))
     else:
         print(
-            "ball {}: {} session{} pulled, {} file{} deleted from the ball{}.".format(
+            "{}: {} session{} pulled, {} file{} deleted from the ball{}.".format(
                 ball,
                 len(job.sessions),
                 "" if len(job.sessions) == 1 else "s",
@@ -172,8 +224,10 @@ def _pull_all(job, files, quiet):
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-    with Progress(*columns, console=Console(stderr=True), disable=quiet) as progress:
-        task = progress.add_task("pulling", total=sum(f["size"] for f in files) or 1)
+    # A bar only for a person watching: not for --json, a log file, or nothing to pull.
+    hidden = quiet or not files or not sys.stderr.isatty()
+    with Progress(*columns, console=Console(stderr=True), disable=hidden) as progress:
+        task = progress.add_task("pulling", total=sum(f["size"] for f in files))
         for entry in files:
             progress.update(task, description=entry["name"])
             job.one(entry)

@@ -52,7 +52,8 @@ def resolve(sessions, wanted, ball):
     where = " of ball {!r}".format(ball) if ball else ""
     if not sessions:
         raise UsageError(
-            "no sessions{} in the history: add some with `knotball import FILE...`".format(where)
+            "no sessions{} in the history: bring a ball's home with `knotball pull` (or add "
+            "log files with `knotball import FILE...`)".format(where)
         )
     if wanted is None:
         s = latest(sessions)
@@ -150,7 +151,7 @@ def _band_strip(s, console):
 
 def render(s, console):
     h = s["header"]
-    head = ["ball " + s["ball"], guidance.started(s)]
+    head = [s["ball"], guidance.started(s)]
     if h.get("firmware"):
         head.append("firmware " + h["firmware"])
     console.print(Text.assemble(("Session {}".format(s["id"]), "bold"), " · " + " · ".join(head)))

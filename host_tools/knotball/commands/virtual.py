@@ -1,14 +1,14 @@
 """`knotball virtual`: a ball without hardware on a pty (DESIGN.md contract 4); the ball
 itself is knotball.virtual.pty_ball."""
 
-import os
 import signal
 import sys
 import time
 from pathlib import Path
 
+from knotball.history import store
 from knotball.runtime import UsageError
-from knotball.virtual.pty_ball import VirtualBall
+from knotball.virtual.pty_ball import VirtualBall, image_problem
 
 
 def add_arguments(p):
@@ -24,8 +24,8 @@ def add_arguments(p):
 
 
 def default_image():
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "knotball" / "virtual-ball.img"
+    """Beside the history: in KNOTBALL_HOME when set, as the history is."""
+    return store.default_path().parent / "virtual-ball.img"
 
 
 def check_trace(path):
@@ -46,6 +46,11 @@ def run(args):
         raise UsageError("--baud must be at least 300")
     if args.trace:
         check_trace(args.trace)
+    if args.flash == str(default_image()):
+        Path(args.flash).parent.mkdir(parents=True, exist_ok=True)
+    problem = image_problem(args.flash)
+    if problem:
+        raise UsageError("--flash {}: {}".format(args.flash, problem))
     ball = VirtualBall(args.flash, args.trace, args.speed, args.baud)
 
     def stop(signum, frame):

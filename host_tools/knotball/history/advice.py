@@ -8,7 +8,8 @@ after COMFORTABLE_RUN comfortable sessions in a row at the current limit the nex
 STEP_S longer, up to the firmware's hard cap. A session is comfortable when it ran its full
 time (stopped by the time limit, not cut short) and stayed out of "too hard" (at most one
 too-hard cue and under OVER_SHARE of its time above the firm band). A numbness or tingling
-stop in the last SYMPTOM_DAYS days holds every suggestion back and advises rest instead.
+stop in the last SYMPTOM_DAYS days, on any of the person's balls, holds every suggestion back
+and advises rest instead: the advice is for the person, the limits are per ball.
 """
 
 import time
@@ -35,10 +36,35 @@ def limit_s(s):
     return None if ms is None else ms // 1000
 
 
-def suggest(sessions, now=None):
+def _rest(sessions, now):
+    """The rest advice when a session of any ball ended with numbness or tingling in the
+    last SYMPTOM_DAYS days (or at an unknown time), else None."""
+    recent = [
+        s
+        for s in sessions
+        if s["stop_reason"] == "symptom"
+        and (not s["start_unix"] or now - s["start_unix"] < SYMPTOM_DAYS * 86400)
+    ]
+    if not recent:
+        return None
+    last = recent[-1]
+    which = " of {}".format(last["ball"]) if last.get("ball") else ""
+    return {
+        "kind": "rest",
+        "text": "Session {}{} ended with numbness or tingling. Rest that area; if it happens "
+        "again, stop using the ball there and see a physiotherapist or doctor. No longer "
+        "sessions are suggested for {} days after it.".format(last["id"], which, SYMPTOM_DAYS),
+    }
+
+
+def suggest(sessions, now=None, everyone=None):
     """One ball's sessions, oldest first -> a dict: kind (start / rest / longer / stay /
-    cap / ease), text, and for "longer" the suggested limit_s and the command."""
+    cap / ease), text, and for "longer" the suggested limit_s and the command. `everyone`:
+    the sessions of all the person's balls (default: these), for the symptom stop."""
     now = time.time() if now is None else now
+    tip = _rest(sessions if everyone is None else everyone, now)
+    if tip is not None:
+        return tip
     if not sessions:
         return {
             "kind": "start",
@@ -47,19 +73,6 @@ def suggest(sessions, now=None):
                 DEFAULTS["session_limit_s"]
             ),
         }
-    symptom = [s for s in sessions if s["stop_reason"] == "symptom"]
-    if symptom:
-        last = symptom[-1]
-        recent = not last["start_unix"] or now - last["start_unix"] < SYMPTOM_DAYS * 86400
-        if recent:
-            return {
-                "kind": "rest",
-                "text": "Session {} ended with numbness or tingling. Rest that area; if it "
-                "happens again, stop using the ball there and see a physiotherapist or "
-                "doctor. No longer sessions are suggested for {} days after it.".format(
-                    last["id"], SYMPTOM_DAYS
-                ),
-            }
     current = next((limit_s(s) for s in reversed(sessions) if limit_s(s) is not None), None)
     if current is None:
         current = DEFAULTS["session_limit_s"]

@@ -11,16 +11,14 @@ SESSION_MAX_MS = 6 * 60 * 1000
 DAY_MAX_MS = SESSIONS_PER_DAY * SESSION_MAX_MS
 
 
+ESTIMATED = "≈"  # marks a start worked out from the ball's uptime (its clock was not set)
+
+
 def started(s):
     if not s["start_unix"]:
         return "clock not set"
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(s["start_unix"]))
-
-
-def ended(s):
-    """How a session ended, as words: "stopped by time limit", or "interrupted"."""
-    reason = s["stop_reason"].replace("_", " ")
-    return reason if reason == "interrupted" else "stopped by " + reason
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s["start_unix"]))
+    return ESTIMATED + when if s.get("start_estimated") else when
 
 
 def day_of(s):

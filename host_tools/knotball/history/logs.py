@@ -4,6 +4,20 @@ form of a session that contracts 4 and 5 promise (`inspect --json`, `pull --json
 from ball.wire import logfile
 
 
+def date_from_uptime(sessions, hello, host_now):
+    """Date the sessions recorded while the ball's clock was not set (start 0), in place,
+    when the ball has not been reset since: the same boot id as `hello` (the ball's `KB
+    hello`, read at host_now). Their start becomes an estimate, marked start_estimated."""
+    boot, uptime_s = hello.get("boot"), hello.get("uptime_s")
+    if not boot or uptime_s is None:
+        return
+    for s in sessions:
+        h = s.get("header", {})
+        if not s.get("start_unix") and h.get("boot") == boot and h["uptime_s"] <= uptime_s:
+            s["start_unix"] = int(round(host_now - (uptime_s - h["uptime_s"])))
+            s["start_estimated"] = True
+
+
 def brief(s):
     """The fields of a session that contract 4/5 promise."""
     return {

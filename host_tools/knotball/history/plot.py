@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from ball.wire import BAND_NAMES  # noqa: E402
+from knotball import stops  # noqa: E402
 from knotball.history import guidance  # noqa: E402
 
 BAND_LABELS = tuple("too hard" if b == "over" else b for b in BAND_NAMES)
@@ -20,6 +21,7 @@ BAND_COLOURS = ("#9aa0a6", "#2e9d4a", "#e3a400", "#f06a00", "#d7263d")
 EDGE_KEYS = ("light_mn", "medium_mn", "firm_mn", "over_mn")
 HOLD_COLOUR = "#3b6fb6"
 FAULT_COLOUR = "#b000b5"
+SYMPTOM_COLOUR = "#0f9b8e"  # the ball's teal after a symptom stop
 # A steady hold as the ball judges it (session.py): within 20 % (at least 1.5 N) of a level
 # that follows slowly (time constant ~2.5 s, here per 100 ms sample), in light..firm.
 _HOLD_TOL = 0.20
@@ -114,6 +116,36 @@ def _too_hard(ax, trace, period_ms, right_s):
         )
 
 
+def title(s, when):
+    return "Session {} · {} · {:.1f} s · {}".format(
+        s["id"], when, s["duration_ms"] / 1000, stops.stopped(s["stop_reason"])
+    )
+
+
+def subtitle(s, drawn, limit, end_ms):
+    """The facts under the title. The holds are the ball's count; where the spans found in
+    the 10 Hz trace (`drawn`) are not as many, it says so rather than disagree silently."""
+    n = s["holds"]
+    held = "{} effective hold{}".format(n, "" if n == 1 else "s")
+    if len(drawn) != n:
+        held += " (the ball's count; {} found in the trace, shaded)".format(len(drawn))
+    facts = [s["ball"], "peak {:.1f} N".format(s["peak_n"]), held]
+    facts.append("too hard {}×".format(s["too_hard_count"]))
+    if limit and limit > end_ms * 1.3:
+        facts.append("limit {:g} s (not reached)".format(limit / 1000))
+    facts += guidance.session_notes(s)
+    return "  ·  ".join(facts)
+
+
+def stop_marker(s):
+    """(seconds, label, colour) of the line marking how the session stopped, or None for
+    the time limit (its own line says it). A symptom stop is teal, like the ball's LED."""
+    if s["stop_reason"] == "time_limit":
+        return None
+    colour = SYMPTOM_COLOUR if s["stop_reason"] == "symptom" else "#333333"
+    return s["duration_ms"] / 1000, stops.stopped(s["stop_reason"]), colour
+
+
 def render_png(s, title_when):
     """PNG bytes of session `s` (a history session with its trace)."""
     h, trace, period = s["header"], s["trace"], s["header"].get("period_ms") or 100
@@ -130,7 +162,8 @@ def render_png(s, title_when):
     if limit and limit <= end_ms * 1.3:
         right = max(right, limit / 1000 * 1.04)
 
-    for a, b in holds(trace, h.get("hold_min_ms") or 5000, period):
+    drawn = holds(trace, h.get("hold_min_ms") or 5000, period)
+    for a, b in drawn:
         ax.axvspan(a / 1000, b / 1000, color=HOLD_COLOUR, alpha=0.09, linewidth=0, zorder=0)
         width = (b - a) / 1000
         if width >= right * 0.025:  # a label only where it fits
@@ -183,30 +216,33 @@ def render_png(s, title_when):
             color="#333333",
         )
 
+    marker = stop_marker(s)
+    if marker is not None:
+        at_s, label, colour = marker
+        ax.axvline(at_s, color=colour, linewidth=1.6, zorder=2)
+        ax.annotate(
+            label,
+            (at_s, top * 0.5),
+            xytext=(-4, 0),
+            textcoords="offset points",
+            rotation=90,
+            ha="right",
+            va="center",
+            fontsize=8,
+            fontweight="bold",
+            color=colour,
+        )
+
     ax.set_xlim(0, right)
     ax.set_ylim(0, top)
     ax.set_xlabel("session time (s)")
     ax.set_ylabel("force (N)")
     ax.grid(axis="x", color="#e6e6e6", linewidth=0.6)
     ax.set_axisbelow(True)
-    fig.suptitle(
-        "Session {} · {} · {:.1f} s · {}".format(
-            s["id"], title_when, s["duration_ms"] / 1000, guidance.ended(s)
-        ),
-        x=0.01,
-        ha="left",
-        fontsize=13,
-        fontweight="bold",
-    )
-    facts = ["ball {}".format(s["ball"]), "peak {:.1f} N".format(s["peak_n"])]
-    facts.append("{} effective hold{}".format(s["holds"], "" if s["holds"] == 1 else "s"))
-    facts.append("too hard {}×".format(s["too_hard_count"]))
-    if limit and limit > end_ms * 1.3:
-        facts.append("limit {:g} s (not reached)".format(limit / 1000))
-    facts += guidance.session_notes(s)
-    ax.set_title("  ·  ".join(facts), loc="left", fontsize=9, color="#555555")
+    fig.suptitle(title(s, title_when), x=0.01, ha="left", fontsize=13, fontweight="bold")
+    ax.set_title(subtitle(s, drawn, limit, end_ms), loc="left", fontsize=9, color="#555555")
     legend = [Patch(color=BAND_COLOURS[k], alpha=0.7, label=BAND_LABELS[k]) for k in range(1, 5)]
-    legend.append(Patch(color=HOLD_COLOUR, alpha=0.2, label="steady hold"))
+    legend.append(Patch(color=HOLD_COLOUR, alpha=0.2, label="steady hold (from the trace)"))
     if s["faults"]:
         legend.append(Patch(color=FAULT_COLOUR, alpha=0.3, hatch="///", label="sensor fault"))
     ax.legend(

@@ -4,10 +4,16 @@
 Where: $KNOTBALL_HOME/history.sqlite when KNOTBALL_HOME is set, else
 $XDG_DATA_HOME/knotball/history.sqlite (XDG_DATA_HOME defaults to ~/.local/share).
 
-Schema, version 2 (`schema` holds the version; a newer one is refused, never guessed at; an
+Schema, version 3 (`schema` holds the version; a newer one is refused, never guessed at; an
 older one is brought up to date by the first command that writes):
-  balls     id, name (unique: "sim", or the ball's own name), added_at
-  sessions  one row per (ball_id, session_id): start_unix (0: clock not set), the header
+  balls     id, name (unique: the friendly name the person sees and can change with
+            `knotball pull --ball NAME`; "sim" for imported files), added_at, and (since
+            version 3) uid: the ball's own stable id from `KB hello` (its chip id; NULL for
+            balls known only by a name: imports, and pulls before version 3). A ball that
+            reports an id is found by it, so two balls never share a history
+  sessions  one row per (ball_id, session_id): start_unix (0: clock not set),
+            start_estimated (since version 3; 1: start_unix was worked out at the pull from
+            the ball's uptime, the ball's clock not being set when the session ran), the header
             (firmware, period, band edges, limits; NULL where an archived summary did not
             keep them), the summary (duration, stop_reason, time per band, peak/mean mN,
             holds, too-hard count, one column per cue), recovered (summary rebuilt after an
@@ -46,7 +52,7 @@ from urllib.parse import quote
 
 from ball.wire import BAND_NAMES, CUE_NAMES, logfile
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 HEADER_COLS = tuple(
     "firmware period_ms light_mn medium_mn firm_mn over_mn session_limit_ms idle_stop_ms "
     "hold_min_ms hold_max_ms warn_before_ms max_sessions_per_day".split()
@@ -60,7 +66,7 @@ SUMMARY_COLS = (
     + CUE_COLS
     + ("recovered",)
 )
-FLAG_COLS = ("complete", "archived")
+FLAG_COLS = ("complete", "archived", "start_estimated")
 SESSION_COLS = ("session_id", "start_unix") + HEADER_COLS + SUMMARY_COLS + FLAG_COLS
 _SAMPLE = struct.Struct("<IBI")
 
@@ -123,7 +129,15 @@ CREATE TABLE calibrations (
     points_json TEXT NOT NULL
 );
 """,
+    3: """
+ALTER TABLE balls ADD COLUMN uid TEXT;
+CREATE UNIQUE INDEX balls_uid ON balls(uid);
+ALTER TABLE sessions ADD COLUMN start_estimated INTEGER NOT NULL DEFAULT 0;
+""",
 }
+# The friendly name a ball that reports an id gets when it first comes home: "ball-" and the
+# end of its id, longer only when another ball already has that name.
+NAME_PREFIX = "ball-"
 CALIBRATION_COLS = (
     "id", "ball", "board", "sensor", "at_unix", "kind", "firmware", "values_json",
     "quality_json", "points_json",
@@ -177,6 +191,7 @@ def _record(s):
         recovered=int(bool(s.get("recovered"))),
         complete=int(bool(s.get("complete", True))),
         archived=int(bool(s.get("archived"))),
+        start_estimated=int(bool(s.get("start_estimated"))),
     )
     for b in BAND_NAMES[1:]:
         cols[b + "_ms"] = int(s["band_ms"][b])
@@ -210,6 +225,7 @@ def _public(cols, trace, faults, extra):
         "recovered": bool(cols["recovered"]),
         "complete": bool(cols["complete"]),
         "archived": bool(cols["archived"]),
+        "start_estimated": bool(cols["start_estimated"]),
         "header": header,
         "faults": faults,
         "has_trace": has_trace,
@@ -236,7 +252,9 @@ def _verdict(old, new):
     if old is None:
         return "new"
     (oc, ot, _), (nc, nt, _) = old, new
-    for c in ("start_unix",) + HEADER_COLS:
+    # An estimated start differs a little from pull to pull: it tells nothing apart.
+    estimated = oc["start_estimated"] or nc["start_estimated"]
+    for c in HEADER_COLS if estimated else ("start_unix",) + HEADER_COLS:
         if oc[c] is not None and nc[c] is not None and oc[c] != nc[c]:
             return "conflict"
     if ot is not None and nt is not None:
@@ -424,6 +442,58 @@ class History:
                 c[key] = json.loads(c.pop(key + "_json"))
             out.append(c)
         return out
+
+    def ball_for(self, uid, name=None):
+        """The history's name for the ball whose own id is `uid`, registering it on first
+        sight: as `name` when given (the person's choice), else "ball-" and the end of its
+        id. A known ball given a new `name` is renamed; a `name` held by an older entry
+        without an id (pulled before ids were kept) is taken over by this ball, which joins
+        its sessions. Raises StoreError when `name` belongs to another ball."""
+        conn = self._connect(write=True)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            mine = conn.execute("SELECT id, name FROM balls WHERE uid = ?", (uid,)).fetchone()
+            named = (
+                name
+                and conn.execute("SELECT id, uid FROM balls WHERE name = ?", (name,)).fetchone()
+            )
+            if named and (mine is None and named[1] is not None or mine and named[0] != mine[0]):
+                raise StoreError(
+                    "--ball {}: that name is another ball's in the history; choose another "
+                    "(`knotball history` lists them)".format(name)
+                )
+            if mine is not None:
+                if name and name != mine[1]:
+                    conn.execute("UPDATE balls SET name = ? WHERE id = ?", (name, mine[0]))
+                result = name or mine[1]
+            elif named:
+                conn.execute("UPDATE balls SET uid = ? WHERE id = ?", (uid, named[0]))
+                result = name
+            else:
+                result = name or self._free_name(conn, uid)
+                conn.execute(
+                    "INSERT INTO balls (name, added_at, uid) VALUES (?, ?, ?)",
+                    (result, int(time.time()), uid),
+                )
+            conn.execute("COMMIT")
+            return result
+        except BaseException as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(e, sqlite3.Error):
+                raise StoreError("cannot write the history {}: {}".format(self.path, _why(e)))
+            raise
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _free_name(conn, uid):
+        for n in range(4, len(uid) + 1):
+            name = NAME_PREFIX + uid[-n:]
+            if not conn.execute("SELECT 1 FROM balls WHERE name = ?", (name,)).fetchone():
+                return name
+        n = conn.execute("SELECT COUNT(*) FROM balls").fetchone()[0]
+        return "{}{}-{}".format(NAME_PREFIX, uid, n)
 
     def _ball_id(self, conn, name, create=False):
         row = conn.execute("SELECT id FROM balls WHERE name = ?", (name,)).fetchone()

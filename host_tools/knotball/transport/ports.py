@@ -5,6 +5,7 @@ board's (its USB-serial bridge, or the ESP32-S3/C3's own USB). No guessing beyon
 candidates is a question for the user, not a coin toss.
 """
 
+import errno
 import os
 
 from knotball.transport.link import Link, LinkError
@@ -58,15 +59,44 @@ def open_serial(path, timeout=0.02):
     serial monitor); PortError says why it cannot be had."""
     import serial
 
+    where = _origin(path)
+    if not os.path.exists(path):
+        raise PortError(
+            "{}: no such port; plug the ball in (a data cable, not a charge-only one) or "
+            "check the name (ls /dev/ttyUSB* /dev/ttyACM*){}".format(
+                where,
+                ", or unset KNOTBALL_PORT to find the ball by itself"
+                if where.startswith("KNOTBALL_PORT")
+                else "",
+            )
+        )
     try:
         return serial.Serial(path, 115200, timeout=timeout, write_timeout=2, exclusive=True)
-    except serial.SerialException as e:
-        if "lock" in str(e) or "busy" in str(e).lower():
+    except (serial.SerialException, OSError) as e:
+        text = str(e)
+        if "lock" in text or "busy" in text.lower():
             raise PortError(
                 "{} is busy: another program has it open (a `knotball live`, a serial "
                 "monitor?); close it and try again".format(path)
             )
-        raise PortError("cannot open {}: {}".format(path, e))
+        if getattr(e, "errno", None) == errno.EACCES:
+            raise PortError(
+                "{}: permission denied; on Linux join the dialout group (`sudo usermod -aG "
+                "dialout $USER`, then log in again)".format(where)
+            )
+        if "configure" in text or getattr(e, "errno", None) == errno.ENOTTY:
+            raise PortError(
+                "{}: not a serial port; give the ball's port (e.g. /dev/ttyUSB0)".format(where)
+            )
+        why = getattr(e, "strerror", None) or text.rsplit(": ", 1)[-1]
+        raise PortError("{}: cannot open it ({}); check the cable and the name".format(where, why))
+
+
+def _origin(path):
+    """How the person named the port, for a message: the option or the variable."""
+    if os.environ.get("KNOTBALL_PORT") == path:
+        return "KNOTBALL_PORT={}".format(path)
+    return "--port {}".format(path)
 
 
 def open_link(path, timeout=3.0):

@@ -25,6 +25,27 @@ BLOCK = 4096
 DEFAULT_BLOCKS = 512  # 2 MiB: the filesystem partition of a 4 MiB ESP32 board
 
 
+MIN_BLOCKS = 16  # littlefs needs a few blocks; a smaller file is something else
+ID_TAIL = 12  # the image's own id after its last block (vball/rom.py FileFlash.ball_id)
+
+
+def image_problem(path):
+    """Why `path` cannot be a virtual ball's flash image (the ball would format an image it
+    cannot mount), or None: a missing file is made, an image made here is used."""
+    path = Path(path)
+    if not path.exists():
+        return None if path.parent.is_dir() else "{} does not exist".format(path.parent)
+    if not path.is_file():
+        return "not a file"
+    size = path.stat().st_size
+    if size % BLOCK not in (0, ID_TAIL) or size // BLOCK < MIN_BLOCKS:
+        return (
+            "not a virtual ball's flash image (a littlefs2 image of {}-byte blocks that "
+            "`knotball virtual` makes); give a new file name to make one".format(BLOCK)
+        )
+    return None
+
+
 def raw_with_isig(fd):
     """Bytes pass unchanged, but 0x03 raises SIGINT in the ball, as Ctrl-C does on USB.
     NOFLSH: the bytes mpremote sends right after its Ctrl-C (Ctrl-A) must not be lost."""

@@ -4,6 +4,7 @@
 # The sensor's physics come from the board profile's sim_* keys (ball/profile.py): raw
 # counts that the ball's calibration has to be fitted to, as on a real ball. Without them
 # the trace goes through the inverse of the ball's own calibration (reads back exactly).
+import os
 import time
 
 PROFILE_PATH = "/board.json"
@@ -128,15 +129,23 @@ class VirtualBoard:
             self.zero_at_boot = profile.get("sim_like") in _BAROMETERS
         else:
             self.cal = None  # the inverse of the config's calibration, read at the first sample
-        self.t0 = time.ticks_ms()
+        self.vt = 0  # board time, ms: see ticks_ms
+        self.real_ms = 0.0  # real time since then, ms (summed: ticks wrap)
+        self._real_at = time.ticks_ms()
         self.first = None  # board time of the first sample: the trace starts there
         self.trace = Trace(_trace) if _trace is not None else None
         self.rgb = (0, 0, 0)
         self.duty = 0
         self.clock_offset = None
 
+    # The board's clock is virtual: it moves only by what the loop sleeps, so every sample
+    # is exactly one period after the last and the trace is read at the same instants on
+    # every run, however busy the computer (a real-time clock made the same trace give 3
+    # holds on one run and 2 on another). Sleeps are paced against real time x speed; a
+    # computer too slow for the speed makes the ball lag, never skip samples.
+
     def ticks_ms(self):
-        return int(time.ticks_diff(time.ticks_ms(), self.t0) * _speed)
+        return self.vt
 
     def ticks_diff(self, a, b):
         return a - b
@@ -145,7 +154,13 @@ class VirtualBoard:
         return t + ms
 
     def sleep_ms(self, ms):
-        time.sleep_us(int(ms * 1000 / _speed))
+        self.vt += ms
+        now = time.ticks_ms()
+        self.real_ms += time.ticks_diff(now, self._real_at)
+        self._real_at = now
+        ahead_ms = self.vt / _speed - self.real_ms
+        if ahead_ms > 0:
+            time.sleep_us(int(ahead_ms * 1000))
 
     def read_sensor(self):
         if self.cal is None:
@@ -163,6 +178,10 @@ class VirtualBoard:
     def ball_id(self):
         """The flash image's own id (the ROM keeps it outside the filesystem)."""
         return _id
+
+    def boot_id(self):
+        """A random id for this power-on (or reset), 1..2**30-1: a small int on the ball."""
+        return (int.from_bytes(os.urandom(4), "little") & 0x3FFFFFFF) or 1
 
     def led(self, r, g, b):
         self.rgb = (r, g, b)
