@@ -8,6 +8,7 @@ from pathlib import Path
 
 from knotball.history import store
 from knotball.runtime import UsageError
+from knotball.virtual import registry
 from knotball.virtual.pty_ball import VirtualBall, image_problem
 
 
@@ -58,15 +59,19 @@ def run(args):
 
     signal.signal(signal.SIGTERM, stop)
     port_file = Path(args.port_file) if args.port_file else None
+    entry = None
     try:
         if not ball.wait_ready():
             print("knotball virtual: the virtual ball did not start", file=sys.stderr)
             return 1
+        entry = registry.register(ball.port, args.flash)  # before the port file: ready means found
         if port_file:
             tmp = port_file.with_name(port_file.name + ".tmp")
             tmp.write_text(ball.port + "\n")
             tmp.replace(port_file)  # readers never see a half-written path
         print("virtual ball on {} (flash image {}); Ctrl-C stops it".format(ball.port, args.flash))
+        print("knotball commands find it without --port while it is the only ball; to name it:")
+        print("  export KNOTBALL_PORT={}".format(ball.port))
         sys.stdout.flush()
         while ball.proc.poll() is None:
             time.sleep(0.2)
@@ -76,5 +81,7 @@ def run(args):
         return 0
     finally:
         ball.close()
+        if entry:
+            entry.unlink(missing_ok=True)
         if port_file:
             port_file.unlink(missing_ok=True)

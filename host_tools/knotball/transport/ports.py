@@ -1,7 +1,8 @@
 """Which serial port is the ball, and opening it for one program at a time.
 
-`--port` wins; else $KNOTBALL_PORT; else the one USB serial port whose USB id is an ESP32
-board's (its USB-serial bridge, or the ESP32-S3/C3's own USB). No guessing beyond that: two
+`--port` wins; else $KNOTBALL_PORT; else the one ball connected: a USB serial port whose
+USB id is an ESP32 board's (its USB-serial bridge, or the ESP32-S3/C3's own USB), or a
+running `knotball virtual` (knotball.virtual.registry). No guessing beyond that: two
 candidates is a question for the user, not a coin toss.
 """
 
@@ -9,6 +10,7 @@ import errno
 import os
 
 from knotball.transport.link import Link, LinkError
+from knotball.virtual import registry
 
 # USB vendor ids of the USB-serial bridges on ESP32 boards, and Espressif's own (native USB).
 VENDORS = {
@@ -24,10 +26,12 @@ class PortError(LinkError):
 
 
 def candidates():
-    """Device paths of connected USB serial ports that look like an ESP32 board."""
+    """Device paths of connected USB serial ports that look like an ESP32 board, then the
+    ports of the virtual balls running on this computer."""
     from serial.tools import list_ports
 
-    return sorted(p.device for p in list_ports.comports() if p.vid in VENDORS)
+    usb = sorted(p.device for p in list_ports.comports() if p.vid in VENDORS)
+    return usb + registry.ports()
 
 
 def add_argument(parser):
@@ -46,8 +50,8 @@ def choose(port=None):
     found = candidates()
     if not found:
         raise PortError(
-            "no ball found: connect it by USB (a data cable, not a charge-only one), "
-            "or give --port PORT (or set KNOTBALL_PORT)"
+            "no ball found: connect it by USB (a data cable, not a charge-only one) or start "
+            "`knotball virtual`, or give --port PORT (or set KNOTBALL_PORT)"
         )
     if len(found) > 1:
         raise PortError("several balls: use --port (found {})".format(", ".join(found)))
