@@ -35,6 +35,7 @@ class VirtualBall:
             [sys.executable, "-m", "knotball", "virtual", "--flash", str(image)]
             + ["--port-file", str(self.port_file)]
             + [str(a) for a in extra],
+            stdin=subprocess.DEVNULL,  # never the terminal running the tests (no keys)
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )

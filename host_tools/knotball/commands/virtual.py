@@ -1,6 +1,8 @@
 """`knotball virtual`: a ball without hardware on a pty (DESIGN.md contract 4); the ball
 itself is knotball.virtual.pty_ball."""
 
+import contextlib
+import os
 import signal
 import sys
 import time
@@ -8,7 +10,7 @@ from pathlib import Path
 
 from knotball.history import store
 from knotball.runtime import UsageError
-from knotball.virtual import registry
+from knotball.virtual import keys, registry
 from knotball.virtual.pty_ball import VirtualBall, image_problem
 
 
@@ -22,6 +24,12 @@ def add_arguments(p):
         help="the ball's littlefs2 flash image (created when missing; default %(default)s)",
     )
     p.add_argument("--port-file", help="write the ball's port path here once it is ready")
+    p.add_argument(
+        "--press",
+        metavar="SCRIPT",
+        help="a hand on the ball: `SECONDS NEWTONS` lines (straight between them; a last line "
+        "`repeat` plays it again), replacing the trace while above 0 N",
+    )
 
 
 def default_image():
@@ -40,6 +48,19 @@ def check_trace(path):
         raise UsageError(str(e))
 
 
+def check_press(path):
+    """Refuse a bad press script up front, naming its line."""
+    from knotball.virtual.vball.press import PressError, parse
+
+    try:
+        with open(path) as f:
+            parse(f, path)
+    except OSError as e:
+        raise UsageError("--press {}: {}".format(path, e.strerror))
+    except PressError as e:
+        raise UsageError(str(e))
+
+
 def run(args):
     if args.speed <= 0:
         raise UsageError("--speed must be above 0")
@@ -47,12 +68,28 @@ def run(args):
         raise UsageError("--baud must be at least 300")
     if args.trace:
         check_trace(args.trace)
+    if args.press:
+        check_press(args.press)
     if args.flash == str(default_image()):
         Path(args.flash).parent.mkdir(parents=True, exist_ok=True)
     problem = image_problem(args.flash)
     if problem:
         raise UsageError("--flash {}: {}".format(args.flash, problem))
-    ball = VirtualBall(args.flash, args.trace, args.speed, args.baud)
+    hand = None
+    if keys.in_foreground(sys.stdin):
+        registry.directory().mkdir(parents=True, exist_ok=True)
+        hand = keys.Hand(registry.directory() / "virtual-{}.keys".format(os.getpid()))
+    try:
+        return _run(args, hand)
+    finally:
+        if hand:
+            hand.close()
+
+
+def _run(args, hand):
+    ball = VirtualBall(
+        args.flash, args.trace, args.speed, args.baud, args.press, hand and hand.path
+    )
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -73,8 +110,12 @@ def run(args):
         print("knotball commands find it without --port while it is the only ball; to name it:")
         print("  export KNOTBALL_PORT={}".format(ball.port))
         sys.stdout.flush()
-        while ball.proc.poll() is None:
-            time.sleep(0.2)
+        with hand or contextlib.nullcontext():
+            while ball.proc.poll() is None:
+                if hand:
+                    hand.wait(0.2)  # and applies the keys typed meanwhile
+                else:
+                    time.sleep(0.2)
         print("knotball virtual: the ball stopped (status {})".format(ball.proc.returncode))
         return 1
     except KeyboardInterrupt:

@@ -64,7 +64,9 @@ def controlling_tty():
 
 
 class VirtualBall:
-    def __init__(self, image, trace=None, speed=1.0, baud=None):
+    def __init__(self, image, trace=None, speed=1.0, baud=None, press=None, keys=None):
+        """`press`: a press script (vball/press.py); `keys`: a file whose number is the
+        force of the arrow keys (knotball.virtual.keys writes it)."""
         self.image = Path(image)
         self.image.parent.mkdir(parents=True, exist_ok=True)
         blocks = self.image.stat().st_size // BLOCK if self.image.exists() else DEFAULT_BLOCKS
@@ -78,6 +80,7 @@ class VirtualBall:
         self.ready = threading.Event()
         self.running = True
         args = [str(VBALL_DIR), str(self.image), str(blocks), trace or "-", repr(speed)]
+        args += [str(press or "-"), str(keys or "-")]
         self.proc = subprocess.Popen(
             [micropython_exe(), str(VBALL_DIR / "rom.py")] + args,
             stdin=ball_s,

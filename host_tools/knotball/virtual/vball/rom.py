@@ -3,7 +3,8 @@
 # image file as the root filesystem, then runs the boot sequence of an ESP32 port (boot.py,
 # main.py in the friendly mode, the REPL) and the REPL protocol stock mpremote speaks: the
 # friendly and raw REPLs, Ctrl-D soft reset. The unix port's own REPL has no raw mode.
-# Run: micropython rom.py VBALL_DIR IMAGE BLOCKS TRACE|- SPEED
+# Run: micropython rom.py VBALL_DIR IMAGE BLOCKS TRACE|- SPEED PRESS|- KEYS|-
+# (PRESS: a press script, press.py; KEYS: the file the host writes the arrow keys' force to)
 # stdin/stdout are the ball's pty (raw, with ISIG: Ctrl-C arrives as KeyboardInterrupt).
 import gc
 import io
@@ -267,17 +268,24 @@ class Repl:
 
 def main(argv):
     global HardReset
-    vball_dir, image, blocks, trace, speed = argv
+    vball_dir, image, blocks, trace, speed, press, keys = argv
     sys.path.insert(0, vball_dir)
     import machine  # the virtual machine module: loaded now, kept through soft resets
+    import press as press_script
     import vboard
 
     HardReset = machine.HardReset
 
     sys.path.pop(0)
+    # Opened and read while the host's files are still visible (the image hides them).
     trace_file = None if trace == "-" else open(trace)
+    hand = None
+    if press != "-":
+        with open(press) as f:
+            hand = press_script.Press(*press_script.parse(f, press))
+    keys_file = None if keys == "-" else open(keys)
     bdev = mount_root(image, int(blocks))
-    vboard.configure(trace_file, float(speed), bdev.ball_id())
+    vboard.configure(trace_file, float(speed), bdev.ball_id(), hand, keys_file)
     sys.stderr.write("vball: ready\n")
     Repl(vboard).run()
 

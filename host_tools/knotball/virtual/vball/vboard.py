@@ -4,6 +4,8 @@
 # The sensor's physics come from the board profile's sim_* keys (ball/profile.py): raw
 # counts that the ball's calibration has to be fitted to, as on a real ball. Without them
 # the trace goes through the inverse of the ball's own calibration (reads back exactly).
+# A hand can press it too (`knotball virtual --press`, or the arrow keys): while it presses
+# (above 0 N), its force replaces the trace's.
 import os
 import time
 
@@ -14,13 +16,30 @@ _REF_N = 20.0  # sim_counts_per_n is the counts per newton at this force
 _trace = None  # the trace file, opened by the ROM while the host's files were still visible
 _speed = 1.0
 _id = ""
+_press = None  # a press.Press script, played on the ball's clock
+_keys = None  # a file the host rewrites with the arrow keys' force ("12.00\n")
 
 
-def configure(trace_file, speed, ball_id=""):
-    global _trace, _speed, _id
+def configure(trace_file, speed, ball_id="", press=None, keys=None):
+    global _trace, _speed, _id, _press, _keys
     _trace = trace_file
     _speed = speed
     _id = ball_id
+    _press = press
+    _keys = keys
+
+
+def _hand(t_ms):
+    """The force of a hand on the ball at t_ms: the keys first, then the press script."""
+    if _keys is not None:
+        _keys.seek(0)
+        try:
+            force = float(_keys.read())
+        except ValueError:
+            force = 0.0  # not written yet
+        if force > 0:
+            return force
+    return _press.at(t_ms) if _press is not None else 0.0
 
 
 def load_profile(path=PROFILE_PATH):
@@ -172,8 +191,10 @@ class VirtualBoard:
         now = self.ticks_ms()
         if self.first is None:
             self.first = now
-        force = self.trace.at(now - self.first) if self.trace is not None else 0.0
-        return self.cal.to_counts(force)
+        t = now - self.first
+        force = self.trace.at(t) if self.trace is not None else 0.0
+        hand = _hand(t)
+        return self.cal.to_counts(hand if hand > 0 else force)
 
     def ball_id(self):
         """The flash image's own id (the ROM keeps it outside the filesystem)."""
