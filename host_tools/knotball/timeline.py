@@ -14,14 +14,27 @@ BAND_STYLE = {
     "firm": ("▆", "dark_orange"),
     "over": ("█", "bold red"),
 }
-CUE_TEXT = {
-    "hold_effective": "double tap: this hold has done its work",
-    "hold_long": "three long buzzes: time to move on",
-    "too_hard": "rapid buzz: too hard, ease off",
-    "time_warning": "long-short: the time limit is near",
-    "done": "one long buzz: the session is over",
-    "rest": "slow triple: that was today's last session, rest",
+# The one table of cue words: cue -> (its name, what the person feels). Every command
+# that shows a cue (sim, report, live) says it with these.
+CUES = {
+    "hold_effective": ("hold effective", "double tap: this hold has done its work"),
+    "hold_long": ("hold long", "three long buzzes: time to move on"),
+    "too_hard": ("too hard", "rapid buzz: too hard, ease off"),
+    "time_warning": ("time warning", "long-short: the time limit is near"),
+    "done": ("done", "one long buzz: the session is over"),
+    "rest": ("rest", "slow triple: that was today's last session, rest"),
 }
+# A symptom stop ends with its own feel instead of `done`'s (ball/feedback.py SYMPTOM).
+SYMPTOM_DONE = ("done", "one long soft buzz, then a steady teal light: rest this area")
+
+
+def cue_words(cue, stop_reason=None):
+    """(name, what you feel) for a cue; `done` after a symptom stop feels different."""
+    if cue == "done" and stop_reason == "symptom":
+        return SYMPTOM_DONE
+    return CUES.get(cue, (cue.replace("_", " "), ""))
+
+
 CELL_MS = 250
 ROW_CELLS = 40
 
@@ -94,6 +107,7 @@ def render(events, name, runtime, console=None):
     table.add_column("time", justify="right")
     table.add_column("what")
     table.add_column("you feel", style="dim")
+    reason = None
     for e in events:
         kind = e["event"]
         if kind == "session_start":
@@ -101,6 +115,7 @@ def render(events, name, runtime, console=None):
                 _seconds(e["t_ms"]), Text("session started", style="bold cyan"), "a tick"
             )
         elif kind == "session_stop":
+            reason = e["reason"]
             table.add_row(
                 _seconds(e["t_ms"]),
                 Text("session " + stops.stopped(e["reason"]), style="bold cyan"),
@@ -108,11 +123,8 @@ def render(events, name, runtime, console=None):
             )
         elif kind == "cue":
             style = "bold red" if e["cue"] == "too_hard" else "bold"
-            table.add_row(
-                _seconds(e["t_ms"]),
-                Text(e["cue"].replace("_", " "), style=style),
-                CUE_TEXT.get(e["cue"], ""),
-            )
+            words, feel = cue_words(e["cue"], reason)
+            table.add_row(_seconds(e["t_ms"]), Text(words, style=style), feel)
     console.print(table)
     for s in (e for e in events if e["event"] == "summary"):
         console.print()

@@ -15,12 +15,16 @@ from serial import SerialException
 from ball import config
 from ball.wire.console import unpack_live
 from ball.wire.framing import LIVE
-from knotball.timeline import BAND_STYLE, CUE_TEXT
+from knotball.timeline import BAND_STYLE, cue_words
 from knotball.transport import ports
-from knotball.transport.link import BallError, LinkError
+from knotball.transport.link import AtTheRepl, BallError, LinkError
 
 NOT_KNOTBALL = 2
 SAMPLE_TIMEOUT_S = 2.0  # samples come at 20 Hz: this long without one, the link is gone
+FIRST_CONTACT_S = 15.0  # a ball just plugged in or reset may take 4-5 s to boot the app
+BAR_WIDTH = 60
+MIN_COLUMNS = BAR_WIDTH + 4  # the bar inside the panel's borders and padding
+WAITING_TEXT = "waiting for the ball to answer (it may still be booting)…"
 PLAIN_EVERY_MS = 100  # --plain prints at most 10 lines a second
 FAULT_TEXT = {
     "bus": "the sensor stopped answering on its bus: check its wires",
@@ -98,13 +102,35 @@ class Keys:
         return data.decode(errors="replace")
 
 
+def first_contact(opener, say, wait_s=FIRST_CONTACT_S, sleep=time.sleep, clock=time.monotonic):
+    """opener() until it works, for up to wait_s (saying once that it waits): a ball just
+    reset answers only once its app runs. A port that cannot be opened, or that shows the
+    REPL prompt, is not waited for; the last LinkError is raised when the ball never
+    answered."""
+    deadline = clock() + wait_s
+    waited = False
+    while True:
+        try:
+            return opener()
+        except (ports.PortError, AtTheRepl):
+            raise
+        except LinkError:
+            if clock() >= deadline:
+                raise
+            if not waited:
+                say(WAITING_TEXT)
+                waited = True
+            sleep(0.5)
+
+
 def symptom(link):
-    """The `s` key: end the running session as numbness or tingling. Returns what to say."""
+    """The `s` key: end the running session as numbness or tingling. Returns (what to say,
+    whether a session was ended)."""
     try:
         link.request("symptom")
     except BallError as e:
-        return "nothing to end: {}".format(e)
-    return SYMPTOM_TEXT
+        return "nothing to end: {}".format(e), False
+    return SYMPTOM_TEXT, True
 
 
 def follow(opener, view, status, sleep=time.sleep, keys=None):
@@ -123,7 +149,10 @@ def follow(opener, view, status, sleep=time.sleep, keys=None):
                 if got[0] == LIVE:
                     view.sample(unpack_live(got[1]))
                 if keys is not None and any(c in SYMPTOM_KEYS for c in keys.poll()):
-                    status(symptom(link))
+                    text, ended = symptom(link)
+                    if ended:
+                        view.stopped("symptom")
+                    status(text)
                 continue
             except (LinkError, OSError):  # pyserial's SerialException is an OSError
                 _close(link)
@@ -174,6 +203,9 @@ class Plain:
 
     def connected(self, cfg):
         self.last = None
+
+    def stopped(self, reason):
+        pass  # the `done` cue is in the line; the reason went to stderr
 
     def sample(self, s):
         if s["drift_bad"] and not self.drift_bad:
@@ -236,13 +268,22 @@ def _band_at(force_n, cfg):
     return band
 
 
+def _edges(cfg, width):
+    """{cell: newtons} of the band edges on a bar `width` cells long."""
+    top = cfg["over_n"] * 1.3
+    return {
+        round(cfg[b + "_n"] / top * width): cfg[b + "_n"]
+        for b in ("light", "medium", "firm", "over")
+    }
+
+
 def bar(force_n, cfg, width):
     """Force against the band edges: each cell in the colour of its band, edges marked."""
     from rich.text import Text
 
     top = cfg["over_n"] * 1.3
-    edges = {round(cfg[b + "_n"] / top * width) for b in ("light", "medium", "firm", "over")}
-    out = Text(justify="center")
+    edges = _edges(cfg, width)
+    out = Text()
     for i in range(width):
         value = (i + 0.5) / width * top
         if i in edges:
@@ -254,16 +295,42 @@ def bar(force_n, cfg, width):
     return out
 
 
+def bar_numbers(cfg, width):
+    """The band edges in newtons under the bar's marks ("5", "20", ... "55 N"), as wide
+    as the bar; a number that would run into the one before is left out."""
+    from rich.text import Text
+
+    cells = [" "] * width
+    free = 0  # the first cell a number may use
+    edges = sorted(_edges(cfg, width).items())
+    for n, (at, newtons) in enumerate(edges):
+        label = "{:g}".format(newtons) + (" N" if n == len(edges) - 1 else "")
+        start = min(max(at - (len("{:g}".format(newtons)) - 1) // 2, free), width - len(label))
+        if start < free:
+            continue
+        cells[start : start + len(label)] = label
+        free = start + len(label) + 1
+    return Text("".join(cells), style="grey70")
+
+
 def _clock(ms):
     return "{}:{:02d}".format(ms // 60000, ms // 1000 % 60)
 
 
-def render(s, cfg, cue, note):
-    """The whole screen for sample `s` (None: no sample yet, or reconnecting)."""
+def render(s, cfg, cue, note, width=MIN_COLUMNS, stop_reason=None):
+    """The whole screen for sample `s` (None: no sample yet, or reconnecting) on a terminal
+    `width` columns wide; `stop_reason` names the last cue's `done` when known."""
+    from rich.align import Align
     from rich.console import Group
     from rich.panel import Panel
     from rich.text import Text
 
+    if width < MIN_COLUMNS:
+        return Text(
+            "terminal too small: knotball live needs {} columns (this one has {}); widen it, "
+            "or use --plain".format(MIN_COLUMNS, width),
+            style="bold yellow",
+        )
     if s is None:
         return Panel(Text(note or "waiting for the ball…", justify="center", style="bold"))
     style = BAND_STYLE.get(s["band"], ("", "white"))[1]
@@ -273,7 +340,7 @@ def render(s, cfg, cue, note):
         big(force + " N", style),
         Text(""),
         Text(s["band"].upper(), style=style + " bold", justify="center"),
-        bar(s["force_n"], cfg, 60),
+        Align.center(bar(s["force_n"], cfg, BAR_WIDTH) + "\n" + bar_numbers(cfg, BAR_WIDTH)),
         Text(""),
         Text(
             "session {}   {} / {}   hold {:.0f} s".format(
@@ -284,9 +351,8 @@ def render(s, cfg, cue, note):
         ),
     ]
     if cue:
-        parts.append(
-            Text("last cue: {} — {}".format(cue, CUE_TEXT.get(cue, "")), justify="center")
-        )
+        words, feel = cue_words(cue, stop_reason)
+        parts.append(Text("last cue: {} — {}".format(words, feel), justify="center"))
     if s["fault"]:
         parts.append(
             Text(
@@ -316,25 +382,41 @@ class Board:
         self.cfg = dict(config.DEFAULTS)
         self.cue = None
         self.note = ""
+        self.state = None
+        self.stop_reason = None  # known when this live ended the session (`s`)
 
     def connected(self, cfg):
         self.cfg = cfg
         self.note = ""
 
+    def stopped(self, reason):
+        self.stop_reason = reason
+
     def status(self, text):
         self.note = text
-        self.live.update(render(None, self.cfg, self.cue, self.note), refresh=True)
+        self._draw(None)
 
     def sample(self, s):
+        if s["state"] == "active" and self.state != "active":
+            self.stop_reason = None  # a new session
+        self.state = s["state"]
         if s["cues"]:
             self.cue = s["cues"][-1]
-        self.live.update(render(s, self.cfg, self.cue, self.note), refresh=True)
+        self._draw(s)
+
+    def _draw(self, s):
+        width = self.live.console.width
+        view = render(s, self.cfg, self.cue, self.note, width, self.stop_reason)
+        self.live.update(view, refresh=True)
 
 
 def run(args):
     try:
         path = ports.choose(args.port)
-        first = connect(path)
+        first = first_contact(
+            lambda: connect(path),
+            lambda text: print("knotball live: " + text, file=sys.stderr, flush=True),
+        )
     except ports.PortError as e:
         print("knotball live: {}".format(e), file=sys.stderr)
         return 1

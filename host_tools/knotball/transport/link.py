@@ -21,6 +21,11 @@ class LinkError(Exception):
     """The link failed: no ball, not knotball firmware, a timeout, a corrupt transfer."""
 
 
+class AtTheRepl(LinkError):
+    """The port shows MicroPython's REPL prompt: a ball, but not running knotball's app
+    (waiting longer will not change that)."""
+
+
 class BallError(LinkError):
     """The ball refused a command; `reply` is its 'E' frame as a dict."""
 
@@ -114,7 +119,8 @@ class Link:
                 if self.text
                 else "nothing came back: is a knotball connected on this port and powered?"
             )
-            return LinkError("no reply from {} to `{}`: {}".format(self.name, command, what))
+            error = AtTheRepl if b">>> " in self.text else LinkError
+            return error("no reply from {} to `{}`: {}".format(self.name, command, what))
         return LinkError(
             "no reply from {} to `{}` within {} s".format(self.name, command, self.timeout)
         )
