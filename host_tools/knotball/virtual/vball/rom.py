@@ -3,7 +3,7 @@
 # image file as the root filesystem, then runs the boot sequence of an ESP32 port (boot.py,
 # main.py in the friendly mode, the REPL) and the REPL protocol stock mpremote speaks: the
 # friendly and raw REPLs, Ctrl-D soft reset. The unix port's own REPL has no raw mode.
-# Run: micropython rom.py VBALL_DIR IMAGE BLOCKS TRACE|- SPEED
+# Run: micropython rom.py VBALL_DIR IMAGE BLOCKS TRACE|- SPEED [HTTP_PORT]
 # stdin/stdout are the ball's pty (raw, with ISIG: Ctrl-C arrives as KeyboardInterrupt).
 import gc
 import io
@@ -267,7 +267,8 @@ class Repl:
 
 def main(argv):
     global HardReset
-    vball_dir, image, blocks, trace, speed = argv
+    vball_dir, image, blocks, trace, speed = argv[:5]
+    http_port = int(argv[5]) if len(argv) > 5 else None  # the live page's port, if served
     sys.path.insert(0, vball_dir)
     import machine  # the virtual machine module: loaded now, kept through soft resets
     import vboard
@@ -277,7 +278,7 @@ def main(argv):
     sys.path.pop(0)
     trace_file = None if trace == "-" else open(trace)
     bdev = mount_root(image, int(blocks))
-    vboard.configure(trace_file, float(speed), bdev.ball_id())
+    vboard.configure(trace_file, float(speed), bdev.ball_id(), http_port)
     sys.stderr.write("vball: ready\n")
     Repl(vboard).run()
 

@@ -14,13 +14,15 @@ _REF_N = 20.0  # sim_counts_per_n is the counts per newton at this force
 _trace = None  # the trace file, opened by the ROM while the host's files were still visible
 _speed = 1.0
 _id = ""
+_http_port = None  # the live page on 127.0.0.1 (`knotball virtual --http-port`), or None
 
 
-def configure(trace_file, speed, ball_id=""):
-    global _trace, _speed, _id
+def configure(trace_file, speed, ball_id="", http_port=None):
+    global _trace, _speed, _id, _http_port
     _trace = trace_file
     _speed = speed
     _id = ball_id
+    _http_port = http_port
 
 
 def load_profile(path=PROFILE_PATH):
@@ -212,3 +214,15 @@ class VirtualBoard:
 
     def kept_zero(self):
         return None
+
+    def net(self, wifi):
+        """No radio: the live page on 127.0.0.1 when the host asked for a port, and the
+        host told where and with which token (pty_ball reads the ROM's stderr)."""
+        if _http_port is None or wifi is False:
+            return None
+        import sys
+
+        from ball.web import load_token
+
+        sys.stderr.write("vball: http {} {}\n".format(_http_port, load_token().decode()))
+        return ("127.0.0.1", _http_port)
