@@ -1,5 +1,7 @@
 """The firmware on the real MicroPython unix port: the core tests, and the heap-locked loop."""
 
+import socket
+
 import pytest
 
 from conftest import TESTS, run_micropython
@@ -37,6 +39,22 @@ def test_whole_session_with_logging_samples_with_the_heap_locked():
     res = run_micropython(TESTS / "mp" / "loopcheck.py", "locklog", path=[TESTS / "mp"])
     assert res.returncode == 0, res.stdout + res.stderr
     assert "ok heap-locked ticks with logging 14000" in res.stdout
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_whole_session_with_two_pages_streaming_runs_with_the_heap_locked():
+    """The live page's server polled after every sample, idle and then streaming to two
+    pages over real sockets: packing and sending a sample event allocates nothing."""
+    res = run_micropython(
+        TESTS / "mp" / "loopcheck.py", "lockstream", free_port(), path=[TESTS / "mp"]
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "ok heap-locked ticks with the page streaming 14000" in res.stdout
 
 
 def test_loop_allocates_zero_bytes_per_iteration():

@@ -84,6 +84,12 @@ class BoardBase:
     def keep_watchdog_fed(self):
         """After Ctrl-C: feed the watchdog from a timer, if one was started."""
 
+    def net(self, wifi):
+        """The radio for the live page: `wifi` is the network `KB wifi` stored (a dict),
+        None when none is, or False: off. Never waits for a connection. Returns the
+        (address, port) to serve on, or None: no network (none stored, or no radio)."""
+        return None
+
 
 # A virtual clock for boards off the ball (the sim board, test boards): time in plain ms
 # that moves only when the loop sleeps, so a whole session replays in milliseconds.

@@ -85,6 +85,7 @@ class App:
         self.listener = listener
         self.log = log  # a log.SessionLog, or None
         self.console = console  # a console.Console (the USB console), or None
+        self.web = None  # a web.Server (the live page over Wi-Fi), or None
         # Sessions per day kept across reboots (a dose.Dose), or None: the session counts
         # them itself. The log saves the day's state with its next id.
         self.dose = dose
@@ -272,6 +273,8 @@ class App:
                     self.log.service(idle, self.now, calm)
                 if self.console is not None:
                     self.console.poll(self.now)  # spare time, like the flash step
+                if self.web is not None:
+                    self.web.poll(self.now)  # spare time too, its work bounded per poll
                 deadline = board.ticks_add(deadline, PERIOD_MS)
                 wait = board.ticks_diff(deadline, board.ticks_ms())
                 if wait > 0:
@@ -345,3 +348,7 @@ class App:
             if self.log is not None:
                 self.log.step(ev, self.session)
                 self.log.close()
+            if self.web is not None:
+                self.web.close()  # its port free for the next start (a soft reset)
+                self.web = None
+                self.board.net(False)  # the radio off

@@ -54,21 +54,28 @@ class Control:
         out["id"] = board.ball_id()
         return out
 
+    def _new_cues(self, seen):
+        """Bits of the cues given since `seen` (the cue counts last reported), which it
+        then holds: bit i for CUE_NAMES[i]. Allocation-free."""
+        counts = self.app.session.cue_counts
+        cues = 0
+        i = 0
+        while i < 6:
+            c = counts[i]
+            if c != seen[i]:
+                if c > seen[i]:
+                    cues |= 1 << i
+                seen[i] = c
+            i += 1
+        return cues
+
     def pack_live(self, buf, off, now_ms, seen):
         """This sample as an 'L' payload at buf[off] (ball/wire/console.py); `seen` holds
         the cue counts the last one reported, so its cue bits are the cues given since.
         Allocation-free. Returns its size."""
         s = self.app.session
         sig = self.app.signal
-        cues = 0
-        i = 0
-        while i < 6:
-            c = s.cue_counts[i]
-            if c != seen[i]:
-                if c > seen[i]:
-                    cues |= 1 << i
-                seen[i] = c
-            i += 1
+        cues = self._new_cues(seen)
         hold = s.hold_ms
         flags = FLAG_CALIB if self.app.calib else 0
         if sig.drift_bad:
@@ -88,6 +95,34 @@ class Control:
             sig.drift_mn,
             flags,
         )
+
+    def pack_event(self, buf, off, now_ms, seen, pack_into):
+        """This sample as the live page's event at buf[off], through pack_into
+        (ball.wire.events.sample_pack_into, handed in by the page's server so that this
+        module does not load it); `seen` as for pack_live. Allocation-free. Returns the
+        index after it."""
+        s = self.app.session
+        cues = self._new_cues(seen)
+        hold = s.hold_ms
+        return pack_into(
+            buf,
+            off,
+            now_ms,
+            self.app.signal.force_mn,
+            s.band,
+            s.state,
+            s.elapsed_ms,
+            s.limit_ms,
+            hold if hold > 0 else 0,
+            cues,
+            self.app.fault,
+            s.stop_reason,
+        )
+
+    def limits(self):
+        """(band edges in mN, limit_ms, hold_min_ms, hold_max_ms) of the running config."""
+        s = self.app.session
+        return s.edges, s.limit_ms, s.hold_min_ms, s.hold_max_ms
 
     def writing(self):
         """The name of the log file being written, or "" (it must not be pulled yet)."""

@@ -5,7 +5,6 @@ import gc
 import sys
 
 from ball import VERSION, VirtualClock, session
-from ball.app import App
 from ball.signal import Calibration
 from ball.wire import BAND_NAMES, CUE_NAMES, STOP_REASONS
 
@@ -168,6 +167,10 @@ def summary_json(t_ms, sess):
 def run(trace_path, cfg, write, out_dir=None):
     """Replay the trace through the firmware loop; write(str) receives each JSON line.
     With out_dir, the session log is written there exactly as the ball stores it."""
+    # Loaded here, once main() has unloaded the config: the two at once were the run's
+    # peak of heap.
+    from ball.app import App
+
     board = SimBoard(trace_path, cfg, write)
     summaries: list[str] = []
     log = None

@@ -13,6 +13,7 @@ app = None
 
 CONFIG_PATH = "/config.json"
 LOG_ROOT = "/logs"
+WIFI_PATH = "/wifi.json"  # the network `KB wifi` stored; none: Wi-Fi stays off
 
 
 def pressed(hw, cfg):
@@ -55,6 +56,34 @@ def empty(hw, mv):
         hw.sleep_ms(segments[i])
     hw.off()
     hw.deep_sleep(None)
+
+
+def wifi_config(path=WIFI_PATH):
+    """The stored network (a dict), or None when none is stored or it is switched off."""
+    import json
+
+    try:
+        with open(path) as f:
+            wifi = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return wifi if wifi.get("on") else None
+
+
+def serve(hw, control):
+    """The live page's server when the board brings up a network, else None. Only then is
+    ball.web loaded: a ball without Wi-Fi (and the sim) never pays its heap."""
+    addr = hw.net(wifi_config())
+    if addr is None:
+        return None
+    from ball.web import Server
+
+    try:
+        return Server(control, addr[0], addr[1])
+    except OSError as e:  # the port is taken: the ball runs on without its page
+        print("knotball: live page not served on port {}: {}".format(addr[1], e))
+        hw.net(False)
+        return None
 
 
 def report(now_ms, ev):
@@ -117,7 +146,9 @@ def main(board):
     hw.start_watchdog()
     app = App(hw, cfg, report, session_log, dose=dose)
     # The USB console: live stream, log transfer, config and clock for the host tools.
-    app.console = Console(sys.stdin.buffer, sys.stdout.buffer, Control(app), LOG_ROOT, CONFIG_PATH)
+    control = Control(app)
+    app.console = Console(sys.stdin.buffer, sys.stdout.buffer, control, LOG_ROOT, CONFIG_PATH)
+    app.web = serve(hw, control)
     try:
         app.run()
     except KeyboardInterrupt:

@@ -105,6 +105,25 @@ def run_locked(app, start, n):
     return t
 
 
+def run_web(app, web, start, n, readers, locked, drain=None):
+    """n iterations of sample + server poll (+ the pages reading), heap locked or not."""
+    t = start
+    end = start + n * PERIOD_MS
+    while t < end:
+        if locked:
+            micropython.heap_lock()
+        try:
+            app.tick(t)
+            web.poll(t)
+            if drain is not None:
+                drain(readers)
+        finally:
+            if locked:
+                micropython.heap_unlock()
+        t += PERIOD_MS
+    return t
+
+
 def main(mode):
     cfg = config.validate({"cal_points": FSR_POINTS} if mode == "lockfsr" else {})
     board = RingBoard(session_counts(cfg))
@@ -187,6 +206,53 @@ def main(mode):
         assert not app.calib, "calibration mode should have lapsed"
         assert app.session.sessions_today >= 1, "sessions should run again after the lapse"
         print("ok heap-locked calibration ticks", t // PERIOD_MS, "frames", sink.frames)
+    elif mode in ("lockstream", "allocstream"):
+        # The live page's server in the loop, as on a ball on Wi-Fi: first with nobody
+        # connected, then with two pages streaming over real sockets (they read between
+        # samples). lockstream: the heap locked for sample, server poll and readers alike;
+        # allocstream: bytes allocated per iteration while streaming (for make bench).
+        import socket
+
+        from ball.control import Control
+        from ball.web import Server
+
+        port = int(sys.argv[2])
+        web = Server(Control(app), "127.0.0.1", port, token=b"0" * 32)
+        t = run_web(app, web, 0, 3000, (), mode == "lockstream")
+        readers = []
+        for _ in range(2):
+            c = socket.socket()
+            c.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+            c.write(b"GET /live?k=" + b"0" * 32 + b" HTTP/1.1\r\nHost: ball\r\n\r\n")
+            c.setblocking(False)
+            readers.append(c)
+        while web.streams < 2:
+            web.poll(t)
+        rbuf = bytearray(4096)
+        got = [0]
+
+        def drain(socks):
+            for c in socks:
+                n = c.readinto(rbuf)
+                while n:
+                    got[0] += n
+                    n = c.readinto(rbuf)
+
+        gc.collect()
+        if mode == "allocstream":
+            n = 6000
+            gc.disable()
+            before = gc.mem_alloc()
+            run_web(app, web, t, n, readers, False, drain)
+            after = gc.mem_alloc()
+            gc.enable()
+            print("stream_alloc_bytes_per_iter", (after - before) / n, "bytes", got[0])
+        else:
+            t = run_web(app, web, t, 11000, readers, True, drain)
+            assert app.session.sessions_today == 2, app.session.sessions_today
+            assert got[0] > 2 * 1100 * 150, got[0]  # both pages got ~every sample event
+            print("ok heap-locked ticks with the page streaming", t // PERIOD_MS)
+        web.close()
     elif mode == "alloc":
         n = 7000
         gc.collect()

@@ -4,8 +4,10 @@ itself is knotball.virtual.pty_ball."""
 import contextlib
 import os
 import signal
+import socket
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from knotball.history import store
@@ -30,6 +32,12 @@ def add_arguments(p):
         help="a hand on the ball: `SECONDS NEWTONS` lines (straight between them; a last line "
         "`repeat` plays it again), replacing the trace while above 0 N",
     )
+    p.add_argument(
+        "--http-port",
+        type=int,
+        help="serve the live page on 127.0.0.1:N as a ball on Wi-Fi does (0: any free port)",
+    )
+    p.add_argument("--url-file", help="write the paired page's URL here once it answers")
 
 
 def default_image():
@@ -61,6 +69,35 @@ def check_press(path):
         raise UsageError(str(e))
 
 
+def free_port():
+    """A port nobody listens on now (the ball's MicroPython cannot tell which port 0 got)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_page(ball, timeout=30):
+    """The paired URL once the ball's page answers it with 200, or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and ball.proc.poll() is None:
+        if ball.http is not None:
+            url = "http://127.0.0.1:{}/?k={}".format(*ball.http)
+            try:
+                with urllib.request.urlopen(url, timeout=2) as res:
+                    if res.status == 200:
+                        return url
+            except OSError:
+                pass  # not listening yet
+        time.sleep(0.1)
+    return None
+
+
+def write_atomic(path, text):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)  # readers never see a half-written file
+
+
 def run(args):
     if args.speed <= 0:
         raise UsageError("--speed must be above 0")
@@ -87,8 +124,13 @@ def run(args):
 
 
 def _run(args, hand):
+    if args.url_file and args.http_port is None:
+        raise UsageError("--url-file needs --http-port (0: any free port)")
+    if args.http_port is not None and not 0 <= args.http_port <= 65535:
+        raise UsageError("--http-port must be 0..65535")
+    http_port = free_port() if args.http_port == 0 else args.http_port
     ball = VirtualBall(
-        args.flash, args.trace, args.speed, args.baud, args.press, hand and hand.path
+        args.flash, args.trace, args.speed, args.baud, args.press, hand and hand.path, http_port
     )
 
     def stop(signum, frame):
@@ -97,16 +139,23 @@ def _run(args, hand):
     signal.signal(signal.SIGTERM, stop)
     port_file = Path(args.port_file) if args.port_file else None
     entry = None
+    url_file = Path(args.url_file) if args.url_file else None
     try:
         if not ball.wait_ready():
             print("knotball virtual: the virtual ball did not start", file=sys.stderr)
             return 1
         entry = registry.register(ball.port, args.flash)  # before the port file: ready means found
         if port_file:
-            tmp = port_file.with_name(port_file.name + ".tmp")
-            tmp.write_text(ball.port + "\n")
-            tmp.replace(port_file)  # readers never see a half-written path
+            write_atomic(port_file, ball.port + "\n")
         print("virtual ball on {} (flash image {}); Ctrl-C stops it".format(ball.port, args.flash))
+        if http_port is not None:
+            url = wait_page(ball)
+            if url is None:
+                print("knotball virtual: the live page did not answer", file=sys.stderr)
+                return 1
+            if url_file:
+                write_atomic(url_file, url + "\n")
+            print("live page on http://127.0.0.1:{}/ (paired URL in --url-file)".format(http_port))
         print("knotball commands find it without --port while it is the only ball; to name it:")
         print("  export KNOTBALL_PORT={}".format(ball.port))
         sys.stdout.flush()
@@ -124,5 +173,6 @@ def _run(args, hand):
         ball.close()
         if entry:
             entry.unlink(missing_ok=True)
-        if port_file:
-            port_file.unlink(missing_ok=True)
+        for f in (port_file, url_file):
+            if f:
+                f.unlink(missing_ok=True)

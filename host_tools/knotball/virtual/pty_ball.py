@@ -64,9 +64,12 @@ def controlling_tty():
 
 
 class VirtualBall:
-    def __init__(self, image, trace=None, speed=1.0, baud=None, press=None, keys=None):
+    def __init__(
+        self, image, trace=None, speed=1.0, baud=None, press=None, keys=None, http_port=None
+    ):
         """`press`: a press script (vball/press.py); `keys`: a file whose number is the
-        force of the arrow keys (knotball.virtual.keys writes it)."""
+        force of the arrow keys (knotball.virtual.keys writes it); `http_port`: serve the
+        live page on 127.0.0.1 there."""
         self.image = Path(image)
         self.image.parent.mkdir(parents=True, exist_ok=True)
         blocks = self.image.stat().st_size // BLOCK if self.image.exists() else DEFAULT_BLOCKS
@@ -78,9 +81,10 @@ class VirtualBall:
         self.port = os.ttyname(self.host_s)
         self.byte_s = 10.0 / baud if baud else 0.0
         self.ready = threading.Event()
+        self.http = None  # (port, token) once the ball serves its live page
         self.running = True
         args = [str(VBALL_DIR), str(self.image), str(blocks), trace or "-", repr(speed)]
-        args += [str(press or "-"), str(keys or "-")]
+        args += [str(press or "-"), str(keys or "-"), "-" if http_port is None else str(http_port)]
         self.proc = subprocess.Popen(
             [micropython_exe(), str(VBALL_DIR / "rom.py")] + args,
             stdin=ball_s,
@@ -102,6 +106,9 @@ class VirtualBall:
         for line in self.proc.stderr:
             if line.strip() == b"vball: ready":
                 self.ready.set()
+            elif line.startswith(b"vball: http "):
+                port, token = line.split()[2:4]
+                self.http = (int(port), token.decode())
             else:
                 sys.stderr.buffer.write(line)
                 sys.stderr.flush()

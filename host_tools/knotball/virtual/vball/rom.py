@@ -3,8 +3,9 @@
 # image file as the root filesystem, then runs the boot sequence of an ESP32 port (boot.py,
 # main.py in the friendly mode, the REPL) and the REPL protocol stock mpremote speaks: the
 # friendly and raw REPLs, Ctrl-D soft reset. The unix port's own REPL has no raw mode.
-# Run: micropython rom.py VBALL_DIR IMAGE BLOCKS TRACE|- SPEED PRESS|- KEYS|-
-# (PRESS: a press script, press.py; KEYS: the file the host writes the arrow keys' force to)
+# Run: micropython rom.py VBALL_DIR IMAGE BLOCKS TRACE|- SPEED PRESS|- KEYS|- HTTP_PORT|-
+# (PRESS: a press script, press.py; KEYS: the file the host writes the arrow keys' force to;
+# HTTP_PORT: the live page's port on 127.0.0.1, if served)
 # stdin/stdout are the ball's pty (raw, with ISIG: Ctrl-C arrives as KeyboardInterrupt).
 import gc
 import io
@@ -268,7 +269,8 @@ class Repl:
 
 def main(argv):
     global HardReset
-    vball_dir, image, blocks, trace, speed, press, keys = argv
+    vball_dir, image, blocks, trace, speed, press, keys, http = argv
+    http_port = None if http == "-" else int(http)
     sys.path.insert(0, vball_dir)
     import machine  # the virtual machine module: loaded now, kept through soft resets
     import press as press_script
@@ -285,7 +287,7 @@ def main(argv):
             hand = press_script.Press(*press_script.parse(f, press))
     keys_file = None if keys == "-" else open(keys)
     bdev = mount_root(image, int(blocks))
-    vboard.configure(trace_file, float(speed), bdev.ball_id(), hand, keys_file)
+    vboard.configure(trace_file, float(speed), bdev.ball_id(), hand, keys_file, http_port)
     sys.stderr.write("vball: ready\n")
     Repl(vboard).run()
 

@@ -20,13 +20,17 @@ _press = None  # a press.Press script, played on the ball's clock
 _keys = None  # a file the host rewrites with the arrow keys' force ("12.00\n")
 
 
-def configure(trace_file, speed, ball_id="", press=None, keys=None):
-    global _trace, _speed, _id, _press, _keys
+_http_port = None  # the live page on 127.0.0.1 (`knotball virtual --http-port`), or None
+
+
+def configure(trace_file, speed, ball_id="", press=None, keys=None, http_port=None):
+    global _trace, _speed, _id, _press, _keys, _http_port
     _trace = trace_file
     _speed = speed
     _id = ball_id
     _press = press
     _keys = keys
+    _http_port = http_port
 
 
 def _hand(t_ms):
@@ -233,3 +237,15 @@ class VirtualBoard:
 
     def kept_zero(self):
         return None
+
+    def net(self, wifi):
+        """No radio: the live page on 127.0.0.1 when the host asked for a port, and the
+        host told where and with which token (pty_ball reads the ROM's stderr)."""
+        if _http_port is None or wifi is False:
+            return None
+        import sys
+
+        from ball.web import load_token
+
+        sys.stderr.write("vball: http {} {}\n".format(_http_port, load_token().decode()))
+        return ("127.0.0.1", _http_port)

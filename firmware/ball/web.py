@@ -1,0 +1,368 @@
+# The ball's live page over Wi-Fi (DESIGN.md contract 6): a small HTTP server the loop polls
+# in its spare time, after the sample's outputs are set, as it polls the USB console. Loaded
+# only when the board brings up a network (Wi-Fi configured, or the virtual ball's
+# --http-port): a ball without Wi-Fi never pays for its bytecode or its buffers.
+#
+# What clients can make the loop do is bounded: at most _CLIENTS connections (more are
+# accepted and closed at once), per poll one accept, one request answered, one read of at
+# most _READ bytes and one write per client. A request must be whole within _REQ_MAX bytes
+# and _REQ_MS; a client that takes nothing for _STALL_MS is dropped, and a stream that is
+# behind skips samples rather than queue them. Every socket is non-blocking: nothing here
+# waits. Samples are packed into buffers made here once: streaming allocates nothing per
+# sample (answering a request does, between samples). Without the token a request gets 401
+# and no data, and nothing a request does writes to flash, except POST /symptom with the
+# token (it ends the session, which the log records).
+import os
+import select
+import socket
+from binascii import hexlify
+
+from ball import const
+from ball.session import STOP_SYMPTOM
+from ball.wire import events
+
+TOKEN_PATH = "/token"
+PAGE_PATH = "/page.html.gz"  # the live page, gzipped (put on the ball with the firmware)
+PORT = 80
+
+_CLIENTS = const(5)
+_REQ_MAX = const(1536)  # a phone's GET with its cookie is ~700 bytes
+_REQ_MS = const(3000)
+_STALL_MS = const(10000)
+_READ = const(512)
+_OUT = const(512)  # page chunks and a stream's unsent rest (>= events.SAMPLE_MAX)
+_FREE = const(0)
+_READING = const(1)  # the request is arriving
+_SENDING = const(2)  # an answer is going out; then the connection closes
+_STREAMING = const(3)  # GET /live: a sample every events.EVERY_MS
+
+_HEAD = "HTTP/1.1 {}\r\nContent-Type: {}\r\nCache-Control: no-store\r\nConnection: close\r\n"
+_PAIR = (
+    b"<!doctype html><meta name=viewport content='width=device-width'><title>knotball</title>"
+    b"<h1>Not paired</h1><p>Open the address <code>knotball wifi</code> shows (or scan its "
+    b"QR code) with the ball on USB. A new token (<code>knotball wifi --new-token</code>) "
+    b"retires old addresses.</p>"
+)
+_NO_PAGE = b"<!doctype html><p>The live page is not on this ball: run knotball flash.</p>"
+
+
+def load_token(path=TOKEN_PATH):
+    """The pairing token kept on flash (32 hex digits, 128 bits); made once if missing."""
+    try:
+        with open(path, "rb") as f:
+            token = f.read(33).strip()
+        if len(token) == 32:
+            return token
+    except OSError:
+        pass
+    return new_token(path)
+
+
+def new_token(path=TOKEN_PATH):
+    """A new token from the ball's random source, saved atomically; old pages stop working."""
+    token = hexlify(os.urandom(16))
+    with open(path + ".tmp", "wb") as f:
+        f.write(token)
+    os.rename(path + ".tmp", path)
+    return token
+
+
+def _same(a, b):
+    """a == b in a time that does not tell how much of a guess was right."""
+    if len(a) != len(b):
+        return False
+    d = 0
+    for i in range(len(a)):
+        d |= a[i] ^ b[i]
+    return d == 0
+
+
+# The same calls on the ball (MicroPython streams: readinto/write return None for "would
+# block") and on CPython (recv_into/send raise BlockingIOError).
+if hasattr(socket.socket, "recv_into"):
+
+    def _recv(sock, mv):
+        try:
+            return sock.recv_into(mv)
+        except BlockingIOError:
+            return None
+
+    def _send(sock, buf, off, n):
+        try:
+            return sock.send(memoryview(buf)[off : off + n])
+        except BlockingIOError:
+            return None
+
+else:
+
+    def _recv(sock, mv):
+        return sock.readinto(mv)
+
+    def _send(sock, buf, off, n):
+        return sock.write(buf, off, n)
+
+
+class _Client:
+    def __init__(self):
+        self.sock = None
+        self.state = _FREE
+        self.since = 0  # when it connected; then when it last took bytes
+        self.req = bytearray(_REQ_MAX)
+        self.mv = memoryview(self.req)
+        self.n = 0
+        self.out = bytearray(_OUT)
+        self.data = self.out  # what is being sent: data[off:end]
+        self.off = 0
+        self.end = 0
+        self.file = None  # the page, sent in _OUT chunks
+
+
+class Server:
+    """The page's HTTP server on (host, port), reaching the app only through a
+    control.Control."""
+
+    def __init__(self, control, host, port=PORT, token=None, page_path=PAGE_PATH):
+        self.control = control
+        self.token = token or load_token()
+        self.page_path = page_path
+        self.clients = [_Client() for _ in range(_CLIENTS)]
+        self.msg = bytearray(events.SAMPLE_MAX)
+        self.seen = [0, 0, 0, 0, 0, 0]  # cue counts the last sample event reported
+        self.sent_at = -events.EVERY_MS
+        self.streams = 0
+        self.requests = 0  # answered (any status): for the bench and the tests
+        self.refused = 0  # connections closed unanswered: no slot, too big, too slow
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(socket.getaddrinfo(host, port)[0][-1])
+        s.listen(_CLIENTS)
+        s.setblocking(False)
+        self.sock = s
+        poller = select.poll()
+        poller.register(s, select.POLLIN)
+        # MicroPython's ipoll() reuses one result (made by its first call, here); poll()
+        # builds a list each time. CPython has only poll().
+        self.ready = getattr(poller, "ipoll", poller.poll)
+        for _ in self.ready(0):
+            pass  # nobody can have connected yet
+        self.poller = poller
+
+    def close(self):
+        for c in self.clients:
+            self._drop(c)
+        self.sock.close()
+
+    def set_token(self, token):
+        """A new token: every connection made with the old one ends now."""
+        self.token = token
+        for c in self.clients:
+            self._drop(c)
+
+    # ---- the loop calls this once per sample period, after the outputs are set ----
+
+    def poll(self, now_ms):
+        if now_ms < self.sent_at:  # the app rebased its clock
+            self.sent_at = now_ms - events.EVERY_MS
+            for c in self.clients:
+                c.since = now_ms
+        for _obj, _ev in self.ready(0):
+            self._accept(now_ms)
+        answered = False
+        for c in self.clients:
+            if c.state == _READING:
+                if self._read(c, now_ms) and not answered:
+                    answered = True  # one request a poll: the rest wait for the next
+                    self._answer(c, now_ms)
+            elif c.state == _SENDING:
+                if self._flush(c, now_ms):
+                    self._drop(c)
+            if c.state != _FREE and now_ms - c.since > (
+                _REQ_MS if c.state == _READING else _STALL_MS
+            ):
+                self.refused += 1
+                self._drop(c)
+        if self.streams and now_ms - self.sent_at >= events.EVERY_MS:
+            self.sent_at = now_ms
+            self._stream(now_ms)
+
+    def _accept(self, now_ms):
+        try:
+            sock, _addr = self.sock.accept()
+        except OSError:
+            return
+        for c in self.clients:
+            if c.state == _FREE:
+                sock.setblocking(False)
+                c.sock = sock
+                c.state = _READING
+                c.since = now_ms
+                c.n = 0
+                return
+        self.refused += 1
+        sock.close()  # every slot taken: no queue to fill
+
+    def _drop(self, c):
+        if c.state == _STREAMING:
+            self.streams -= 1
+        if c.file is not None:
+            c.file.close()
+            c.file = None
+        if c.sock is not None:
+            try:
+                c.sock.close()
+            except OSError:
+                pass
+            c.sock = None
+        c.state = _FREE
+        c.off = c.end = 0
+
+    def _read(self, c, now_ms):
+        """Take what arrived; True once the request's head is whole."""
+        room = _REQ_MAX - c.n
+        if room <= 0:
+            self.refused += 1
+            self._drop(c)  # too big: dropped unanswered
+            return False
+        try:
+            got = _recv(c.sock, c.mv[c.n : c.n + min(room, _READ)])
+        except OSError:
+            got = 0
+        if got is None:
+            return False
+        if got == 0:
+            self._drop(c)  # the client left
+            return False
+        start = c.n - 3 if c.n > 3 else 0
+        c.n += got
+        return c.req.find(b"\r\n\r\n", start, c.n) >= 0
+
+    # ---- requests ----
+
+    def _authed(self, head, target):
+        q = target.find(b"?")
+        if q >= 0:
+            for part in target[q + 1 :].split(b"&"):
+                if part.startswith(b"k=") and _same(part[2:], self.token):
+                    return True
+        for line in head.split(b"\r\n")[1:]:
+            if line[:7].lower() == b"cookie:":
+                for part in line[7:].split(b";"):
+                    part = part.strip()
+                    if part.startswith(b"kb=") and _same(part[3:], self.token):
+                        return True
+        return False
+
+    def _answer(self, c, now_ms):
+        head = bytes(c.mv[: c.req.find(b"\r\n\r\n")])
+        first = head.split(b"\r\n", 1)[0].split(b" ")
+        if len(first) != 3 or not first[2].startswith(b"HTTP/1."):
+            self.refused += 1
+            self._drop(c)  # not HTTP: no answer at all
+            return
+        self.requests += 1
+        method, target = first[0], first[1]
+        q = target.find(b"?")
+        path = target if q < 0 else target[:q]
+        known = (method, path) in ((b"GET", b"/"), (b"GET", b"/live"), (b"POST", b"/symptom"))
+        if not known:
+            self._reply(c, now_ms, "404 Not Found", "text/plain", b"not found\n")
+        elif not self._authed(head, target):
+            self._reply(c, now_ms, "401 Unauthorized", "text/html; charset=utf-8", _PAIR)
+        elif path == b"/":
+            self._page(c, now_ms)
+        elif path == b"/live":
+            self._start_stream(c, now_ms)
+        else:
+            stopped = self.control.request_stop(STOP_SYMPTOM)
+            body = b'{"stopped":true}\n' if stopped else b'{"stopped":false}\n'
+            self._reply(c, now_ms, "200 OK", "application/json", body)
+
+    def _reply(self, c, now_ms, status, ctype, body, extra=""):
+        head = _HEAD.format(status, ctype) + extra
+        if body is not None:
+            head += "Content-Length: {}\r\n".format(len(body))
+        c.data = head.encode() + b"\r\n" + (body or b"")
+        c.off = 0
+        c.end = len(c.data)
+        c.state = _SENDING
+        c.since = now_ms
+
+    def _page(self, c, now_ms):
+        cookie = "Set-Cookie: kb={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000\r\n"
+        extra = cookie.format(self.token.decode())
+        try:
+            c.file = open(self.page_path, "rb")
+        except OSError:
+            self._reply(c, now_ms, "200 OK", "text/html; charset=utf-8", _NO_PAGE, extra)
+            return
+        if self.page_path.endswith(".gz"):
+            extra += "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n"
+        extra += "Content-Length: {}\r\n".format(os.stat(self.page_path)[6])
+        self._reply(c, now_ms, "200 OK", "text/html; charset=utf-8", None, extra)
+
+    def _start_stream(self, c, now_ms):
+        edges, limit, hold_min, hold_max = self.control.limits()
+        if not self.streams:  # cues given before anyone watched are not news
+            self.control.pack_event(self.msg, 0, now_ms, self.seen, events.sample_pack_into)
+        head = _HEAD.format("200 OK", "text/event-stream") + "X-Accel-Buffering: no\r\n\r\n"
+        c.data = (
+            head.encode()
+            + b"retry: 1000\n\n"
+            + events.edges_event(edges, limit, hold_min, hold_max)
+        )
+        c.off = 0
+        c.end = len(c.data)
+        c.state = _STREAMING
+        c.since = now_ms
+        self.streams += 1
+
+    # ---- bytes out ----
+
+    def _flush(self, c, now_ms):
+        """One write of what is pending; True when all of it (and the page) has gone."""
+        if c.off >= c.end and c.file is not None:
+            n = c.file.readinto(c.out)
+            if not n:
+                c.file.close()
+                c.file = None
+                return True
+            c.data = c.out
+            c.off = 0
+            c.end = n
+        if c.off >= c.end:
+            return True
+        try:
+            w = _send(c.sock, c.data, c.off, c.end - c.off)
+        except OSError:
+            self._drop(c)
+            return False
+        if w:
+            c.off += w
+            c.since = now_ms
+        return c.off >= c.end and c.file is None
+
+    def _stream(self, now_ms):
+        """This sample to every stream that has taken the last one; packed once, in place."""
+        end = self.control.pack_event(self.msg, 0, now_ms, self.seen, events.sample_pack_into)
+        for c in self.clients:
+            if c.state != _STREAMING or not self._flush(c, now_ms):
+                continue  # behind (or gone): it skips this sample
+            try:
+                w = _send(c.sock, self.msg, 0, end)
+            except OSError:
+                self._drop(c)
+                continue
+            w = w or 0
+            if w:
+                c.since = now_ms
+            if w < end:  # the rest goes with the next polls, from the client's own buffer
+                out = c.out
+                msg = self.msg
+                j = 0
+                while w < end:
+                    out[j] = msg[w]
+                    j += 1
+                    w += 1
+                c.data = out
+                c.off = 0
+                c.end = j
