@@ -203,35 +203,12 @@ def render_png(s, title_when):
 
     _too_hard(ax, trace, period, right)
     if limit and limit <= end_ms * 1.3:
-        ax.axvline(limit / 1000, color="#333333", linewidth=1.2, zorder=2)
-        ax.annotate(
-            "time limit {:g} s".format(limit / 1000),
-            (limit / 1000, top * 0.5),
-            xytext=(4, 0),
-            textcoords="offset points",
-            rotation=90,
-            ha="left",
-            va="center",
-            fontsize=8,
-            color="#333333",
-        )
+        _marked_line(ax, limit / 1000, top, "time limit {:g} s".format(limit / 1000), "#333333")
 
     marker = stop_marker(s)
     if marker is not None:
         at_s, label, colour = marker
-        ax.axvline(at_s, color=colour, linewidth=1.6, zorder=2)
-        ax.annotate(
-            label,
-            (at_s, top * 0.5),
-            xytext=(-4, 0),
-            textcoords="offset points",
-            rotation=90,
-            ha="right",
-            va="center",
-            fontsize=8,
-            fontweight="bold",
-            color=colour,
-        )
+        _marked_line(ax, at_s, top, label, colour, before=True)
 
     ax.set_xlim(0, right)
     ax.set_ylim(0, top)
@@ -257,3 +234,21 @@ def render_png(s, title_when):
     fig.savefig(out, format="png", facecolor="white")
     plt.close(fig)
     return out.getvalue()
+
+
+def _marked_line(ax, at_s, top, label, colour, before=False):
+    """A vertical line at at_s with its label written along it: after the line, or before
+    it (a stop's marker, so it never sits on the time limit's label)."""
+    ax.axvline(at_s, color=colour, linewidth=1.6 if before else 1.2, zorder=2)
+    ax.annotate(
+        label,
+        (at_s, top * 0.5),
+        xytext=(-4 if before else 4, 0),
+        textcoords="offset points",
+        rotation=90,
+        ha="right" if before else "left",
+        va="center",
+        fontsize=8,
+        fontweight="bold" if before else "normal",
+        color=colour,
+    )
