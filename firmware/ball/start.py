@@ -59,7 +59,8 @@ def empty(hw, mv):
 
 
 def wifi_config(path=WIFI_PATH):
-    """The stored network (a dict), or None when none is stored or it is switched off."""
+    """The stored network (a dict), None when none is stored, or False: switched off
+    (`KB wifi off`)."""
     import json
 
     try:
@@ -67,13 +68,16 @@ def wifi_config(path=WIFI_PATH):
             wifi = json.load(f)
     except (OSError, ValueError):
         return None
-    return wifi if wifi.get("on") else None
+    if not isinstance(wifi, dict):
+        return None
+    return wifi if wifi.get("on") else False
 
 
-def serve(hw, control):
+def serve(hw, control, wifi_path=WIFI_PATH):
     """The live page's server when the board brings up a network, else None. Only then is
-    ball.web loaded: a ball without Wi-Fi (and the sim) never pays its heap."""
-    addr = hw.net(wifi_config())
+    ball.web loaded: a ball without Wi-Fi (and the sim) never pays its heap. A station still
+    connecting gives None too: `KB wifi` (ball/wifi.py) tries again when asked."""
+    addr = hw.net(wifi_config(wifi_path))
     if addr is None:
         return None
     from ball.web import Server
