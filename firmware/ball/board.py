@@ -24,11 +24,11 @@ WATCHDOG_MS = 3000
 # Wi-Fi transmit power, dBm: 10 dBm is 10 mW, against the ESP32's default of about 20 dBm
 # (100 mW). The ball is pressed against a back, its antenna ~5 mm from skin. FCC KDB 447498
 # D01 (4.3.1) excludes a device from SAR testing when (mW / mm) * sqrt(GHz) <= 3.0 for 1-g
-# SAR: at 5 mm and 2.45 GHz that is 3.0 * 5 / sqrt(2.45) = 9.6 mW, time-averaged. The page's
-# stream (~10 small packets a second) keeps the radio's duty cycle low, so 10 mW peak is
-# well under 9.5 mW averaged; 100 mW is not. (A screening figure, not a certification.)
-# The cost: 10 dB less is ~a third of the range in free space (10 ** (-10 / 20) = 0.32),
-# plenty across a room from the router, or from the ball to the phone in AP mode.
+# SAR: at 5 mm and 2.45 GHz that is 3.0 * 5 / sqrt(2.45) = 9.58 mW (quoted as 9.5 mW),
+# time-averaged. The page's stream (~10 small packets a second) keeps the radio's duty cycle
+# low, so 10 mW peak is well under 9.5 mW averaged; 100 mW is not. (A screening figure,
+# not a certification.) The cost: 10 dB less is ~a third of the range in free space
+# (10 ** (-10 / 20) = 0.32): plenty across a room from the router, or to the phone in AP mode.
 TX_DBM = 10
 # Below this the radio stays off: a low cell keeps what it has for the sessions and a safe
 # stop (the cut-off is ~3.3 V; a Wi-Fi burst of 300+ mA would sag it there early).
