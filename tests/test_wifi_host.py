@@ -93,3 +93,52 @@ def test_config_masks_a_password_among_its_keys():
     out = io.StringIO()
     config_cmd.show({"session_limit_s": 60, "wifi_password": "hunter2hunter2"}, out=out)
     assert "hunter2hunter2" not in out.getvalue() and "wifi_password" in out.getvalue()
+
+
+class Connecting:
+    """A board whose station gets its address on the third time it is asked."""
+
+    def __init__(self):
+        self.asked = []
+
+    def net(self, wifi):
+        self.asked.append(wifi)
+        return ("192.168.1.23", 80) if len(self.asked) >= 3 else None
+
+
+class FakeServer:
+    def __init__(self, control, host, port):
+        self.addr = (host, port)
+
+
+def test_a_station_still_connecting_is_asked_again_from_the_loop(tmp_path, monkeypatch):
+    import types
+
+    from ball import start, web
+    from ball.control import Control
+
+    monkeypatch.setattr(web, "Server", FakeServer)
+    path = str(tmp_path / "wifi.json")
+    wifi.save(path, wifi.check({"ssid": "HomeNet", "password": "hunter2hunter2"}))
+    hw = Connecting()
+    app = types.SimpleNamespace(web=None, board=hw)
+    control = Control(app)
+    app.web = start.serve(hw, control, path)
+    assert isinstance(app.web, start.Joining) and control.page() is None
+    app.web.poll(0)  # asks again at once: not yet
+    assert isinstance(app.web, start.Joining) and len(hw.asked) == 2
+    app.web.poll(start.JOIN_RETRY_MS - 1)
+    assert len(hw.asked) == 2  # not before its time
+    app.web.poll(start.JOIN_RETRY_MS)
+    assert isinstance(app.web, FakeServer) and control.page().addr == ("192.168.1.23", 80)
+    assert hw.asked[-1]["ssid"] == "HomeNet"
+
+
+def test_nothing_is_retried_without_a_network_switched_on(tmp_path):
+    from ball import start
+
+    path = str(tmp_path / "wifi.json")
+    assert start.serve(Connecting(), None, path) is None  # none stored
+    wifi.save(path, {"on": False, "ssid": "HomeNet", "password": ""})
+    hw = Connecting()
+    assert start.serve(hw, None, path) is None and hw.asked == [False]  # off: radio off

@@ -186,6 +186,7 @@ class Board(BoardBase):
         self.zero_at_boot = profile["sensor"] in ("bmp280", "bmp388", "bmp390")
         self.wdt = None
         self.joining = None  # the (ssid, password) the station was told to join
+        self.low_said = False
         self.sensor = None
         self.reset_sensor()
 
@@ -256,7 +257,8 @@ class Board(BoardBase):
         ap = network.WLAN(network.AP_IF)
         mv = self.battery_mv()
         if not wifi or 0 < mv < WIFI_MIN_MV:
-            if wifi:
+            if wifi and not self.low_said:
+                self.low_said = True  # once: the page's retries ask again every few s
                 print("knotball: battery at {} mV: Wi-Fi stays off".format(mv))
             sta.active(False)
             ap.active(False)

@@ -120,8 +120,10 @@ class Control:
         )
 
     def page(self):
-        """The live page's server (ball.web.Server), or None: not serving."""
-        return self.app.web
+        """The live page's server (ball.web.Server), or None: not serving (or a station
+        still connecting: start.Joining)."""
+        web = self.app.web
+        return web if web is not None and web.addr is not None else None
 
     def restart_page(self, wifi_path):
         """The page (re)started from the network stored at wifi_path, after `KB wifi`
