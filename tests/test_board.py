@@ -1,5 +1,5 @@
-"""The board layer against pin-level fakes of `machine` and `neopixel`, and the rule that no
-other firmware module touches hardware."""
+"""The board layer against pin-level fakes of `machine`, `neopixel` and `network`, and the
+rule that no other firmware module touches hardware."""
 
 import importlib
 import re
@@ -223,7 +223,7 @@ def test_safe_mode_button(board):
 
 
 def test_only_the_board_layer_imports_hardware_modules():
-    pattern = re.compile(r"^\s*(import|from)\s+(machine|neopixel)\b", re.M)
+    pattern = re.compile(r"^\s*(import|from)\s+(machine|neopixel|network)\b", re.M)
     offenders = [
         p.relative_to(FIRMWARE).as_posix()
         for p in FIRMWARE.rglob("*.py")
@@ -319,3 +319,91 @@ def test_the_led_supply_stays_off_at_boot_until_the_board_needs_it(board):
     Pin.levels[5] = 1
     board.outputs_off(C3_BARO)
     assert Pin.levels[5] == 0
+
+
+class WLAN:
+    """One interface of the radio; network.WLAN(iface) gives the same one every time."""
+
+    made = {}
+
+    def __new__(cls, iface):
+        if iface not in cls.made:
+            w = super().__new__(cls)
+            w.iface, w.on, w.cfg, w.joined, w.connected = iface, False, {}, [], False
+            cls.made[iface] = w
+        return cls.made[iface]
+
+    def active(self, on=None):
+        if on is not None:
+            self.on = on
+            if not on:
+                self.connected = False
+        return self.on
+
+    def config(self, **kw):
+        self.cfg.update(kw)
+
+    def connect(self, ssid, key):
+        assert self.on
+        self.joined.append((ssid, key))
+
+    def isconnected(self):
+        return self.connected
+
+    def ifconfig(self):
+        return ("192.168.1.23" if self.iface == 0 else "192.168.4.1", "", "", "")
+
+
+@pytest.fixture
+def network(board, monkeypatch):
+    WLAN.made = {}
+    names = []
+    net = types.SimpleNamespace(
+        WLAN=WLAN, STA_IF=0, AP_IF=1, AUTH_WPA2_PSK=3, hostname=names.append, names=names
+    )
+    monkeypatch.setitem(sys.modules, "network", net)
+    monkeypatch.setattr(
+        sys.modules["machine"], "unique_id", lambda: b"\xa1\xb2\xc3\xd4", raising=False
+    )
+    return net
+
+
+HOME = {"on": True, "mode": "station", "ssid": "HomeNet", "password": "hunter2hunter2"}
+
+
+def test_a_station_connects_without_waiting_and_serves_once_it_has_an_address(board, network):
+    ADC.readings = {36: 1950000}  # 3.9 V
+    hw = board.Board(PROFILE)
+    assert hw.net(HOME) is None  # connecting: the loop does not wait for it
+    sta = WLAN(0)
+    assert sta.joined == [("HomeNet", "hunter2hunter2")] and network.names == ["knotball-c3d4"]
+    assert sta.cfg["txpower"] == board.TX_DBM == 10
+    assert hw.net(HOME) is None and len(sta.joined) == 1  # asked again: not restarted
+    sta.connected = True
+    assert hw.net(HOME) == ("192.168.1.23", 80)
+    assert not WLAN(1).on  # no access point beside it
+
+
+def test_the_access_point_uses_wpa2_and_the_capped_power(board, network):
+    ADC.readings = {36: 1950000}
+    ap_wifi = {"on": True, "mode": "ap", "ssid": "knotball-c3d4", "password": "ab" * 10}
+    hw = board.Board(PROFILE)
+    assert hw.net(ap_wifi) == ("192.168.4.1", 80)
+    ap = WLAN(1)
+    assert ap.on and not WLAN(0).on
+    assert ap.cfg["essid"] == "knotball-c3d4" and ap.cfg["password"] == "ab" * 10
+    assert ap.cfg["authmode"] == network.AUTH_WPA2_PSK and ap.cfg["txpower"] == 10
+
+
+def test_the_radio_is_off_when_asked_and_while_the_cell_is_low(board, network, capsys):
+    ADC.readings = {36: 1950000}
+    hw = board.Board(PROFILE)
+    hw.net(HOME)
+    assert WLAN(0).on
+    assert hw.net(False) is None and not WLAN(0).on and not WLAN(1).on
+    ADC.readings = {36: 1750000}  # 3.5 V: below WIFI_MIN_MV
+    assert hw.net(HOME) is None and not WLAN(0).on
+    assert hw.net(HOME) is None  # the page's retry asks again: said once, not every time
+    assert capsys.readouterr().out.count("Wi-Fi stays off") == 1
+    ADC.readings = {36: 1950000}
+    assert hw.net(HOME) is None and WLAN(0).on  # charged: it joins again

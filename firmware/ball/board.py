@@ -1,6 +1,7 @@
-# The board layer: the only module that imports machine/neopixel. It builds the sensor
-# driver and the outputs from a board profile (hardware/boards/*.json, stored on the ball as
-# /board.json; checked by ball/profile.py) and gives the app its clock, battery and sleep.
+# The board layer: the only module that imports machine/neopixel (and network, for the live
+# page). It builds the sensor driver and the outputs from a board profile
+# (hardware/boards/*.json, stored on the ball as /board.json; checked by ball/profile.py) and
+# gives the app its clock, battery, sleep and radio.
 # Everything else receives this object.
 import json
 import os
@@ -20,6 +21,18 @@ _VCC_UV = 3300000
 _I2C_HZ = 400000
 # The watchdog resets a loop that hangs this long (it is fed every sample, 10 ms).
 WATCHDOG_MS = 3000
+# Wi-Fi transmit power, dBm: 10 dBm is 10 mW, against the ESP32's default of about 20 dBm
+# (100 mW). The ball is pressed against a back, its antenna ~5 mm from skin. FCC KDB 447498
+# D01 (4.3.1) excludes a device from SAR testing when (mW / mm) * sqrt(GHz) <= 3.0 for 1-g
+# SAR: at 5 mm and 2.45 GHz that is 3.0 * 5 / sqrt(2.45) = 9.58 mW (quoted as 9.5 mW),
+# time-averaged. The page's stream (~10 small packets a second) keeps the radio's duty cycle
+# low, so 10 mW peak is well under 9.5 mW averaged; 100 mW is not. (A screening figure,
+# not a certification.) The cost: 10 dB less is ~a third of the range in free space
+# (10 ** (-10 / 20) = 0.32): plenty across a room from the router, or to the phone in AP mode.
+TX_DBM = 10
+# Below this the radio stays off: a low cell keeps what it has for the sessions and a safe
+# stop (the cut-off is ~3.3 V; a Wi-Fi burst of 300+ mA would sag it there early).
+WIFI_MIN_MV = 3600
 
 
 def load_profile(path=PROFILE_PATH):
@@ -114,6 +127,13 @@ def make_sensor(p):
     return _settled(baro.BMP280(regs) if kind == "bmp280" else baro.BMP3(regs))
 
 
+def _cap_tx(wlan):
+    try:
+        wlan.config(txpower=TX_DBM)
+    except (ValueError, OSError):
+        pass  # a port without the setting: its default power (hardware/README.md)
+
+
 def _settled(sensor):
     """Give a sensor that was just (re)started up to 200 ms for its first good reading, so a
     boot or a retry is not taken for a fault."""
@@ -165,6 +185,8 @@ class Board(BoardBase):
         # A barometer reads ~100 kPa at rest: its zero is learnt at boot, not configured.
         self.zero_at_boot = profile["sensor"] in ("bmp280", "bmp388", "bmp390")
         self.wdt = None
+        self.joining = None  # the (ssid, password) the station was told to join
+        self.low_said = False
         self.sensor = None
         self.reset_sensor()
 
@@ -223,6 +245,48 @@ class Board(BoardBase):
         if self.battery is None:
             return 0
         return self.battery.read_uv() // 10 * self.battery_divider_x100 // 10000
+
+    def net(self, wifi):
+        """The radio for the live page (BoardBase.net): a station on the stored network, or
+        the ball's own access point; off for None/False and while the cell is low. Never
+        waits: a station returns None until it has its address, and `KB wifi` (or the next
+        start) asks again; asked again it does not restart a connection under way."""
+        import network  # only here: a ball without Wi-Fi never loads the driver
+
+        sta = network.WLAN(network.STA_IF)
+        ap = network.WLAN(network.AP_IF)
+        mv = self.battery_mv()
+        if not wifi or 0 < mv < WIFI_MIN_MV:
+            if wifi and not self.low_said:
+                self.low_said = True  # once: the page's retries ask again every few s
+                print("knotball: battery at {} mV: Wi-Fi stays off".format(mv))
+            sta.active(False)
+            ap.active(False)
+            self.joining = None
+            return None
+        name = "knotball-" + (self.ball_id()[-4:] or "0000")
+        if wifi.get("mode") == "ap":
+            sta.active(False)
+            self.joining = None
+            ap.active(True)
+            ap.config(essid=wifi.get("ssid") or name, password=wifi["password"])
+            ap.config(authmode=network.AUTH_WPA2_PSK)
+            _cap_tx(ap)
+            return (ap.ifconfig()[0], 80)
+        ap.active(False)
+        want = (wifi["ssid"], wifi.get("password", ""))
+        if self.joining != want:
+            if hasattr(network, "hostname"):
+                network.hostname(name)  # before connecting: DHCP sends it to the router
+            sta.active(False)  # a new network: leave the old one
+            sta.active(True)
+            _cap_tx(sta)
+            sta.connect(want[0], want[1])
+            self.joining = want
+            return None
+        if not sta.isconnected():
+            return None  # still connecting (or the network is away): asked again later
+        return (sta.ifconfig()[0], 80)
 
     def ball_id(self):
         """A stable id for this ball, for the host's history: the chip's unique id in hex."""

@@ -34,7 +34,7 @@ _UTC_MAX_S = const(14 * 3600)  # local time runs from UTC-12 to UTC+14
 _USAGE = (
     "commands: KB hello | KB live on|off | KB ls | KB get NAME OFFSET LENGTH | "
     "KB rm NAME CRC32 | KB cfg [JSON] | KB clock UNIX_SECONDS [UTC_OFFSET_S] | KB symptom | "
-    "KB calib on|off | KB buzz MS"
+    "KB calib on|off | KB buzz MS | KB wifi [set JSON|off|ap|new-token]"
 )
 
 
@@ -45,6 +45,8 @@ def _name_ok(name):
 class Console:
     """The ball's end of the USB console. It reaches the app only through a control.Control,
     and the log files and the config file only through their paths."""
+
+    wifi_path = "/wifi.json"  # the network `KB wifi` stores (start.WIFI_PATH)
 
     def __init__(self, stream_in, stream_out, control, log_root, config_path, chunk=_CHUNK):
         self.inp = stream_in
@@ -324,6 +326,11 @@ class Console:
             self.error(name, "buzz only in calibration mode: send `KB calib on` first")
             return
         self.reply(name, {"buzz_ms": ms})
+
+    def cmd_wifi(self, name, arg):
+        from ball import wifi  # only when asked: its bytecode costs heap
+
+        wifi.command(self, name, arg, self.wifi_path)
 
     def cmd_clock(self, name, arg):
         parts = arg.split()

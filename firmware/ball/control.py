@@ -119,6 +119,24 @@ class Control:
             s.stop_reason,
         )
 
+    def page(self):
+        """The live page's server (ball.web.Server), or None: not serving (or a station
+        still connecting: start.Joining)."""
+        web = self.app.web
+        return web if web is not None and web.addr is not None else None
+
+    def restart_page(self, wifi_path):
+        """The page (re)started from the network stored at wifi_path, after `KB wifi`
+        changed it or to retry a station that was still connecting; stopped when off."""
+        from ball.start import serve  # loaded already: it booted the ball
+
+        app = self.app
+        if app.web is not None:
+            app.web.close()
+            app.web = None
+        app.web = serve(app.board, self, wifi_path)
+        return app.web
+
     def limits(self):
         """(band edges in mN, limit_ms, hold_min_ms, hold_max_ms) of the running config."""
         s = self.app.session

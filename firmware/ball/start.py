@@ -59,7 +59,8 @@ def empty(hw, mv):
 
 
 def wifi_config(path=WIFI_PATH):
-    """The stored network (a dict), or None when none is stored or it is switched off."""
+    """The stored network (a dict), None when none is stored, or False: switched off
+    (`KB wifi off`)."""
     import json
 
     try:
@@ -67,15 +68,19 @@ def wifi_config(path=WIFI_PATH):
             wifi = json.load(f)
     except (OSError, ValueError):
         return None
-    return wifi if wifi.get("on") else None
-
-
-def serve(hw, control):
-    """The live page's server when the board brings up a network, else None. Only then is
-    ball.web loaded: a ball without Wi-Fi (and the sim) never pays its heap."""
-    addr = hw.net(wifi_config())
-    if addr is None:
+    if not isinstance(wifi, dict):
         return None
+    return wifi if wifi.get("on") else False
+
+
+def serve(hw, control, wifi_path=WIFI_PATH):
+    """The live page's server when the board brings up a network; a Joining while a stored
+    station is still connecting; else None. Only with an address is ball.web loaded: a ball
+    without Wi-Fi (and the sim) never pays its heap."""
+    wifi = wifi_config(wifi_path)
+    addr = hw.net(wifi)
+    if addr is None:
+        return Joining(hw, control, wifi_path) if wifi else None
     from ball.web import Server
 
     try:
@@ -84,6 +89,35 @@ def serve(hw, control):
         print("knotball: live page not served on port {}: {}".format(addr[1], e))
         hw.net(False)
         return None
+
+
+JOIN_RETRY_MS = 5000
+
+
+class Joining:
+    """Stands in for the page's server while the station connects (Board.net returns None
+    until it has an address, and never waits): the loop polls it as it would the server,
+    and every JOIN_RETRY_MS it asks the board again; once there is an address, the server
+    takes its place in the app. Nothing is served meanwhile (control.page() is None)."""
+
+    addr = None
+
+    def __init__(self, hw, control, wifi_path):
+        self.hw = hw
+        self.control = control
+        self.wifi_path = wifi_path
+        self.at = None
+
+    def poll(self, now_ms):
+        if self.at is not None and 0 <= now_ms - self.at < JOIN_RETRY_MS:
+            return
+        self.at = now_ms
+        page = serve(self.hw, self.control, self.wifi_path)
+        if page is None or page.addr is not None:
+            self.control.app.web = page  # the server, or nothing: switched off meanwhile
+
+    def close(self):
+        pass
 
 
 def report(now_ms, ev):

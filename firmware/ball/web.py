@@ -123,6 +123,7 @@ class Server:
 
     def __init__(self, control, host, port=PORT, token=None, page_path=PAGE_PATH):
         self.control = control
+        self.addr = (host, port)  # for the page's URL `KB wifi` shows
         self.token = token or load_token()
         self.page_path = page_path
         self.clients = [_Client() for _ in range(_CLIENTS)]

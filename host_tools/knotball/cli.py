@@ -21,6 +21,7 @@ COMMANDS = {
     "calibrate": ("calibrate", "fit the sensor with a kitchen scale, or set the bands"),
     "flash": ("flash", "deploy firmware, board profile, config and clock to the ball"),
     "config": ("config", "show the ball's config, or change keys: KEY=VALUE ..."),
+    "wifi": ("wifi", "the ball's Wi-Fi for its live page: state, URL and QR code"),
     "demo": ("demo", "the whole job on a virtual ball: flash, live, pull, report"),
 }
 

@@ -121,13 +121,18 @@ def merged(current, changes):
     return cfg
 
 
+def _shown(key, value):
+    """A value as printed: a password (should one ever be among the keys) never is."""
+    return '"********"' if "password" in key else json.dumps(value)
+
+
 def show(cfg, before=None, out=sys.stdout):
     width = max(len(k) for k in cfg)
     for key in sorted(cfg):
-        value = json.dumps(cfg[key])
+        value = _shown(key, cfg[key])
         note = ""
         if before is not None and before.get(key) != cfg[key]:
-            note = "  (was {})".format(json.dumps(before.get(key)))
+            note = "  (was {})".format(_shown(key, before.get(key)))
         elif cfg[key] == config.DEFAULTS.get(key):
             note = "  (default)"
         print("{:<{}}  {}{}".format(key, width, value, note), file=out)

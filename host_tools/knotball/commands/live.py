@@ -2,9 +2,11 @@
 to read from across the room (or `--plain`, one line per sample for scripts). It only
 listens, but for one key: `s` ends the running session as "numbness or tingling" (the
 ball logs the reason and advises rest). A reset ball or a replugged cable is waited for
-("reconnecting…") and picked up again; Ctrl-C ends it with status 0.
+("reconnecting…") and picked up again; Ctrl-C ends it with status 0. With `--url` it
+follows the ball's live page over Wi-Fi instead (knotball.transport.page), the same view.
 """
 
+import functools
 import os
 import select
 import sys
@@ -15,8 +17,9 @@ from serial import SerialException
 from ball import config
 from ball.wire.console import unpack_live
 from ball.wire.framing import LIVE
+from knotball.runtime import UsageError
 from knotball.timeline import BAND_STYLE, cue_words
-from knotball.transport import ports
+from knotball.transport import page, ports
 from knotball.transport.link import AtTheRepl, BallError, LinkError
 
 NOT_KNOTBALL = 2
@@ -35,6 +38,10 @@ FAULT_TEXT = {
 
 def add_arguments(p):
     ports.add_argument(p)
+    p.add_argument(
+        "--url",
+        help="the ball on Wi-Fi: the paired address `knotball wifi` prints (instead of USB)",
+    )
     p.add_argument(
         "--plain",
         action="store_true",
@@ -148,6 +155,8 @@ def follow(opener, view, status, sleep=time.sleep, keys=None):
                     raise LinkError("no live samples for {} s".format(SAMPLE_TIMEOUT_S))
                 if got[0] == LIVE:
                     view.sample(unpack_live(got[1]))
+                elif got[0] == page.SAMPLE:  # --url: the page's stream, already a dict
+                    view.sample(got[1])
                 if keys is not None and any(c in SYMPTOM_KEYS for c in keys.poll()):
                     text, ended = symptom(link)
                     if ended:
@@ -411,10 +420,17 @@ class Board:
 
 
 def run(args):
+    if args.url and args.port:
+        raise UsageError("--url: give either --url (Wi-Fi) or --port (USB)")
+    if args.url:
+        page.parse(args.url)  # a bad address is a usage error, not something to wait for
+        connect_to = functools.partial(page.open_page, args.url)
     try:
-        path = ports.choose(args.port)
+        if not args.url:
+            connect_to = functools.partial(connect, ports.choose(args.port))
+
         first = first_contact(
-            lambda: connect(path),
+            connect_to,
             lambda text: print("knotball live: " + text, file=sys.stderr, flush=True),
         )
     except ports.PortError as e:
@@ -426,7 +442,7 @@ def run(args):
     pending = [first]
 
     def opener():
-        return pending.pop() if pending else connect(path)
+        return pending.pop() if pending else connect_to()
 
     if args.plain or not sys.stdout.isatty():
         if not args.plain:
