@@ -31,7 +31,16 @@ demo: venv
 demo-sim: venv
 	$(BIN)/knotball sim $(DEMO_TRACE)
 
+# The page's browser tests need Chromium: installed here when running as root (CI), failing
+# soft; without it pytest deselects them and says so in its last lines.
 test: venv
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium and chromium-driver for the page's browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium chromium-driver) >/dev/null 2>&1 || echo "chromium: not installed"; \
+	  fi; \
+	fi
 	$(BIN)/python -m pytest
 
 bench: venv

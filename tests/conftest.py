@@ -94,10 +94,46 @@ def pytest_addoption(parser):
 def pytest_collection_modifyitems(config, items):
     """Device tests run only with --device PORT. Without it they are deselected, not
     skipped: they never show up as passing (or as skipped) when no ball was there."""
-    if config.getoption("--device"):
-        return
-    keep = [item for item in items if "device" not in item.keywords]
-    dropped = [item for item in items if "device" in item.keywords]
+    off = [] if config.getoption("--device") else ["device"]
+    if not browser_present():
+        off.append("browser")
+    keep = [item for item in items if not any(m in item.keywords for m in off)]
+    dropped = [item for item in items if any(m in item.keywords for m in off)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+        config.stash[_DROPPED] = dropped
+
+
+_DROPPED = pytest.StashKey()
+CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromedriver")
+
+
+def browser_present():
+    if not all(os.path.exists(p) for p in CHROMIUM):
+        return False
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Say at the very end which tests did not run and why: deselected is not passed."""
+    dropped = config.stash.get(_DROPPED, [])
+    browser = [i for i in dropped if "browser" in i.keywords]
+    device = [i for i in dropped if "device" in i.keywords]
+    if browser:
+        terminalreporter.write_line(
+            "NOT RUN: {} browser test(s) deselected: no {} (make test installs them as "
+            "root: apt-get install chromium chromium-driver)".format(
+                len(browser), " / ".join(CHROMIUM)
+            ),
+            yellow=True,
+        )
+    if device:
+        terminalreporter.write_line(
+            "NOT RUN: {} device test(s) deselected: no --device PORT".format(len(device)),
+            yellow=True,
+        )

@@ -53,7 +53,7 @@ def test_flash_deploys_skips_unchanged_and_uploads_only_a_changed_config(ball, t
         assert link.cfg()["session_limit_s"] == 30
 
     listing = ball.mpremote("fs", "ls", ":", "+", "fs", "ls", ":ball")
-    for name in ("boot.py", "main.py", "board.json", "config.json", "session.mpy"):
+    for name in ("boot.py", "main.py", "board.json", "config.json", "page.html.gz", "session.mpy"):
         assert name in listing
     assert "session.py" not in listing  # precompiled
 
@@ -67,6 +67,7 @@ def test_flash_deploys_skips_unchanged_and_uploads_only_a_changed_config(ball, t
     assert summary(res) == (1, changed - 1)
     manifest = json.loads(ball.mpremote("fs", "cat", ":.knotball-manifest.json"))
     assert set(manifest["files"]) >= {"/config.json", "/board.json", "/ball/session.mpy"}
+    assert "/page.html.gz" in manifest["files"]  # the page was skipped as unchanged
     assert json.loads(ball.mpremote("fs", "cat", ":config.json"))["session_limit_s"] == 40
 
     # a stray source file that would shadow the compiled one is removed

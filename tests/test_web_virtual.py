@@ -3,6 +3,7 @@ real sockets: pairing refused and accepted, the stream following a trace to the 
 stop at its limit, POST /symptom ending a session that `knotball pull` then brings home,
 and a hostile network that must change none of that."""
 
+import gzip
 import hashlib
 import http.client
 import json
@@ -16,7 +17,7 @@ import pytest
 from vball_fixture import VirtualBall, deploy_firmware, write_trace
 
 from ball.wire.events import EventReader
-from conftest import knotball
+from conftest import FIRMWARE_ROOT, knotball
 
 CFG = {"session_limit_s": 10, "idle_stop_s": 5, "warn_before_s": 2, "hold_min_s": 1}
 SPEED = 2
@@ -270,3 +271,14 @@ def test_a_hostile_network_neither_delays_the_stop_nor_stops_a_paired_page(paged
                 assert s.recv(100).startswith(b"HTTP/1.1 40")
     time.sleep(1)
     assert hashlib.sha256(p.ball.image.read_bytes()).hexdigest() == before
+
+
+def test_the_page_flashed_with_the_firmware_is_what_the_paired_phone_gets(paged):
+    p = paged()
+    res, body = p.request("GET", "/?k=" + p.token)
+    assert res.status == 200 and res.getheader("Content-Encoding") == "gzip"
+    page = gzip.decompress(body).decode()
+    assert page == (FIRMWARE_ROOT / "page.html").read_text()
+    for shown in ('id="force"', 'id="band"', "/live", "/symptom", "Numbness or tingling"):
+        assert shown in page
+    assert len(body) < 4096  # small enough for the ball's flash and a slow link

@@ -17,6 +17,7 @@ import sys
 import time
 
 from conftest import FIRMWARE_ROOT
+from knotball.commands.flash import page_gz
 from knotball.runtime import compiled_firmware
 from knotball.transport.link import Link, LinkError
 
@@ -117,6 +118,8 @@ def deploy_firmware(tmp, image, cfg, board="sim"):
     stock mpremote; returns image."""
     cfg_path = tmp / "config.json"
     cfg_path.write_text(json.dumps(cfg))
+    page = tmp / "page.html.gz"
+    page.write_bytes(page_gz())
     v = VirtualBall(tmp, image)
     try:
         v.mpremote(
@@ -125,6 +128,7 @@ def deploy_firmware(tmp, image, cfg, board="sim"):
             "fs", "cp", FIRMWARE_ROOT / "main.py", ":main.py", "+",
             "fs", "cp", HARDWARE / (board + ".json"), ":board.json", "+",
             "fs", "cp", cfg_path, ":config.json", "+",
+            "fs", "cp", page, ":page.html.gz", "+",
             "fs", "mkdir", ":logs",
         )  # fmt: skip
         v.stop()

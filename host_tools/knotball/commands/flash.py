@@ -12,6 +12,7 @@ profile (exit 2). `--micropython FIRMWARE.bin` first writes MicroPython itself w
 """
 
 import contextlib
+import gzip
 import hashlib
 import json
 import subprocess
@@ -77,18 +78,26 @@ def _json_bytes(obj):
 
 def wanted_files(profile=None, cfg=None):
     """path on the ball -> bytes: the compiled firmware, boot.py/main.py as source (the
-    board runs them by name), the board profile and the config when given."""
+    board runs them by name), the live page gzipped, the board profile and the config when
+    given."""
     files = {}
     mpy = compiled_firmware()
     for f in sorted((mpy / "ball").rglob("*.mpy")):
         files["/" + f.relative_to(mpy).as_posix()] = f.read_bytes()
     for name in ("boot.py", "main.py"):
         files["/" + name] = (FIRMWARE_ROOT / name).read_bytes()
+    files["/page.html.gz"] = page_gz()
     if profile is not None:
         files["/board.json"] = _json_bytes(profile)
     if cfg is not None:
         files["/config.json"] = _json_bytes(cfg)
     return files
+
+
+def page_gz():
+    """The live page as the ball serves it: gzipped with no timestamp, so the same page gives
+    the same bytes and flash skips it when unchanged."""
+    return gzip.compress((FIRMWARE_ROOT / "page.html").read_bytes(), 9, mtime=0)
 
 
 def sha(data):
