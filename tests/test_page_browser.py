@@ -15,7 +15,7 @@ from conftest import knotball
 
 pytestmark = pytest.mark.browser
 ARTEFACTS = Path(__file__).resolve().parent.parent / "build" / "page-screenshots"
-MEDIUM_RGB = "rgba(27, 127, 58, 1)"  # body.medium in firmware/page.html
+MEDIUM_RGB = "rgba(154, 106, 0, 1)"  # body.medium in firmware/page.html: amber, as the LED
 
 
 @pytest.fixture(scope="module")
