@@ -274,7 +274,10 @@ class App:
                 if self.console is not None:
                     self.console.poll(self.now)  # spare time, like the flash step
                 if self.web is not None:
-                    self.web.poll(self.now)  # spare time too, its work bounded per poll
+                    try:
+                        self.web.poll(self.now)  # spare time too, its work bounded per poll
+                    except Exception as e:
+                        self._lose_web(e)
                 deadline = board.ticks_add(deadline, PERIOD_MS)
                 wait = board.ticks_diff(deadline, board.ticks_ms())
                 if wait > 0:
@@ -312,6 +315,16 @@ class App:
                 self.feedback.play(now_ms, EMPTY)
         else:
             self._low_readings = 0
+
+    def _lose_web(self, e):
+        """The live page failed in a way the server did not foresee: it is optional, the
+        session is not. Close it and sample on; the USB console still works."""
+        print("knotball: live page stopped:", e)
+        web, self.web = self.web, None
+        try:
+            web.close()
+        except Exception:
+            pass
 
     def _power(self, now_ms):
         """Between sessions: sleep when left alone long enough; at the cut-off, sleep with

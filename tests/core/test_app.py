@@ -254,3 +254,29 @@ def test_the_hosts_clock_runs_on_when_the_loop_restarts_its_time():
     app.run(stop)
     assert app.now < 1000  # the loop's own time started again near 0
     assert control.unix_time() >= 1800000000 + rebase_ms // 1000
+
+
+def test_a_failing_live_page_is_closed_and_the_session_still_stops_at_its_limit():
+    class BrokenPage:
+        closed = False
+
+        def poll(self, now_ms):
+            if now_ms >= 3000:
+                raise ValueError("a request nobody foresaw")
+
+        def close(self):
+            BrokenPage.closed = True
+
+    board = FakeBoard(counts=25000)
+    cfg = config.validate({"session_limit_s": 5})
+    app = App(board, cfg)
+    app.web = BrokenPage()
+    n = [0]
+
+    def stop():
+        n[0] += 1
+        return n[0] > 800  # 8 s of samples
+
+    app.run(stop)
+    assert app.web is None and BrokenPage.closed
+    assert app.session.stop_reason == s.STOP_TIME_LIMIT and app.session.elapsed_ms == 5000
