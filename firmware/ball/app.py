@@ -322,7 +322,8 @@ class App:
         print("knotball: live page stopped:", e)
         web, self.web = self.web, None
         try:
-            web.close()
+            if web is not None:
+                web.close()
         except Exception:
             pass
 
