@@ -150,10 +150,10 @@ def test_pull_history_report_and_pull_again(vball, tmp_path, capsys):
     assert png.read_bytes()[:8] == PNG_MAGIC
 
 
-def _ball_with_big_log(vball, big_log, tmp_path):
+def _ball_with_big_log(vball, big_log, tmp_path, *extra):
     local = tmp_path / BIG
     local.write_bytes(big_log)
-    v = vball()  # no trace: no session of its own starts
+    v = vball(*extra)  # no trace: no session of its own starts
     put_and_reset(v, {BIG: local})
     entry = on_ball(v)[BIG]
     assert entry["size"] == len(big_log) > 4 * 1024  # several 'D' frames
@@ -217,7 +217,9 @@ def test_a_cut_link_at_chunk_boundaries_loses_and_duplicates_nothing(
 def test_a_ball_reset_mid_transfer_loses_nothing_and_the_next_pull_resumes(
     vball, big_log, tmp_path, capsys, monkeypatch
 ):
-    v = _ball_with_big_log(vball, big_log, tmp_path)
+    # A USB-serial speed: between sessions the ball sends several chunks per poll, and at
+    # pty speed the whole file could be on its way before the power goes.
+    v = _ball_with_big_log(vball, big_log, tmp_path, "--baud", 115200)
     image = v.image
     with monkeypatch.context() as m:
         seen = _cut_after(m, 2, v.stop)  # power gone after the second chunk
