@@ -37,7 +37,7 @@ class NotALog(ValueError):
 
 def _lost_header(sid):
     """What is known of a session whose 'H' is lost: its id (from its records)."""
-    return {"version": 2, "id": sid, "start_unix": 0, "period_ms": 0, "lost": True}
+    return {"version": 2, "id": sid, "start_unix": 0, "lost": True}
 
 
 def summary_values(s):
@@ -99,7 +99,7 @@ class _Open:
         self.seq = 0  # the number of its last record read (version 2; the 'H' is 0)
         self.damage = damage  # [(offset, reason)] found in it
         self.trace: list | None = [] if keep_trace else None
-        self.period = header["period_ms"] or rec.TRACE_PERIOD_MS
+        self.period = header.get("period_ms") or rec.TRACE_PERIOD_MS
         self.end_ms = 0
         self.band_ms = [0, 0, 0, 0, 0]
         self.contact_sum = 0
