@@ -6,15 +6,18 @@ sweeps' figures."""
 
 import json
 import shutil
+import zlib
 
 import pytest
+from ballpty import Ball
 
 from ball import config, log, sim
 from ball.wire import framing, logfile
 from ball.wire import records as rec
 from conftest import knotball
-from knotball import traces
+from knotball import cli, traces
 from knotball.commands.demo import TRACE as DEMO_TRACE
+from knotball.history import store
 
 # The issue's reproduction: this byte of the demo session's log is in a trace record.
 DEMO_FLIP = 315
@@ -271,3 +274,37 @@ def test_inspect_names_a_log_whose_header_is_removed_and_exits_3(demo_log, tmp_p
     assert obj["damages"] == [obj["damage"]]
     human = knotball("inspect", headless)
     assert human.returncode == 3 and "header is lost" in human.stderr
+
+
+def test_pull_names_the_damage_and_stores_the_finished_session_not_a_short_one(
+    demo_log, tmp_path, capsys
+):
+    """The issue's reproduction end to end: the demo log with byte 315 flipped goes through
+    the ball's boot recovery, then `knotball pull` over a pty from the firmware's console."""
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    bad = bytearray(demo_log)
+    bad[DEMO_FLIP] ^= 0x04
+    (flash / "00000001.kbl").write_bytes(bytes(bad))
+    log.recover(str(flash))  # the ball's boot
+    on_ball = (flash / "00000001.kbl").read_bytes()
+    (tmp_path / "ball").mkdir()
+    ball = Ball(tmp_path / "ball", blob=False, files={"00000001.kbl": on_ball})
+    try:
+        ball.wait_finished("00000002.kbl")  # the ball's own session after the boot
+        ball.link.close()
+        status = cli.main(["pull", "--port", ball.port])
+        out, err = capsys.readouterr()
+        assert status != 0, out + err
+        assert "00000001.kbl: damaged, at byte " in err and "CRC" in err, err
+        history = store.History()
+        s = history.session("ball", 1)
+        assert s["damage"] and s["complete"] and s["stop_reason"] == "time_limit"
+        assert s["duration_ms"] == 60000
+        assert history.session("ball", 2)["stop_reason"] == "time_limit"
+        # Its bytes are in the history, so the file leaves the ball and the next pull is clean.
+        assert history.damaged_files("ball") == [("00000001.kbl", zlib.crc32(on_ball), on_ball)]
+        assert not (ball.logdir / "00000001.kbl").exists()
+        assert cli.main(["pull", "--port", ball.port]) == 0
+    finally:
+        ball.close()

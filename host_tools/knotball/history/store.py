@@ -425,6 +425,46 @@ class History:
         self._verify(ball, stored)
         return result
 
+    def keep_file(self, ball, name, crc, data):
+        """Keep a damaged log file's bytes (`crc`: its CRC-32 as the ball reported it) in the
+        history of `ball`, read back and checked. Raises StoreError when they do not match
+        the CRC or cannot be written and read back."""
+        data = bytes(data)
+        if zlib.crc32(data) & 0xFFFFFFFF != crc:
+            raise StoreError("{}: the copy does not match the ball's CRC".format(name))
+        conn = self._connect(write=True)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            ball_id = self._ball_id(conn, ball, create=True)
+            conn.execute(
+                "INSERT OR IGNORE INTO damaged_files VALUES (?, ?, ?, ?, ?)",
+                (ball_id, name, crc, data, int(time.time())),
+            )
+            conn.execute("COMMIT")
+            back = conn.execute(
+                "SELECT data FROM damaged_files WHERE ball_id = ? AND name = ? AND crc32 = ?",
+                (ball_id, name, crc),
+            ).fetchone()
+        except sqlite3.Error as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError("cannot write the history {}: {}".format(self.path, _why(e)))
+        finally:
+            conn.close()
+        if back is None or back[0] != data:
+            raise StoreError("{}: its bytes read back differently from {}".format(name, self.path))
+
+    def damaged_files(self, ball):
+        """[(name, crc32, bytes)] of the damaged log files kept for `ball`."""
+        if not self._read("SELECT 1 FROM sqlite_master WHERE name = 'damaged_files'"):
+            return []  # a history from before schema 4
+        rows = self._read(
+            "SELECT f.name, f.crc32, f.data FROM damaged_files f JOIN balls b "
+            "ON b.id = f.ball_id WHERE b.name = ? ORDER BY f.name",
+            (ball,),
+        )
+        return [(n, c, bytes(d)) for n, c, d in rows]
+
     def add_calibration(self, ball, kind, values, quality, points, board=None, sensor=None,
                         firmware=None, at=None):  # fmt: skip
         """Record a calibration saved on the ball `ball` (its id from `KB hello`); values,
