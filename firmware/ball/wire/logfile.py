@@ -168,11 +168,12 @@ class _Reader:
         s = self.current
         (s.damage if s is not None else self.pending).append((offset, reason))
 
-    def open(self, header):
+    def open(self, header) -> _Open:
         self.close()
         self.seen.add(header["id"])
-        self.current = _Open(header, self.keep_trace, self.pending)
+        s = self.current = _Open(header, self.keep_trace, self.pending)
         self.pending = []
+        return s
 
     def close(self, values=None):
         """End the open session: by its own summary `values`, or rebuilt from its trace."""
@@ -201,38 +202,38 @@ class _Reader:
                 self.seen.add(header["id"])
                 self.sessions.append(_session(header, values, None, True, True, 0))
         elif rtype == TRACE or rtype == FAULT or rtype == SUMMARY:
-            if self._in_place(offset, rec.ids(p, rec.body_size(rtype, p))):
-                self._read(rtype, p)
+            s = self._in_place(offset, rec.ids(p, rec.body_size(rtype, p)))
+            if s is not None:
+                self._read(s, rtype, p)
 
     def _in_place(self, offset, place):
-        """Whether a 'T', 'F' or 'S' record with this (session id, number) or None (version 1)
-        belongs where it is; opens the session whose 'H' is lost, notes damage."""
+        """The session a 'T', 'F' or 'S' record with this (session id, number), or None
+        (version 1), is read into, or None when it is not read; opens the session whose 'H'
+        is lost, notes damage."""
         s = self.current
         if place is None:
             if s is None or s.version >= 2:
                 self.note(offset, "a record outside its session (the session's header lost?)")
-                return False
-            return True
+                return None
+            return s
         sid, seq = place
         if s is None or s.id != sid:
             if sid in self.seen:
                 self.note(offset, "a record of session {} after its end".format(sid))
-                return False
+                return None
             self.close()
             self.note(offset, "session {}: its header is lost".format(sid))
-            self.open(_lost_header(sid))
-            s = self.current
+            s = self.open(_lost_header(sid))
             s.seq = seq - 1
         if seq <= s.seq:
             self.note(offset, "record {} of session {} repeated or out of order".format(seq, sid))
-            return False
+            return None
         if seq > s.seq + 1:
             self.note(offset, "{} record(s) of session {} missing".format(seq - s.seq - 1, sid))
         s.seq = seq
-        return True
+        return s
 
-    def _read(self, rtype, p):
-        s = self.current
+    def _read(self, s, rtype, p):
         if rtype == TRACE:
             s.add_chunk(p)
         elif rtype == FAULT:
