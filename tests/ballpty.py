@@ -33,9 +33,11 @@ CFG = {
 
 
 class Ball:
-    def __init__(self, tmp_path, blob=True, ball_id=""):
+    def __init__(self, tmp_path, blob=True, ball_id="", files=None):
         self.logdir = tmp_path / "logs"
         self.logdir.mkdir()
+        for name, data in (files or {}).items():  # already on the ball's flash at power-on
+            (self.logdir / name).write_bytes(data)
         if blob:
             self.blob = os.urandom(5000)  # several 'D' frames' worth
             (self.logdir / "blob.bin").write_bytes(self.blob)

@@ -12,7 +12,7 @@ import struct
 import pytest
 
 from ball import config, sim
-from ball.wire import BAND_NAMES, framing, logfile
+from ball.wire import BAND_NAMES, framing, logfile, records
 from conftest import knotball
 from knotball import cli, traces
 from knotball.history import guidance as history
@@ -43,6 +43,8 @@ def relabel(data, session_id=None, start_unix=None):
                 struct.pack_into("<I", payload, 1, session_id)
             if start_unix is not None:
                 struct.pack_into("<I", payload, 5, start_unix)
+        elif session_id is not None and rtype != framing.ARCHIVED:  # v2: the id after its fields
+            struct.pack_into("<I", payload, records.body_size(rtype, payload), session_id)
         out += framing.record(rtype, bytes(payload))
     return out
 
@@ -132,6 +134,49 @@ def test_a_cut_short_copy_is_replaced_by_the_complete_file(log, tmp_path):
     later = knotball("import", cut)  # the cut copy again: it never replaces the whole one
     assert later.returncode == 3 and "already in the history" in later.stdout
     assert listing()["sessions"][0]["complete"]
+
+
+def _flipped_mid_trace(log):
+    """The log with one bit flipped in its second trace record."""
+    second = [off for off, t, _p in framing.frames(log) if t == framing.TRACE][1]
+    bad = bytearray(log)
+    bad[second + 20] ^= 0x10
+    return bytes(bad)
+
+
+def test_a_damaged_copy_is_replaced_by_the_intact_one_never_the_other_way(log, tmp_path):
+    damaged = put(tmp_path, "damaged.kbl", _flipped_mid_trace(log))
+    res = knotball("import", damaged)
+    assert res.returncode == 3 and "damage at byte" in res.stderr
+    (s,) = store.History().sessions()
+    assert s["damage"] and s["complete"] and s["duration_ms"] == 30000
+
+    whole = knotball("import", put(tmp_path, "whole.kbl", log))
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    assert "session 1 replaced the less complete copy" in whole.stdout
+    stored = store.History().session("sim", 1)
+    assert not stored["damage"] and stored["trace"] == logfile.parse(log)[0][0]["trace"]
+
+    again = knotball("import", damaged)  # the damaged copy never replaces the intact one
+    assert again.returncode == 3 and "session 1 is already in the history" in again.stdout
+    assert not store.History().session("sim", 1)["damage"]
+
+
+def test_a_copy_that_lost_its_header_is_still_the_same_session(log, tmp_path):
+    after_header = [off for off, t, _p in framing.frames(log) if t is not None][1]
+    headless = put(tmp_path, "headless.kbl", relabel(log, start_unix=DAY)[after_header:])
+    res = knotball("import", headless)
+    assert res.returncode == 3 and "header is lost" in res.stderr
+    (s,) = store.History().sessions()
+    assert s["id"] == 1 and s["complete"] and s["damage"]
+
+    whole = knotball("import", put(tmp_path, "whole.kbl", relabel(log, start_unix=DAY)))
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    assert "session 1 replaced the less complete copy" in whole.stdout
+    (s,) = store.History().sessions()
+    assert s["start_unix"] == DAY and not s["damage"]
+    again = knotball("import", headless)
+    assert again.returncode == 3 and "already in the history" in again.stdout
 
 
 def test_an_archived_summary_and_its_full_session_are_one_session(log, tmp_path):

@@ -15,7 +15,8 @@ def v1_history(path):
     conn.executescript(store._SCHEMA)
     conn.execute("INSERT INTO schema VALUES (1)")
     conn.execute("INSERT INTO balls (name, added_at) VALUES ('ball', 0)")
-    v1_cols = tuple(c for c in store.SESSION_COLS if c != "start_estimated")
+    later = ("start_estimated", "damaged", "damage")  # schema 3 and 4 columns
+    v1_cols = tuple(c for c in store.SESSION_COLS if c not in later)
     cols = ("ball_id",) + v1_cols + ("imported_at", "source")
     values = {c: 0 for c in cols}
     values.update(ball_id=1, session_id=7, stop_reason="time_limit", firmware="0.1", source="x")

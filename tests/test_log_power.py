@@ -1,10 +1,14 @@
 """Power-cut sweeps of the session log and the config on real littlefs: tests/mp/powercut.py
 on the MicroPython unix port cuts the power at every flash operation of a recorded run and
-checks the next boot (mount, recover). `pytest -k power -s` shows how many cuts were tried."""
+checks the next boot (mount, recover); tests/mp/damageboot.py boots damaged logs. `pytest -k
+power -s` shows how many cuts and flips were tried."""
 
 import re
 
+from ball import config, sim
+from ball.wire import framing
 from conftest import TESTS, run_micropython
+from knotball.commands.demo import TRACE as DEMO_TRACE
 
 
 def sweep(mode):
@@ -41,3 +45,19 @@ def test_power_cut_sweep_inside_recovery_is_recovered_at_the_next_boot():
     """A second cut anywhere inside recover() leaves the flash that boot's recovery finishes."""
     line = sweep("recovery")
     assert cut_points(line, r"power-cut recovery sweep: (\d+) cut points") > 100
+
+
+def test_boot_recovery_on_real_littlefs_never_cuts_or_deletes_a_damaged_log(tmp_path):
+    """Every single-bit flip of the demo session's log, finished and cut by a power cut after
+    its fifth record, on littlefs: recovery keeps every byte (tests/mp/damageboot.py)."""
+    sim.run(str(DEMO_TRACE), config.validate({}), lambda line: None, str(tmp_path))
+    data = (tmp_path / "00000001.kbl").read_bytes()
+    fifth = [off for off, rtype, _p in framing.frames(data) if rtype is not None][5]
+    (tmp_path / "cut.kbl").write_bytes(data[:fifth])
+    logs = [tmp_path / "00000001.kbl", tmp_path / "cut.kbl"]
+    res = run_micropython(TESTS / "mp" / "damageboot.py", "all", *logs, path=[TESTS / "mp"])
+    assert res.returncode == 0, res.stdout + res.stderr
+    line = res.stdout.strip().splitlines()[-1]
+    print(line)
+    flips = 8 * (len(data) + fifth)
+    assert line.startswith("damage-boot sweep: {} flips, 0 cut, 0 deleted".format(flips)), line

@@ -115,6 +115,7 @@ class SessionLog:
         self.f = None
         self.path = ""
         self.session_id = 0
+        self._seq = 0  # the number of the session's last record (its 'H' is 0)
         self.active = False
         self.ops = 0
         self._since = -1  # when the queued steps started waiting for a calm moment
@@ -160,7 +161,7 @@ class SessionLog:
             return
         if ev & (EV_FAULT | EV_FAULT_CLEAR) and self._room(rec.FAULT_SIZE):
             p = self.out_len + fr.FRAME_HEAD
-            size = rec.fault_pack_into(self.out, p, sess.elapsed_ms, fault)
+            size = self._ids(p, rec.fault_pack_into(self.out, p, sess.elapsed_ms, fault))
             self.out_len += fr.frame_head(self.out, self.out_len, fr.FAULT, size)
             self.ops |= _OP_WRITE | _OP_SYNC
         if sess.elapsed_ms >= self._sample_end:
@@ -195,7 +196,14 @@ class SessionLog:
         self._acc = 0
         self._acc_n = 0
 
+    def _ids(self, p, size):
+        """Append the session id and the next record number to the payload at out[p] of
+        `size` bytes; returns its new size."""
+        self._seq += 1
+        return size + rec.ids_pack_into(self.out, p + size, self.session_id, self._seq)
+
     def _room(self, size):
+        size += rec.IDS_SIZE
         if self.out_len + size + fr.FRAME_OVERHEAD > _OUT_SIZE:
             self._fail("buffer full for", "flash too slow")
             return False
@@ -208,9 +216,10 @@ class SessionLog:
             return
         if not self._room(rec.TRACE_FIXED + 2 * nb + n):
             return
+        p = self.out_len + fr.FRAME_HEAD
         size = rec.trace_pack_into(
             self.out,
-            self.out_len + fr.FRAME_HEAD,
+            p,
             self._t0,
             self._band0,
             sess.holds,
@@ -222,6 +231,7 @@ class SessionLog:
             self.samples,
             n,
         )
+        size = self._ids(p, size)
         self.out_len += fr.frame_head(self.out, self.out_len, fr.TRACE, size)
         self.ops |= _OP_WRITE | _OP_SYNC
         self._reset_chunk(self._t0 + n * rec.TRACE_PERIOD_MS)
@@ -246,6 +256,7 @@ class SessionLog:
         if self.uptime_s is not None:
             rec.header_set_start(out, fr.FRAME_HEAD, self.boot_id, self.uptime_s())
         self.out_len = fr.frame_head(out, 0, fr.HEADER, n)
+        self._seq = 0
         self._unframed = 0
         self.active = True
         self._reset_chunk(0)
@@ -254,9 +265,10 @@ class SessionLog:
     def _end(self, sess):
         if not self._room(rec.SUMMARY_SIZE):
             return
+        p = self.out_len + fr.FRAME_HEAD
         size = rec.summary_pack_into(
             self.out,
-            self.out_len + fr.FRAME_HEAD,
+            p,
             sess.elapsed_ms,
             sess.band_ms,
             sess.peak_mn,
@@ -268,6 +280,7 @@ class SessionLog:
             sess.stop_reason,
             0,
         )
+        size = self._ids(p, size)
         self.out_len += fr.frame_head(self.out, self.out_len, fr.SUMMARY, size)
         self.active = False
         self.ops |= _OP_WRITE | _OP_SYNC | _OP_CLOSE | _OP_ROTATE
@@ -371,12 +384,29 @@ def _load_next_id(root):
     return n, day
 
 
+def _closing_summary(session):
+    """The 'S' record that ends a session cut short: rebuilt from its last checkpoint, with
+    the session id and next record number of its version."""
+    payload = rec.summary_payload(session["summary_values"])
+    if session["version"] >= 2:
+        ids = bytearray(rec.IDS_SIZE)
+        rec.ids_pack_into(ids, 0, session["id"], session["seq"] + 1)
+        payload += ids
+    return fr.record(fr.SUMMARY, payload)
+
+
+def _header_only(s):
+    return not (s["complete"] or s["checkpoints"] or s["faults"])
+
+
 def recover(root):
-    """At boot: finish every session file cut by a power loss or crash. A file whose last
-    session has checkpoints but no summary gets one, rebuilt from its last checkpoint (stop
-    reason 'interrupted'); a torn or damaged tail is cut off; a file with no checkpoint at
-    all is removed. Each fix is an atomic replace, so a cut during recovery is recovered
-    next time. Returns the ids of the sessions it recovered."""
+    """At boot: finish every session file cut by a power loss or crash. Recovery never
+    removes a byte it cannot read: it only appends to a file whose last session has no
+    summary one rebuilt from its last checkpoint (stop reason 'interrupted', flagged
+    damaged when the file holds damage), so damage travels to the host to be named. It
+    removes only an empty file or one holding a lone, undamaged header (a session cut
+    before its first checkpoint). Each fix is an atomic replace, so a cut during recovery is
+    recovered next time. Returns the ids of the sessions it recovered."""
     recovered: list[int] = []
     try:
         names = os.listdir(root)
@@ -391,26 +421,22 @@ def recover(root):
         path = _join(root, session_file(sid))
         data = _read(path)
         try:
-            sessions, damage = logfile.parse(data, keep_trace=False)
+            sessions, damage = logfile.read(data, keep_trace=False)
         except logfile.NotALog:
-            sessions, damage = [], None
-        if damage is not None:
-            data = data[: damage[0]]
-            sessions, _ = logfile.parse(data, keep_trace=False) if data else ([], None)
-        if sessions and damage is None and sessions[-1]["complete"]:
-            continue
-        if not sessions or not sessions[-1]["checkpoints"]:
+            sessions, damage = [], [(0, "")]
+        if not data or (len(sessions) == 1 and not damage and _header_only(sessions[0])):
             os.remove(path)
-            continue
-        summary = fr.record(fr.SUMMARY, rec.summary_payload(sessions[-1]["summary_values"]))
-        _replace(path, data + summary)
-        recovered.append(sid)
+        elif sessions and not sessions[-1]["complete"]:
+            _replace(path, data + _closing_summary(sessions[-1]))
+            recovered.append(sid)
+        # else finished, or nothing in it to finish: left whole for the host to read
     return recovered
 
 
 def make_room(root, reserve, keep=""):
     """Drop the oldest traces until `reserve` bytes are free: each session's summary is
-    appended to summaries.kbl (flushed) before its file is removed. A cut in between leaves
+    appended to summaries.kbl (flushed) before its file is removed. A file with damage is
+    left whole for the host to read and name. A cut in between leaves
     both, which readers merge by session id. Returns True when the reserve is free."""
     for sid in session_ids(root):
         if free_bytes(root) >= reserve:
@@ -418,7 +444,12 @@ def make_room(root, reserve, keep=""):
         path = _join(root, session_file(sid))
         if path == keep:
             continue
-        sessions, _damage = logfile.parse(_read(path), keep_trace=False)
+        try:
+            sessions, damage = logfile.read(_read(path), keep_trace=False)
+        except logfile.NotALog:
+            continue  # left for the host to read: never dropped unread
+        if damage:
+            continue
         with open(_join(root, SUMMARIES), "ab") as f:
             for s in sessions:
                 f.write(fr.record(fr.ARCHIVED, logfile.archived_payload(s)))

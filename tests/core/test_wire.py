@@ -1,4 +1,4 @@
-# The wire against byte literals: these bytes ARE log format v1 and console protocol 2
+# The wire against byte literals: these bytes ARE log formats v1 and v2 and console protocol 2
 # (firmware/LOG-FORMAT.md). The ball packs with ball.wire and the host reads with it: a
 # change to either side that breaks one of these literals breaks every reader and every
 # ball in the field. Bump the version instead.
@@ -53,6 +53,20 @@ SUMMARY = bytes.fromhex(
 )
 # 'F': at 4.2 s of the session the bus failed.
 FAULT = bytes.fromhex("4b4246050068100000012160b456")
+# Version 2 (what the ball writes now): the same header with version 2; 'F', 'T' and 'S' end
+# with the session id (7) and the record's number in the session (the 'H' is 0).
+HEADER_V2 = bytes.fromhex(
+    "4b42483e00020700000000812469640088130000204e0000b8880000d8d6000060ea0000204e00008813"
+    "000060ea0000102700000305302e312e302a0000005a00000098e81eba"
+)
+FAULT_V2 = bytes.fromhex("4b42460b006810000001070000000100fb86d9e0")
+TRACE_V2 = bytes.fromhex(
+    "4b42541e00000000000301010000000000000000e02e000002020a1428070000000200984c2920"
+)
+SUMMARY_V2 = bytes.fromhex(
+    "4b42533c0048ee0000e8030000204e00003075000028230000e8030000b8050100606d00000200e8260000"
+    "010002000000010001000100000001000700000003001f236f3d"
+)
 # 'L': uptime 1 s, -0.25 N, medium, active, 12.345 s in, holding 5 s, cues hold_effective
 # and too_hard, no fault, raw 101325 counts, drift -3.4 N, calibration mode and drift bad.
 LIVE = bytes.fromhex(
@@ -96,13 +110,41 @@ def test_names_are_the_indices_the_ball_writes():
 
 def test_header_bytes():
     head = records.header_payload(7, 1764000000, CFG, "0.1.0", boot=42, uptime_s=90)
-    assert framing.record(framing.HEADER, head) == HEADER
+    assert framing.record(framing.HEADER, head) == HEADER_V2
     buf = bytearray(records.header_payload(0, 0, CFG, "0.1.0"))
     records.header_set_id(buf, 0, 7, 1764000000)
     records.header_set_start(buf, 0, 42, 90)
-    assert framing.record(framing.HEADER, bytes(buf)) == HEADER
-    h = records.unpack_header(payload(HEADER))
-    assert h["boot"] == 42 and h["uptime_s"] == 90 and h["firmware"] == "0.1.0"
+    assert framing.record(framing.HEADER, bytes(buf)) == HEADER_V2
+    for frame in (HEADER, HEADER_V2):
+        h = records.unpack_header(payload(frame))
+        assert h["boot"] == 42 and h["uptime_s"] == 90 and h["firmware"] == "0.1.0"
+    assert records.unpack_header(payload(HEADER_V2))["version"] == 2
+
+
+def _with_ids(frame, rtype, seq):
+    """A v1 frame's payload with the v2 ids (session 7, number seq) packed after it."""
+    body = payload(frame)
+    buf = bytearray(framing.FRAME_OVERHEAD + len(body) + records.IDS_SIZE)
+    buf[framing.FRAME_HEAD : framing.FRAME_HEAD + len(body)] = body
+    n = len(body) + records.ids_pack_into(buf, framing.FRAME_HEAD + len(body), 7, seq)
+    framing.frame(buf, 0, rtype, n)
+    return bytes(buf)
+
+
+def test_v2_records_end_with_the_session_id_and_their_number():
+    assert _with_ids(FAULT, framing.FAULT, 1) == FAULT_V2
+    assert _with_ids(TRACE, framing.TRACE, 2) == TRACE_V2
+    assert _with_ids(SUMMARY, framing.SUMMARY, 3) == SUMMARY_V2
+    assert records.ids(payload(TRACE_V2), records.body_size(framing.TRACE, payload(TRACE_V2)))
+    assert records.ids(payload(TRACE), records.body_size(framing.TRACE, payload(TRACE))) is None
+
+
+def test_a_v2_session_reads_as_its_v1_twin():
+    v1, d1 = logfile.parse(HEADER + FAULT + TRACE + SUMMARY)
+    v2, d2 = logfile.parse(HEADER_V2 + FAULT_V2 + TRACE_V2 + SUMMARY_V2)
+    assert d1 is None and d2 is None and v2[0]["complete"]
+    for key in ("summary_values", "trace", "faults", "id", "start_unix"):
+        assert v2[0][key] == v1[0][key], key
 
 
 def test_a_header_from_before_the_boot_fields_is_still_read():
@@ -296,3 +338,83 @@ def test_stop_reasons_keep_their_indices_so_older_logs_read_the_same():
     old = ("", "time_limit", "idle", "aborted", "interrupted", "sensor_fault", "symptom")
     assert STOP_REASONS[: len(old)] == old  # logs store the index: new reasons go at the end
     assert STOP_REASONS[len(old)] == "low_battery"
+
+
+# ---- version 2: order, number and identity of records are checked ----
+
+
+def _session_v2(sid=7, seqs=(1, 2, 3, 4)):
+    """H, three 'T' (t0 0, 300, 600 ms) and 'S' of session sid, numbered seqs."""
+    head = bytearray(payload(HEADER_V2))
+    records.header_set_id(head, 0, sid, 1764000000)
+    out = [framing.record(framing.HEADER, bytes(head))]
+    for k in range(3):
+        t = bytearray(payload(TRACE))
+        t[0:4] = (300 * k).to_bytes(4, "little")
+        out.append(framing.record(framing.TRACE, bytes(t) + _ids(sid, seqs[k])))
+    out.append(framing.record(framing.SUMMARY, payload(SUMMARY) + _ids(sid, seqs[3])))
+    return out
+
+
+def _ids(sid, seq):
+    buf = bytearray(records.IDS_SIZE)
+    records.ids_pack_into(buf, 0, sid, seq)
+    return bytes(buf)
+
+
+def test_a_v2_session_reads_whole():
+    sessions, damage = logfile.read(b"".join(_session_v2()))
+    assert damage == [] and sessions[0]["complete"] and len(sessions[0]["trace"]) == 9
+
+
+def test_a_dropped_repeated_or_swapped_record_is_damage_never_read_silently():
+    h, t1, t2, t3, s = _session_v2()
+    for name, recs in (
+        ("dropped", [h, t1, t3, s]),
+        ("repeated", [h, t1, t2, t2, t3, s]),
+        ("swapped", [h, t2, t1, t3, s]),
+        ("summary first", [h, t1, t2, s, t3]),
+    ):
+        data = b"".join(recs)
+        sessions, damage = logfile.read(data)
+        assert damage, name
+        assert sessions[0]["damage"] == damage, name
+        assert len(sessions[0]["trace"]) < 9 or name == "repeated", name
+        assert len(sessions[0]["trace"]) <= 9, name  # a repeat is never read twice
+
+
+def test_a_session_whose_header_is_lost_is_still_identified_by_its_records():
+    h, t1, t2, t3, s = _session_v2()
+    sessions, damage = logfile.read(t1 + t2 + t3 + s)
+    assert damage == [(0, "session 7: its header is lost")]
+    assert sessions[0]["id"] == 7 and sessions[0]["complete"]
+    assert sessions[0]["header"]["lost"] and len(sessions[0]["trace"]) == 9
+
+
+def test_two_sessions_in_a_file_never_share_a_summary():
+    h1, t1, _t2, _t3, s1 = _session_v2(7)
+    h2, u1, u2, u3, s2 = _session_v2(8)
+    # Session 7's summary and session 8's header damaged: 8's records are 8's, not 7's.
+    bad_s1 = s1[:-1] + bytes([s1[-1] ^ 1])
+    bad_h2 = h2[:9] + bytes([h2[9] ^ 1]) + h2[10:]
+    sessions, damage = logfile.read(h1 + t1 + bad_s1 + bad_h2 + u1 + u2 + u3 + s2)
+    assert [s["id"] for s in sessions] == [7, 8] and len(damage) == 2  # one span, one note
+    assert not sessions[0]["complete"] and sessions[0]["stop_reason"] == "interrupted"
+    assert sessions[1]["complete"] and len(sessions[1]["trace"]) == 9
+
+
+def test_a_damaged_length_is_damage_not_a_torn_tail_when_records_follow():
+    for recs in (_session_v2(), [HEADER, TRACE, TRACE, SUMMARY]):
+        data = bytearray(b"".join(recs))
+        at = len(recs[0]) + 4  # the high byte of the first 'T''s length
+        data[at] ^= 0x08
+        sessions, damage = logfile.read(bytes(data))
+        assert damage[0][0] == len(recs[0]) and "torn" not in damage[0][1]
+        assert sessions[0]["complete"], damage
+
+
+def test_a_damaged_magic_at_the_start_is_damage_not_another_kind_of_file():
+    data = bytearray(b"".join(_session_v2()))
+    data[0] ^= 0x01
+    sessions, damage = logfile.read(bytes(data))
+    assert damage[0][0] == 0 and sessions[0]["id"] == 7 and sessions[0]["complete"]

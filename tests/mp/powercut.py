@@ -76,11 +76,20 @@ def _matches(state, data, archived):
     if kind == "absent":
         return data is None and archived is None
     if kind == "interrupted":  # the flushed bytes, then the summary recovery rebuilt
-        summary = framing.record(framing.SUMMARY, records.summary_payload(values))
-        return archived is None and data == expected + summary
+        return archived is None and data == expected + _closing(expected, values)
     if data is None and archived is None:
         return False  # a finished session lost
     return data in (None, expected) and archived in (None, values)
+
+
+def _closing(data, values):
+    """The 'S' that ends the cut session in data (v2): its values, the session id, and the
+    number after its last record's."""
+    n = sum(1 for _off, rtype, _p in framing.frames(data) if rtype is not None)
+    sid = int(records.unpack_header(next(framing.frames(data))[2])["id"])
+    ids = bytearray(records.IDS_SIZE)
+    records.ids_pack_into(ids, 0, sid, n)
+    return framing.record(framing.SUMMARY, records.summary_payload(values) + bytes(ids))
 
 
 def _describe(state):

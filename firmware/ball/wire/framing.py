@@ -8,7 +8,8 @@
 #     5+L     4     CRC-32 (IEEE 802.3, as zlib.crc32) of bytes 2 .. 5+L-1, little-endian
 #
 # A reader MUST scan for valid frames (magic, length <= MAX_PAYLOAD, CRC); any other bytes
-# are damage (in a log file) or console text (on the USB console) and MUST NOT stop the scan.
+# are damage (in a log file) or console text (on the USB console) and MUST NOT stop the scan:
+# the next valid frame after damage is read, however far on it starts.
 import struct
 from binascii import crc32
 
@@ -87,8 +88,9 @@ def check(data, pos):
 
 def frames(data):
     """The frames of a whole file's bytes: yield (offset, type, payload) for each valid
-    frame and (offset, None, reason) for damage; resynchronise at the next valid frame after
-    a bad one, stop at a torn tail."""
+    frame and (offset, None, reason) for the damaged bytes before the next valid frame. A
+    damaged frame is a torn tail (TORN) only when no valid frame follows it: a damaged
+    length can make an intact frame look as if it ran past the end."""
     pos = 0
     while pos < len(data):
         stop, bad = check(data, pos)
@@ -96,17 +98,17 @@ def frames(data):
             yield pos, data[pos + 2], data[pos + FRAME_HEAD : stop]
             pos = stop + 4
             continue
-        yield pos, None, bad
-        if bad == TORN:
-            return
         nxt = pos + 1
         while True:
             nxt = data.find(MAGIC, nxt)
-            if nxt < 0:
-                return
-            if check(data, nxt)[1] is None:
+            if nxt < 0 or check(data, nxt)[1] is None:
                 break
             nxt += 1
+        if nxt >= 0 and bad == TORN:
+            bad = "damaged record (its length runs over the records after it)"
+        yield pos, None, bad
+        if nxt < 0:
+            return
         pos = nxt
 
 

@@ -1,13 +1,19 @@
 # Reading a whole session log file (firmware/LOG-FORMAT.md): the host's history and the
 # ball's own boot recovery and rotation read logs with this one reader.
 #
-# A session file holds 'H', then 'T' records, then 'S'. Readers MUST:
-#   - treat a file that does not start with the magic as not a knotball log;
-#   - check every CRC; on a bad frame report damage at its offset and resume at the next
-#     offset where a whole valid frame starts; a frame running past the end of the data is
-#     a torn tail: report it and stop;
-#   - finish a session that has 'H' but no 'S' from its last 'T' and mark it interrupted;
-#   - ignore a second session with an id already read from the same file;
+# A session file holds 'H', then 'T' (and 'F') records, then 'S'. Readers MUST:
+#   - check every CRC; on damaged bytes report damage at their offset and go on at the next
+#     offset where a whole valid frame starts, however far on; damage is a torn tail only
+#     when no valid frame follows it;
+#   - treat data as not a knotball log only when no valid frame is anywhere in it and it
+#     does not start with the magic (a log cut short in its first record starts with it);
+#   - in version 2, check each record's session id and number: a record of another session
+#     ends the open one, a record whose session's 'H' is lost starts that session (its
+#     header unknown: damage), a number that skips is damage (records missing) and one
+#     already passed is damage (repeated or out of order) and is not read;
+#   - finish a session that has no 'S' from its last 'T' and mark it interrupted;
+#   - report a second session with an id already read from the same file as damage and
+#     ignore it ('A' records excepted: rotation cut by a power cut can repeat one);
 #   - ignore record types they do not know (newer writers MAY add types).
 # Writers MUST make each 'T' durable (flush) before the next, and SHOULD write one every
 # CHECKPOINT_MS of session time and make it durable within DURABLE_MS, so a power cut loses
@@ -16,7 +22,7 @@ import struct
 
 from ball.wire import CUE_NAMES, FAULT_NAMES, STOP_REASONS, name
 from ball.wire import records as rec
-from ball.wire.framing import ARCHIVED, FAULT, HEADER, MAGIC, SUMMARY, TORN, TRACE, frames
+from ball.wire.framing import ARCHIVED, FAULT, HEADER, MAGIC, SUMMARY, TRACE, frames
 
 STOP_INTERRUPTED = STOP_REASONS.index("interrupted")
 
@@ -27,6 +33,11 @@ _DECODE_ERRORS = (ValueError, IndexError) + ((struct.error,) if hasattr(struct, 
 
 class NotALog(ValueError):
     """The data is not a knotball log at all."""
+
+
+def _lost_header(sid):
+    """What is known of a session whose 'H' is lost: its id (from its records)."""
+    return {"version": 2, "id": sid, "start_unix": 0, "lost": True}
 
 
 def summary_values(s):
@@ -81,10 +92,14 @@ def archived_payload(session):
 class _Open:
     """A session being read: its header, trace and what its checkpoints say so far."""
 
-    def __init__(self, header, keep_trace):
+    def __init__(self, header, keep_trace, damage):
         self.header = header
+        self.id = header["id"]
+        self.version = header["version"]
+        self.seq = 0  # the number of its last record read (version 2; the 'H' is 0)
+        self.damage = damage  # [(offset, reason)] found in it
         self.trace: list | None = [] if keep_trace else None
-        self.period = header["period_ms"] or rec.TRACE_PERIOD_MS
+        self.period = header.get("period_ms") or rec.TRACE_PERIOD_MS
         self.end_ms = 0
         self.band_ms = [0, 0, 0, 0, 0]
         self.contact_sum = 0
@@ -120,7 +135,7 @@ class _Open:
             + self.band_ms
             + [peak, mean, holds, 0, over]
             + list(cues)
-            + [STOP_INTERRUPTED, rec.FLAG_RECOVERED]
+            + [STOP_INTERRUPTED, rec.FLAG_RECOVERED | (rec.FLAG_DAMAGED if self.damage else 0)]
         )
 
 
@@ -137,47 +152,122 @@ def _session(header, values, trace, archived, complete, checkpoints):
     return out
 
 
-def parse(data, keep_trace=True):
+class _Reader:
+    """The rules above, one frame at a time."""
+
+    def __init__(self, keep_trace):
+        self.keep_trace = keep_trace
+        self.sessions: list = []
+        self.seen: set = set()
+        self.damage: list = []
+        self.pending: list = []  # damage met while no session was open: the next one's
+        self.current: _Open | None = None
+
+    def note(self, offset, reason):
+        self.damage.append((offset, reason))
+        s = self.current
+        (s.damage if s is not None else self.pending).append((offset, reason))
+
+    def open(self, header) -> _Open:
+        self.close()
+        self.seen.add(header["id"])
+        s = self.current = _Open(header, self.keep_trace, self.pending)
+        self.pending = []
+        return s
+
+    def close(self, values=None):
+        """End the open session: by its own summary `values`, or rebuilt from its trace."""
+        s, self.current = self.current, None
+        if s is None:
+            return
+        out = _session(
+            s.header, values or s.recovered_values(), s.trace, False, values is not None, s.chunks
+        )
+        out["faults"] = s.faults
+        out["damage"] = s.damage
+        out["version"] = s.version
+        out["seq"] = s.seq
+        self.sessions.append(out)
+
+    def frame(self, offset, rtype, p):
+        if rtype == HEADER:
+            h = rec.unpack_header(p)
+            if h["id"] in self.seen:
+                self.note(offset, "session {} met again".format(h["id"]))
+            else:
+                self.open(h)
+        elif rtype == ARCHIVED:
+            header, values = rec.unpack_archived(p)
+            if header["id"] not in self.seen:
+                self.seen.add(header["id"])
+                self.sessions.append(_session(header, values, None, True, True, 0))
+        elif rtype == TRACE or rtype == FAULT or rtype == SUMMARY:
+            s = self._in_place(offset, rec.ids(p, rec.body_size(rtype, p)))
+            if s is not None:
+                self._read(s, rtype, p)
+
+    def _in_place(self, offset, place):
+        """The session a 'T', 'F' or 'S' record with this (session id, number), or None
+        (version 1), is read into, or None when it is not read; opens the session whose 'H'
+        is lost, notes damage."""
+        s = self.current
+        if place is None:
+            if s is None or s.version >= 2:
+                self.note(offset, "a record outside its session (the session's header lost?)")
+                return None
+            return s
+        sid, seq = place
+        if s is None or s.id != sid:
+            if sid in self.seen:
+                self.note(offset, "a record of session {} after its end".format(sid))
+                return None
+            self.close()
+            self.note(offset, "session {}: its header is lost".format(sid))
+            s = self.open(_lost_header(sid))
+            s.seq = seq - 1
+        if seq <= s.seq:
+            self.note(offset, "record {} of session {} repeated or out of order".format(seq, sid))
+            return None
+        if seq > s.seq + 1:
+            self.note(offset, "{} record(s) of session {} missing".format(seq - s.seq - 1, sid))
+        s.seq = seq
+        return s
+
+    def _read(self, s, rtype, p):
+        if rtype == TRACE:
+            s.add_chunk(p)
+        elif rtype == FAULT:
+            t, what = rec.unpack_fault(p)
+            s.faults.append((t, "cleared" if what == 0 else name(FAULT_NAMES, what)))
+        else:
+            self.close(rec.unpack_summary(p))
+
+
+def read(data, keep_trace=True):
     """Read a whole log file's bytes. Returns (sessions, damage): sessions as dicts in file
-    order, damage None or (offset, reason) of the first damage found. Raises NotALog."""
+    order (each with its own "damage"), damage a list of (offset, reason) in file order.
+    Raises NotALog."""
     data = bytes(data)
-    if len(data) < 2 or data[:2] != MAGIC:
-        if len(data) == 1 and data[:1] == MAGIC[:1]:
-            return [], (0, TORN)
-        raise NotALog("not a knotball log (it does not start with the bytes 'KB')")
-    sessions, seen, damage = [], set(), None
-    current = None
-
-    def finish(s, values, complete):
-        if s.header["id"] not in seen:
-            seen.add(s.header["id"])
-            sessions.append(_session(s.header, values, s.trace, False, complete, s.chunks))
-            sessions[-1]["faults"] = s.faults
-
+    r = _Reader(keep_trace)
+    valid = False
     for offset, rtype, payload in frames(data):
         if rtype is None:
-            damage = damage or (offset, payload)
+            r.note(offset, payload)
             continue
+        valid = True
         try:
-            if rtype == HEADER:
-                if current is not None:
-                    finish(current, current.recovered_values(), False)
-                current = _Open(rec.unpack_header(payload), keep_trace)
-            elif rtype == TRACE and current is not None:
-                current.add_chunk(payload)
-            elif rtype == FAULT and current is not None:
-                t, what = rec.unpack_fault(payload)
-                current.faults.append((t, "cleared" if what == 0 else name(FAULT_NAMES, what)))
-            elif rtype == SUMMARY and current is not None:
-                finish(current, rec.unpack_summary(payload), True)
-                current = None
-            elif rtype == ARCHIVED:
-                header, values = rec.unpack_archived(payload)
-                if header["id"] not in seen:
-                    seen.add(header["id"])
-                    sessions.append(_session(header, values, None, True, True, 0))
+            r.frame(offset, rtype, payload)
         except _DECODE_ERRORS:
-            damage = damage or (offset, "record too short for its type")
-    if current is not None:
-        finish(current, current.recovered_values(), False)
-    return sessions, damage
+            r.note(offset, "record too short for its type")
+    if not valid and data[: min(len(data), 2)] != MAGIC[: min(len(data), 2)] or not data:
+        raise NotALog("not a knotball log (no knotball record in it)")
+    r.close()
+    if r.pending and r.sessions:
+        r.sessions[-1].setdefault("damage", []).extend(r.pending)
+    return r.sessions, r.damage
+
+
+def parse(data, keep_trace=True):
+    """read(), with only the first damage: (sessions, None or (offset, reason))."""
+    sessions, damage = read(data, keep_trace)
+    return sessions, damage[0] if damage else None

@@ -1,4 +1,4 @@
-# The session log's records, version 1 (firmware/LOG-FORMAT.md). Each record is framed
+# The session log's records, version 2 (firmware/LOG-FORMAT.md). Each record is framed
 # (framing.py); here are the payloads: pack_into(buf, off, ...) writes one in place for the
 # ball (no allocation: the sampling loop builds records this way), unpack(payload) reads
 # one for the host and the ball's recovery. All integers unsigned little-endian; times in
@@ -24,6 +24,11 @@
 #       hold ms, u16 too-hard count, u16 x6 cue counts, u8 stop reason (STOP_REASONS
 #       index), u8 flags (bit 0: recovered from the trace after an interruption).
 #   'F' sensor fault: u32 session time, u8 what (FAULT_NAMES index; 0: works again).
+#   Version 2: 'T', 'F' and 'S' payloads end with 6 more bytes, the record's place: u32
+#       session id, u16 record number within the session (the 'H' is 0, the records after
+#       it 1, 2, 3 ...), so a reader sees records missing, repeated or out of order and
+#       knows a record's session when its 'H' is lost. A payload's length tells the two
+#       versions apart (ids(): with or without the 6 bytes), so one reader reads both.
 #   'A' archived summary (the file summaries.kbl): u32 session id, u32 start time,
 #       u32 x4 band edges, u32 session limit ms, then an 'S' payload. Written when a
 #       session's trace is dropped to free flash; the summary stays.
@@ -49,6 +54,9 @@ FAULT_SIZE = 5
 _A = "<IIIIIII"
 ARCHIVED_PREFIX = 28
 FLAG_RECOVERED = 1
+FLAG_DAMAGED = 2  # a rebuilt summary of a session whose log was damaged
+_IDS = "<IH"
+IDS_SIZE = 6
 
 # ---- 'H' header ----
 
@@ -114,6 +122,32 @@ def unpack_header(p):
     if len(p) >= HEADER_FIXED + 1 + n + 8:
         out["boot"], out["uptime_s"] = struct.unpack_from(_BOOT, p, HEADER_FIXED + 1 + n)
     return out
+
+
+# ---- v2: the record's place, after a 'T', 'F' or 'S' payload ----
+
+
+def ids_pack_into(buf, off, session_id, seq):
+    """Write the session id and record number at buf[off] (after a payload). Returns 6."""
+    struct.pack_into(_IDS, buf, off, session_id, seq)
+    return IDS_SIZE
+
+
+def ids(p, body):
+    """(session id, record number) of a payload whose own fields take `body` bytes, or None
+    for a version-1 payload (exactly `body` bytes). Raises ValueError for any other length."""
+    if len(p) == body:
+        return None
+    if len(p) != body + IDS_SIZE:
+        raise ValueError("record length does not fit its type")
+    return struct.unpack_from(_IDS, p, body)
+
+
+def body_size(rtype, p):
+    """Bytes of a 'T' (0x54), 'F' (0x46) or 'S' (0x53) payload before its ids."""
+    if rtype == 0x54:
+        return TRACE_FIXED + 2 * p[5] + p[4]
+    return FAULT_SIZE if rtype == 0x46 else SUMMARY_SIZE
 
 
 # ---- 'T' trace chunk ----

@@ -81,8 +81,8 @@ def run(args):
             print("{}: no sessions in it".format(path))
         if damage:
             _warn(
-                "{}: damage at byte {}: {}; imported what was recovered".format(
-                    path, damage["offset"], damage["reason"]
+                "{}: damage {}; imported what was recovered".format(
+                    path, logs.describe_damage(damage)
                 )
             )
             status = _worst(status, DAMAGED)

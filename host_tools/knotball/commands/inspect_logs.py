@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from knotball import stops
-from knotball.history.logs import brief, read
+from knotball.history.logs import brief, describe_damage, read
 
 OK, NOT_A_LOG, DAMAGED = 0, 2, 3
 
@@ -63,14 +63,14 @@ def run(args):
             worst = NOT_A_LOG
             print("knotball inspect: {}: {}".format(path, error), file=sys.stderr)
             if args.json:
-                print(json.dumps({"file": path, "sessions": [], "damage": None, "error": error}))
+                obj = {"file": path, "sessions": [], "damage": None, "damages": [], "error": error}
+                print(json.dumps(obj))
             continue
         if args.json:
-            print(
-                json.dumps(
-                    {"file": path, "sessions": [brief(s) for s in sessions], "damage": damage}
-                )
-            )
+            # "damage": the first (contract 5); "damages": every one, in file order.
+            obj = {"file": path, "sessions": [brief(s) for s in sessions]}
+            obj.update(damage=damage[0] if damage else None, damages=damage)
+            print(json.dumps(obj))
         else:
             n = len(sessions)
             console.print("[bold]{}[/bold]: {} session{}".format(path, n, "" if n == 1 else "s"))
@@ -80,8 +80,9 @@ def run(args):
             if worst == OK:
                 worst = DAMAGED
             print(
-                "knotball inspect: {}: damage at byte {}: {}; everything before it was "
-                "recovered".format(path, damage["offset"], damage["reason"]),
+                "knotball inspect: {}: damage {}; every intact record was read".format(
+                    path, describe_damage(damage)
+                ),
                 file=sys.stderr,
             )
     return worst

@@ -5,6 +5,9 @@ Order per file, so that a cut link, a reset or a full disk loses nothing: get (C
 per frame and whole), write the --out copy, add to the history (one verified transaction),
 and only when every session in it is stored complete, `rm NAME CRC` — which the ball refuses
 if the file changed since. Anything short of that leaves the file on the ball for next time.
+A damaged log is named and the pull fails, but what it holds is stored (marked damaged) and
+the file's own bytes are kept in the history (verified against the ball's CRC) before it is
+removed: a damaged file never makes every later pull fail, and nothing of it is lost.
 """
 
 import json
@@ -19,7 +22,7 @@ from serial import SerialException
 from ball.wire import logfile
 from knotball import stops
 from knotball.history import advice, guidance, store
-from knotball.history.logs import brief, date_from_uptime
+from knotball.history.logs import brief, damage_dicts, date_from_uptime, describe_damage
 from knotball.runtime import UsageError
 from knotball.transport import ports
 from knotball.transport.link import BallError, LinkError
@@ -92,7 +95,7 @@ class Pull:
                     )
                 )
         try:
-            sessions, damage = logfile.parse(data)
+            sessions, damage = logfile.read(data)
             date_from_uptime(sessions, self.hello, self.hello_at)
             added = self.history.add(
                 self.ball, sessions, source="{}:{}".format(self.link.name, name)
@@ -121,15 +124,25 @@ class Pull:
             )
         elif added.incomplete:
             why = "session {} in it is cut short".format(", ".join(map(str, added.incomplete)))
-        elif damage:
-            why = "it is damaged at byte {}: {}".format(*damage)
-        elif not sessions:
+        elif not sessions and not damage:
             why = "it holds no session"
         if why:
             _say("{}: kept on the ball: {}".format(name, why))
             self.status = FAILED
             return
-        if self.args.keep:
+        if damage:
+            self.status = FAILED
+            _say(
+                "{}: damaged, {}; every intact record was stored{}".format(
+                    name,
+                    describe_damage(damage_dicts(damage)),
+                    "" if self.args.keep else ", and the file's bytes kept in the history",
+                )
+            )
+            if self.args.keep:
+                return
+            self.history.keep_file(self.ball, name, crc, data)
+        elif self.args.keep:
             return
         try:
             self.link.rm(name, crc)

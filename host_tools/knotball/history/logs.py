@@ -29,20 +29,28 @@ def brief(s):
     }
 
 
+def damage_dicts(damage):
+    """The reader's [(offset, reason)] as [{"offset", "reason"}]."""
+    return [{"offset": off, "reason": why} for off, why in damage]
+
+
+def describe_damage(damage):
+    """One line naming every damage: "at byte N: why; at byte M: why"."""
+    return "; ".join("at byte {}: {}".format(d["offset"], d["reason"]) for d in damage)
+
+
 def read(path):
     """(sessions, damage, error): error is a message when the file cannot be read or is not
-    a knotball log; damage is None or {"offset", "reason"}."""
+    a knotball log; damage is a list of {"offset", "reason"}, empty when there is none."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        return [], None, "cannot read it ({})".format(e.strerror)
+        return [], [], "cannot read it ({})".format(e.strerror)
     if not data:
-        return [], None, "not a knotball log (the file is empty)"
+        return [], [], "not a knotball log (the file is empty)"
     try:
-        sessions, damage = logfile.parse(data)
+        sessions, damage = logfile.read(data)
     except logfile.NotALog as e:
-        return [], None, str(e)
-    if damage is not None:
-        damage = {"offset": damage[0], "reason": damage[1]}
-    return sessions, damage, None
+        return [], [], str(e)
+    return sessions, damage_dicts(damage), None

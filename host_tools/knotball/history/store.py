@@ -4,7 +4,7 @@
 Where: $KNOTBALL_HOME/history.sqlite when KNOTBALL_HOME is set, else
 $XDG_DATA_HOME/knotball/history.sqlite (XDG_DATA_HOME defaults to ~/.local/share).
 
-Schema, version 3 (`schema` holds the version; a newer one is refused, never guessed at; an
+Schema, version 4 (`schema` holds the version; a newer one is refused, never guessed at; an
 older one is brought up to date by the first command that writes):
   balls     id, name (unique: the friendly name the person sees and can change with
             `knotball pull --ball NAME`; "sim" for imported files), added_at, and (since
@@ -18,7 +18,13 @@ older one is brought up to date by the first command that writes):
             keep them), the summary (duration, stop_reason, time per band, peak/mean mN,
             holds, too-hard count, one column per cue), recovered (summary rebuilt after an
             interruption), complete (ended by its own summary record: a cut-short copy is
-            not), archived (the ball had dropped the trace), imported_at, source
+            not), archived (the ball had dropped the trace), imported_at, source, and (since
+            version 4) damaged (1: the copy came from a log with damage in this session: a
+            record lost, repeated, out of order or its header lost) and damage (JSON: the
+            [offset, reason] pairs found in it, NULL when none)
+  damaged_files  (since version 4) the bytes of a damaged log file exactly as the ball held
+            it (checked against the ball's CRC-32), kept by `knotball pull` before it
+            removes the file from the ball: ball_id, name, crc32, data, pulled_at
   traces    one row per session that has a trace: samples, data = zlib of packed
             (u32 t_ms, u8 band, u32 force mN). A BLOB, not a row per sample: a trace is only
             ever read whole, and 3,600 rows per six-minute session would make the file and
@@ -33,11 +39,13 @@ older one is brought up to date by the first command that writes):
 
 A session id is unique per ball. Adding a session already stored is a duplicate (no-op).
 A stored copy is replaced only by a more complete copy of the same session that agrees with
-it: an interrupted (cut-short) copy by one with more of its trace or with its own summary,
-an archived summary by the full session with its trace. A copy that disagrees (another
-session under the same id, e.g. logs of two `knotball sim --out` runs) is a conflict: left
-out and reported, never merged. Every add is one transaction, all or nothing, and is read
-back afterwards: what `add` reports as stored is in the file.
+it: a damaged copy by an undamaged one, an interrupted (cut-short) copy by one with more of
+its trace or with its own summary, an archived summary by the full session with its trace.
+A damaged copy agrees when its trace holds only samples of the other's (it has gaps), and a
+copy whose header was lost when the rest agrees (its start time is unknown). A copy that
+disagrees (another session under the same id, e.g. logs of two `knotball sim --out` runs) is
+a conflict: left out and reported, never merged. Every add is one transaction, all or
+nothing, and is read back afterwards: what `add` reports as stored is in the file.
 """
 
 import json
@@ -52,7 +60,7 @@ from urllib.parse import quote
 
 from ball.wire import BAND_NAMES, CUE_NAMES, logfile
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 HEADER_COLS = tuple(
     "firmware period_ms light_mn medium_mn firm_mn over_mn session_limit_ms idle_stop_ms "
     "hold_min_ms hold_max_ms warn_before_ms max_sessions_per_day".split()
@@ -66,7 +74,7 @@ SUMMARY_COLS = (
     + CUE_COLS
     + ("recovered",)
 )
-FLAG_COLS = ("complete", "archived", "start_estimated")
+FLAG_COLS = ("complete", "archived", "start_estimated", "damaged", "damage")
 SESSION_COLS = ("session_id", "start_unix") + HEADER_COLS + SUMMARY_COLS + FLAG_COLS
 _SAMPLE = struct.Struct("<IBI")
 
@@ -134,6 +142,18 @@ ALTER TABLE balls ADD COLUMN uid TEXT;
 CREATE UNIQUE INDEX balls_uid ON balls(uid);
 ALTER TABLE sessions ADD COLUMN start_estimated INTEGER NOT NULL DEFAULT 0;
 """,
+    4: """
+ALTER TABLE sessions ADD COLUMN damaged INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN damage TEXT;
+CREATE TABLE damaged_files (
+    ball_id INTEGER NOT NULL REFERENCES balls(id),
+    name TEXT NOT NULL,
+    crc32 INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    pulled_at INTEGER NOT NULL,
+    PRIMARY KEY (ball_id, name, crc32)
+);
+""",
 }
 # The friendly name a ball that reports an id gets when it first comes home: "ball-" and the
 # end of its id, longer only when another ball already has that name.
@@ -192,6 +212,8 @@ def _record(s):
         complete=int(bool(s.get("complete", True))),
         archived=int(bool(s.get("archived"))),
         start_estimated=int(bool(s.get("start_estimated"))),
+        damaged=int(bool(s.get("damage"))),
+        damage=json.dumps([list(d) for d in s["damage"]]) if s.get("damage") else None,
     )
     for b in BAND_NAMES[1:]:
         cols[b + "_ms"] = int(s["band_ms"][b])
@@ -226,6 +248,7 @@ def _public(cols, trace, faults, extra):
         "complete": bool(cols["complete"]),
         "archived": bool(cols["archived"]),
         "start_estimated": bool(cols["start_estimated"]),
+        "damage": [tuple(d) for d in json.loads(cols["damage"])] if cols["damage"] else [],
         "header": header,
         "faults": faults,
         "has_trace": has_trace,
@@ -247,27 +270,40 @@ def _unpack(blob, samples):
     return [x for x in _SAMPLE.iter_unpack(raw)]
 
 
+def _header_known(c):
+    """Whether a stored copy knows its start time: its header was read, or it is an archived
+    summary (which keeps it); a copy whose header was lost does not."""
+    return c["period_ms"] is not None or bool(c["archived"])
+
+
 def _verdict(old, new):
     """'new', 'duplicate', 'replace' or 'conflict' for a copy `new` of stored `old`."""
     if old is None:
         return "new"
     (oc, ot, _), (nc, nt, _) = old, new
-    # An estimated start differs a little from pull to pull: it tells nothing apart.
-    estimated = oc["start_estimated"] or nc["start_estimated"]
-    for c in HEADER_COLS if estimated else ("start_unix",) + HEADER_COLS:
+    # An estimated start differs a little from pull to pull: it tells nothing apart; a lost
+    # header tells nothing at all.
+    same_start = not (oc["start_estimated"] or nc["start_estimated"])
+    same_start = same_start and _header_known(oc) and _header_known(nc)
+    for c in ("start_unix",) + HEADER_COLS if same_start else HEADER_COLS:
         if oc[c] is not None and nc[c] is not None and oc[c] != nc[c]:
             return "conflict"
     if ot is not None and nt is not None:
         short, long_ = (ot, nt) if len(ot) <= len(nt) else (nt, ot)
-        if long_[: len(short)] != short:
+        if oc["damaged"] or nc["damaged"]:  # gaps: every sample it has is in the other
+            if not set(short) <= set(long_):
+                return "conflict"
+        elif long_[: len(short)] != short:
             return "conflict"
-    if oc["complete"] and nc["complete"]:
+    rebuilt = (oc["damaged"] and oc["recovered"]) or (nc["damaged"] and nc["recovered"])
+    if oc["complete"] and nc["complete"] and not rebuilt:
         if any(oc[c] != nc[c] for c in SUMMARY_COLS):
             return "conflict"
-    # Replace only by a copy at least as good in every respect and better in one: a
-    # summary never costs a trace, a trace never costs a summary.
-    old_rank = (oc["complete"], ot is not None, len(ot or ()))
-    new_rank = (nc["complete"], nt is not None, len(nt or ()))
+    # Replace only by a copy at least as good in every respect and better in one: damage
+    # never replaces an undamaged copy, a summary never costs a trace, a trace never costs
+    # a summary.
+    old_rank = (not oc["damaged"], oc["complete"], ot is not None, len(ot or ()))
+    new_rank = (not nc["damaged"], nc["complete"], nt is not None, len(nt or ()))
     if new_rank != old_rank and all(n >= o for n, o in zip(new_rank, old_rank, strict=True)):
         return "replace"
     return "duplicate"
@@ -388,6 +424,46 @@ class History:
         conn.close()
         self._verify(ball, stored)
         return result
+
+    def keep_file(self, ball, name, crc, data):
+        """Keep a damaged log file's bytes (`crc`: its CRC-32 as the ball reported it) in the
+        history of `ball`, read back and checked. Raises StoreError when they do not match
+        the CRC or cannot be written and read back."""
+        data = bytes(data)
+        if zlib.crc32(data) & 0xFFFFFFFF != crc:
+            raise StoreError("{}: the copy does not match the ball's CRC".format(name))
+        conn = self._connect(write=True)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            ball_id = self._ball_id(conn, ball, create=True)
+            conn.execute(
+                "INSERT OR IGNORE INTO damaged_files VALUES (?, ?, ?, ?, ?)",
+                (ball_id, name, crc, data, int(time.time())),
+            )
+            conn.execute("COMMIT")
+            back = conn.execute(
+                "SELECT data FROM damaged_files WHERE ball_id = ? AND name = ? AND crc32 = ?",
+                (ball_id, name, crc),
+            ).fetchone()
+        except sqlite3.Error as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError("cannot write the history {}: {}".format(self.path, _why(e)))
+        finally:
+            conn.close()
+        if back is None or back[0] != data:
+            raise StoreError("{}: its bytes read back differently from {}".format(name, self.path))
+
+    def damaged_files(self, ball):
+        """[(name, crc32, bytes)] of the damaged log files kept for `ball`."""
+        if not self._read("SELECT 1 FROM sqlite_master WHERE name = 'damaged_files'"):
+            return []  # a history from before schema 4
+        rows = self._read(
+            "SELECT f.name, f.crc32, f.data FROM damaged_files f JOIN balls b "
+            "ON b.id = f.ball_id WHERE b.name = ? ORDER BY f.name",
+            (ball,),
+        )
+        return [(n, c, bytes(d)) for n, c, d in rows]
 
     def add_calibration(self, ball, kind, values, quality, points, board=None, sensor=None,
                         firmware=None, at=None):  # fmt: skip
