@@ -341,3 +341,28 @@ def test_a_shutdown_saves_the_days_clock_for_the_next_boot():
     d = Dose()
     d.restore(boot.day_text)
     assert d.b == 7
+
+
+def test_the_hosts_clock_is_saved_with_the_day_before_the_rtc_moves():
+    """On a ball the RTC keeps the host's clock through a reset, and the boot reads the time
+    that passed from it: were the RTC set first, a reset before the day's save would take
+    the clock's jump for time that passed, and end the rest."""
+    from ball.control import Control
+
+    root = tmp_path("dose-clock")
+    os.mkdir(root)
+    wlog = log.SessionLog(root, config.DEFAULTS, "test")
+    seen = []
+
+    class RtcBoard(FakeBoard):
+        def set_time(self, unix):
+            with open(root + "/" + log.NEXT_ID) as f:
+                seen.append(f.read().split("\n")[1])
+
+    board = RtcBoard(counts=0)
+    app = App(board, config.DEFAULTS, None, wlog, dose=fresh())
+    app.now = run_ticks(app, board, 0, 3000)
+    wlog.service(True)
+    Control(app).set_clock(AT_23H, UTC_PLUS_1)
+    (saved,) = seen
+    assert saved.split()[3] == str(AT_23H - 3)  # the new link from B to unix time
