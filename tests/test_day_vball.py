@@ -62,9 +62,7 @@ def local_offset_for(now, local_s):
     return offset - 86400 if offset > 14 * 3600 else offset
 
 
-def test_the_days_count_survives_a_restart_and_a_clock_past_midnight_ends_no_rest(
-    tmp_path, image
-):
+def test_the_days_count_survives_a_restart_and_a_clock_past_midnight_ends_no_rest(tmp_path, image):
     # Two short presses: two sessions (each ends idle), the day's two used up.
     rows = [(0, 0), (500, 30), (2500, 30), (2600, 0), (11000, 0), (11500, 30), (13500, 30)]
     trace = write_trace(tmp_path / "two.csv", rows + [(13600, 0)])
