@@ -38,8 +38,19 @@ _CLOCK_MIN = 1577836800
 _CLOCK_MAX = 4133980799
 # Dispatched by this table, never by getattr on the name received: on MicroPython getattr
 # interns its name for good (heap lost per distinct name) and fails on a long one.
-_COMMANDS = ("hello", "live", "ls", "get", "rm", "cfg", "calib", "buzz", "wifi", "clock")
-_COMMANDS += ("symptom",)
+_COMMANDS = (
+    "hello",
+    "live",
+    "ls",
+    "get",
+    "rm",
+    "cfg",
+    "calib",
+    "buzz",
+    "wifi",
+    "clock",
+    "symptom",
+)
 _NO_ARGS = ("hello", "ls", "symptom")
 _USAGE = (
     "commands: KB hello | KB live on|off | KB ls | KB get NAME OFFSET LENGTH | "
