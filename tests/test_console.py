@@ -96,14 +96,36 @@ def test_get_returns_the_files_bytes_in_several_chunks(finished):
 
 
 def test_rm_deletes_only_with_the_files_current_crc(finished):
-    path = finished.logdir / "blob.bin"
+    path = finished.logdir / "00000001.kbl"
     crc = zlib.crc32(path.read_bytes())
     with pytest.raises(BallError, match="nothing deleted"):
-        finished.link.rm("blob.bin", crc ^ 1)
+        finished.link.rm("00000001.kbl", crc ^ 1)
     assert path.exists()
-    finished.link.rm("blob.bin", crc)
+    finished.link.rm("00000001.kbl", crc)
     assert not path.exists()
-    assert "blob.bin" not in [f["name"] for f in finished.link.ls()]
+    assert "00000001.kbl" not in [f["name"] for f in finished.link.ls()]
+
+
+@pytest.mark.parametrize("name", ["next_id", "blob.bin"])
+def test_rm_removes_nothing_but_a_finished_session_log_even_with_its_true_crc(ball, name):
+    """The day's count and the next id live in next_id: removing it would lift the
+    sessions-per-day limit and reuse ids after a reset."""
+    path = ball.logdir / name
+    before = path.read_bytes()
+    with pytest.raises(BallError, match="only a finished session log") as e:
+        ball.link.rm(name, zlib.crc32(before))
+    assert e.value.reply["command"] == "rm"
+    assert path.read_bytes() == before
+    assert ball.link.hello()["proto"] == 2
+
+
+def test_rm_refuses_the_session_log_being_written(ball):
+    ball.wait_text("event session_start")
+    active = [f for f in ball.link.ls() if f["active"]]
+    if active:  # (the session may already have ended on a slow machine)
+        with pytest.raises(BallError, match="being written"):
+            ball.link.rm(active[0]["name"], active[0]["crc32"])
+        assert (ball.logdir / active[0]["name"]).exists()
 
 
 def test_cfg_over_the_hard_cap_is_refused_naming_the_key(ball):
@@ -155,7 +177,7 @@ def test_clock_takes_the_local_utc_offset_and_refuses_an_impossible_one(ball):
     assert ball.link.request("clock 1700000000 -18000")["utc_offset_s"] == -18000
     with pytest.raises(BallError, match="UTC_OFFSET_S"):
         ball.link.request("clock 1700000000 90000")
-    with pytest.raises(BallError, match="usage: KB clock UNIX_SECONDS"):
+    with pytest.raises(BallError, match="UTC_OFFSET_S must be a whole number"):
         ball.link.request("clock 1700000000 +1h")
 
 
@@ -180,6 +202,61 @@ def test_unknown_command_gets_an_error_frame_naming_it(ball):
     assert "KB hello" in e.value.reply["error"]  # says what to do
     with pytest.raises(BallError, match="usage"):
         ball.link.request("get ../etc/passwd 0 10")
+
+
+def test_an_overlong_command_name_is_an_unknown_command_and_the_app_runs_on(ball):
+    name = "a" * 252
+    with pytest.raises(BallError, match="unknown command") as e:
+        ball.link.request(name)
+    assert e.value.reply["command"] == name
+    assert ball.link.hello()["proto"] == 2
+    assert b"Traceback" not in ball.link.text
+
+
+@pytest.mark.parametrize(
+    "args, argument",
+    [
+        ("next_id 99999999999999999999999 1", "OFFSET"),
+        ("00000001.kbl 0 99999999999999999999999", "LENGTH"),
+        ("00000001.kbl -1 10", "OFFSET"),
+        ("00000001.kbl 0 4294967296", "LENGTH"),
+    ],
+)
+def test_get_with_a_number_out_of_range_is_refused_naming_it(ball, args, argument):
+    with pytest.raises(BallError, match=argument) as e:
+        ball.link.request("get " + args)
+    assert e.value.reply["command"] == "get"
+    assert ball.link.hello()["proto"] == 2
+
+
+def test_get_past_the_end_sends_no_bytes_and_says_so(ball):
+    size = len(ball.blob)
+    frames = []
+    reply = ball.link.request(
+        "get blob.bin {} 100".format(size + 10), on_frame=lambda t, p: frames.append(t)
+    )
+    assert frames == [] and reply["end"] == size + 10 and reply["size"] == size
+
+
+def test_rm_with_a_crc_out_of_range_is_refused_naming_it(ball):
+    with pytest.raises(BallError, match="CRC32"):
+        ball.link.request("rm 00000001.kbl 99999999999999999999999")
+    assert ball.link.hello()["proto"] == 2
+
+
+@pytest.mark.parametrize("unix", ["100000000000000000000000", "-1", "1500000000", "4200000000"])
+def test_a_clock_outside_2020_to_2100_is_refused_not_stored_wrapped(ball, unix):
+    ball.link.clock(1_700_000_000)
+    with pytest.raises(BallError, match="2020") as e:
+        ball.link.request("clock " + unix)
+    assert e.value.reply["command"] == "clock"
+    assert 1_700_000_000 <= ball.link.hello()["unix"] < 1_700_000_000 + 600
+
+
+@pytest.mark.parametrize("command", ["hello x", "ls now", "symptom please"])
+def test_commands_without_arguments_refuse_extra_ones(ball, command):
+    with pytest.raises(BallError, match="takes no arguments"):
+        ball.link.request(command)
 
 
 def test_ctrl_c_ends_the_app_with_outputs_off(tmp_path):

@@ -55,7 +55,14 @@ def test_symptom_key_ends_the_session_and_the_rest_survives_a_restart(tmp_path, 
         v.kill()
 
 
-def test_the_days_count_survives_a_restart_and_a_new_day_frees_it(tmp_path, image):
+def local_offset_for(now, local_s):
+    """The UTC offset (within -12 h..+14 h) that makes unix time `now` read local_s seconds
+    past local midnight."""
+    offset = (local_s - now) % 86400
+    return offset - 86400 if offset > 14 * 3600 else offset
+
+
+def test_the_days_count_survives_a_restart_and_a_clock_past_midnight_ends_no_rest(tmp_path, image):
     # Two short presses: two sessions (each ends idle), the day's two used up.
     rows = [(0, 0), (500, 30), (2500, 30), (2600, 0), (11000, 0), (11500, 30), (13500, 30)]
     trace = write_trace(tmp_path / "two.csv", rows + [(13600, 0)])
@@ -69,18 +76,27 @@ def test_the_days_count_survives_a_restart_and_a_new_day_frees_it(tmp_path, imag
         v = VirtualBall(tmp_path, image)
         hello = v.wait_app()
         assert hello["sessions_today"] == 2 and hello["rest"] is True
-        # The host sets the clock at one second past local midnight: the sessions, some
-        # seconds older, were yesterday.
+        # The host sets the clock to one second before local midnight, then to one second
+        # past it: the dates move, but the ball's own clock has not seen a day pass.
         with v.link() as link:
             now = int(time.time())
-            offset = (1 - now) % 86400  # local time = now + offset = 00:00:01
-            if offset > 14 * 3600:
-                offset -= 86400
-            assert link.request("clock {} {}".format(now, offset))["utc_offset_s"] == offset
+            for local_s in (86399, 1):
+                offset = local_offset_for(now, local_s)
+                reply = link.request("clock {} {}".format(now, offset))
+                assert reply["utc_offset_s"] == offset
             with pytest.raises(BallError, match="UTC_OFFSET_S"):
                 link.request("clock {} 99999".format(now))
-        hello = wait_hello(v, "sessions_today", 0)
-        assert hello["rest"] is False
+            with pytest.raises(BallError, match="2020"):
+                link.request("clock 99999999999999999999999")
+        time.sleep(3)  # past that midnight on the ball's own clock too
+        with v.link() as link:
+            hello = link.hello()
+        assert hello["sessions_today"] == 2 and hello["rest"] is True
+        assert abs(hello["unix"] - time.time()) < 60
+        v.stop()
+        v = VirtualBall(tmp_path, image)  # and after another restart
+        hello = v.wait_app()
+        assert hello["sessions_today"] == 2 and hello["rest"] is True
         v.stop()
     finally:
         v.kill()

@@ -31,6 +31,27 @@ _POLL_EVERY = const(5)
 _IDLE_CHUNKS = const(4)  # 'D' frames per poll() between sessions
 _READ_MAX = const(256)  # input bytes taken per poll(): a flood cannot stall the loop
 _UTC_MAX_S = const(14 * 3600)  # local time runs from UTC-12 to UTC+14
+_U32_MAX = 0xFFFFFFFF  # offsets, lengths and CRCs are u32 on the wire and on flash
+# Clocks the ball believes: 2020-01-01 to 2100-12-31 UTC. Anything else is a host bug or an
+# attack, and time.gmtime or the RTC would wrap it silently.
+_CLOCK_MIN = 1577836800
+_CLOCK_MAX = 4133980799
+# Dispatched by this table, never by getattr on the name received: on MicroPython getattr
+# interns its name for good (heap lost per distinct name) and fails on a long one.
+_COMMANDS = (
+    "hello",
+    "live",
+    "ls",
+    "get",
+    "rm",
+    "cfg",
+    "calib",
+    "buzz",
+    "wifi",
+    "clock",
+    "symptom",
+)
+_NO_ARGS = ("hello", "ls", "symptom")
 _USAGE = (
     "commands: KB hello | KB live on|off | KB ls | KB get NAME OFFSET LENGTH | "
     "KB rm NAME CRC32 | KB cfg [JSON] | KB clock UNIX_SECONDS [UTC_OFFSET_S] | KB symptom | "
@@ -40,6 +61,23 @@ _USAGE = (
 
 def _name_ok(name):
     return name and "/" not in name and "\\" not in name and name not in (".", "..")
+
+
+class Refused(Exception):
+    """A command's argument refused: its message is the 'E' reply."""
+
+
+def number(word, what, lo, hi):
+    """word as a whole number within lo..hi; Refused naming `what` otherwise."""
+    try:
+        v = int(word)
+    except ValueError:
+        v = None
+    if v is None or not lo <= v <= hi:
+        raise Refused(
+            "{} must be a whole number from {} to {}, not {}".format(what, lo, hi, word[:24])
+        )
+    return v
 
 
 class Console:
@@ -158,13 +196,18 @@ class Console:
         arg = parts[1].strip() if len(parts) > 1 else ""
         if self._xfile is not None:  # any new command cancels a transfer
             self._end_transfer()
-        handler = getattr(self, "cmd_" + name, None) if name.isalpha() else None
-        if handler is None:
+        if name not in _COMMANDS:
             self.error(name, "unknown command; " + _USAGE)
             return
+        if arg and name in _NO_ARGS:
+            self.error(name, "KB {} takes no arguments".format(name))
+            return
         try:
-            handler(name, arg)
-        except (OSError, ValueError) as e:  # a bad argument or a flash error: say which
+            getattr(self, "cmd_" + name)(name, arg)
+        except Refused as e:
+            self.error(name, str(e))
+        except Exception as e:  # noqa: BLE001 (a flash error, or a bug: no line ends the app)
+            # KeyboardInterrupt is not an Exception: Ctrl-C still stops the app.
             self.error(name, "{}: {}".format(type(e).__name__, e))
 
     def cmd_hello(self, name, arg):
@@ -210,25 +253,17 @@ class Console:
             files.append(entry)
         self.reply(name, {"files": files})
 
-    def _args(self, name, arg, n, usage):
+    def _args(self, arg, usage):
+        """NAME and its u32 arguments as named in usage (`KB get NAME OFFSET LENGTH`);
+        Refused with the usage, or naming the argument out of range."""
+        words = usage.split()[3:]
         parts = arg.split()
-        if len(parts) != n or not _name_ok(parts[0]):
-            self.error(name, "usage: " + usage)
-            return None
-        try:
-            return [parts[0]] + [int(p) for p in parts[1:]]
-        except ValueError:
-            self.error(name, "usage: " + usage + " (whole numbers)")
-            return None
+        if len(parts) != len(words) + 1 or not _name_ok(parts[0]):
+            raise Refused("usage: " + usage)
+        return [parts[0]] + [number(p, w, 0, _U32_MAX) for p, w in zip(parts[1:], words)]
 
     def cmd_get(self, name, arg):
-        a = self._args(name, arg, 3, "KB get NAME OFFSET LENGTH")
-        if a is None:
-            return
-        fname, offset, length = a
-        if offset < 0 or length < 0:
-            self.error(name, "OFFSET and LENGTH must not be negative")
-            return
+        fname, offset, length = self._args(arg, "KB get NAME OFFSET LENGTH")
         path = self.root + "/" + fname
         size = os.stat(path)[6]
         f = open(path, "rb")
@@ -257,10 +292,11 @@ class Console:
         f.close()
 
     def cmd_rm(self, name, arg):
-        a = self._args(name, arg, 2, "KB rm NAME CRC32 (the CRC-32 the host verified)")
-        if a is None:
-            return
-        fname, crc = a
+        # Only what `pull` copies and verifies: a finished session log. The next_id file
+        # (the next id and the day's count), the config and the rest are never removed.
+        fname, crc = self._args(arg, "KB rm NAME CRC32")
+        if not fname.endswith(".kbl"):
+            raise Refused("only a finished session log (*.kbl) can be removed, not " + fname)
         if fname == self.control.writing():
             self.error(name, "{} is being written; remove it after the session".format(fname))
             return
@@ -334,17 +370,12 @@ class Console:
 
     def cmd_clock(self, name, arg):
         parts = arg.split()
-        try:
-            if not 1 <= len(parts) <= 2:
-                raise ValueError
-            unix = int(parts[0])
-            utc = int(parts[1]) if len(parts) == 2 else 0
-        except ValueError:
-            self.error(name, "usage: KB clock UNIX_SECONDS [UTC_OFFSET_S] (whole numbers)")
-            return
-        if not -_UTC_MAX_S <= utc <= _UTC_MAX_S:
-            self.error(name, "UTC_OFFSET_S {} is not within -50400..50400 s".format(utc))
-            return
+        if not 1 <= len(parts) <= 2:
+            raise Refused("usage: KB clock UNIX_SECONDS [UTC_OFFSET_S] (whole numbers)")
+        # Only 2020 to 2100: a clock out of it would be stored wrapped, and the day's
+        # count would follow it.
+        unix = number(parts[0], "UNIX_SECONDS (2020 to 2100)", _CLOCK_MIN, _CLOCK_MAX)
+        utc = number(parts[1], "UTC_OFFSET_S", -_UTC_MAX_S, _UTC_MAX_S) if len(parts) == 2 else 0
         self.control.set_clock(unix, utc)
         self.reply(name, {"unix": unix, "utc_offset_s": utc})
 

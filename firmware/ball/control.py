@@ -153,12 +153,18 @@ class Control:
         """The host's clock: unix seconds now, and local time's offset from UTC. The app
         owns it; the board's RTC keeps it through resets, the day's count counts local
         calendar days from it, and sessions from now on carry their start time."""
-        self.clock_offset = unix - self.app.uptime_s()
-        self.app.board.set_time(unix)
-        if self.app.log is not None and self.app.log.unix_time is None:
-            self.app.log.unix_time = self.unix_time
-        if self.app.dose is not None:
-            self.app.dose.set_clock(self.app.now, unix, utc_offset_s)
+        app = self.app
+        self.clock_offset = unix - app.uptime_s()
+        if app.log is not None and app.log.unix_time is None:
+            app.log.unix_time = self.unix_time
+        if app.dose is not None:
+            app.dose.set_clock(app.now, unix, utc_offset_s)
+            if app.log is not None:
+                # Saved now, before the RTC moves: a boot takes the RTC's advance over the
+                # saved clock for time that passed, so the clock's jump must be saved first.
+                app.log.save_day()
+                app.log.service(False)  # the lowest step first: this save
+        app.board.set_time(unix)
 
     def unix_time(self):
         """Unix seconds, or 0 when no host has set the clock since the app started. From

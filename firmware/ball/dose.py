@@ -1,22 +1,28 @@
-# Sessions per day across reboots, deep sleep and power cuts: the start times of the latest
-# sessions on the ball's own clock, counted per local calendar day once the host has set the
-# clock, else in a rolling 24-hour window. step() runs in the sampling loop (small ints, no
-# allocation); set_clock(), text() and restore() run between samples or at boot.
+# Sessions per day across reboots, deep sleep and power cuts. Each session counted, and each
+# symptom rest, carries when it ends on the ball's own clock, fixed when it starts: the next
+# local midnight once the host has set the clock, else 24 hours on. step() runs in the
+# sampling loop (small ints, no allocation); set_clock(), text() and restore() run between
+# samples or at boot.
 #
 # The ball's own clock counts "ball seconds" (B): 0 on a new ball, never going back. At boot
 # it goes on from the B last saved, plus what has passed since: by the host's clock when the
 # RTC kept it (deep sleep, a reset), else by the RTC's own seconds when they kept running.
 # When neither survived (a power cut), the time with the power off is unknown and taken as
 # none: the day's sessions stay counted longer rather than being forgotten. Setting the clock
-# never moves B, it only links B to unix time: every stored start keeps its age.
+# never moves B, it only links B to unix time: a jump forward is believed for dates, never
+# for rest. A count or a rest ends only when B reaches the end it was given (moving the
+# clock to 23:59:59, or to the next day, ends nothing: the count stays today's).
 from ball import const
 from ball.session import EV_START, EV_STOP, STOP_SYMPTOM
 
 DAY_S = const(86400)
-KEEP = const(24)  # starts kept: the config allows at most 24 sessions a day
+KEEP = const(24)  # counts kept: the config allows at most 24 sessions a day
 _CHECK_MS = const(1000)  # the count is brought up to date once a second
-_NEVER = const(-(1 << 29))
-TAG = "day1"  # first word of the saved text, naming its layout
+# First word of the saved text, naming its layout. day2: B, RTC seconds, unix offset, UTC
+# offset, B the symptom rest ends (0: none), then B each count ends. day1 (read only): the
+# same but the symptom stop's B ("-": none) and the starts' B, each taken to count 24 h.
+TAG = "day2"
+_OLD_TAG = "day1"
 
 
 def _opt(v):
@@ -32,17 +38,17 @@ class Dose:
         # rtc() -> seconds on a clock that runs on through deep sleep and resets and starts
         # again after a power loss (the ESP32's RTC); None when the board has none.
         self.rtc = rtc
-        self.starts = [0] * KEEP  # B of the latest session starts, oldest first
+        self.ends = [0] * KEEP  # B at which each session still counted ends, oldest first
         self.n = 0
-        self.rest_b = _NEVER  # B of the last symptom stop
+        self.rest_end = 0  # B at which the last symptom stop's rest ends
         self.b0 = 0  # B at loop time ms0
         self.ms0 = 0
         self.b = 0  # B at the last step that looked
         self.unix_off = None  # unix seconds = B + unix_off, once the host set the clock
         self.utc_off = 0  # local time = unix + utc_off
         self.day_end = 0  # B of the next local midnight (with a clock)
-        self.count = 0  # sessions started today (or in the last 24 h, without a clock)
-        self.resting = False  # a symptom stop today (or in the last 24 h)
+        self.count = 0  # sessions still counted
+        self.resting = False  # a symptom stop's rest still running
         self._check_at = 0
         self._dirty = False
 
@@ -67,20 +73,18 @@ class Dose:
         self.b = b
         save = self._dirty
         self._dirty = False
+        self._recount(b)
         if ev & EV_START:
             if self.n == KEEP:
-                i = 1
-                while i < KEEP:
-                    self.starts[i - 1] = self.starts[i]
-                    i += 1
-                self.n -= 1
-            self.starts[self.n] = b
+                self._drop(0)
+            self.ends[self.n] = self._end(b)
             self.n += 1
             save = True
         if ev & EV_STOP and sess.stop_reason == STOP_SYMPTOM:
-            self.rest_b = b
+            self.rest_end = self._end(b)
             save = True
-        self._recount(b)
+        self.count = self.n
+        self.resting = self.rest_end > b
         self.sync(sess)
         return save
 
@@ -90,21 +94,27 @@ class Dose:
         sess.sessions_today = self.count
         sess.resting = self.resting
 
+    def _end(self, b):
+        """When what starts at B b stops counting: the next local midnight, or 24 h on."""
+        return b + DAY_S if self.unix_off is None else self.day_end
+
+    def _drop(self, i):
+        while i < self.n - 1:
+            self.ends[i] = self.ends[i + 1]
+            i += 1
+        self.n -= 1
+
     def _recount(self, b):
-        if self.unix_off is None:
-            since = b - DAY_S + 1
-        else:
+        """Drop the counts that have ended by B b; move day_end to the next midnight."""
+        if self.unix_off is not None:
             while b >= self.day_end:
                 self.day_end += DAY_S
-            since = self.day_end - DAY_S
-        n = 0
         i = 0
         while i < self.n:
-            if self.starts[i] >= since:
-                n += 1
-            i += 1
-        self.count = n
-        self.resting = self.rest_b >= since
+            if self.ends[i] <= b:
+                self._drop(i)
+            else:
+                i += 1
 
     def _link(self, b, unix, utc_off):
         self.unix_off = unix - b
@@ -114,7 +124,7 @@ class Dose:
     def set_clock(self, now_ms, unix, utc_off=0):
         """The host set the clock (unix seconds, local time = unix + utc_off): from now on
         the day is the local calendar day. B does not move, so no start changes its age."""
-        b = self.b_at(now_ms)
+        b = self.b = self.b_at(now_ms)
         self._link(b, unix, utc_off)
         self._check_at = 0  # recount at the next sample
         self._dirty = True
@@ -122,25 +132,30 @@ class Dose:
     def text(self):
         """The state to save, one line of ASCII (the log keeps it in its next_id file)."""
         rtc = int(self.rtc()) if self.rtc is not None else None
-        rest = None if self.rest_b == _NEVER else self.rest_b
-        words = [TAG, str(self.b), _opt(rtc), _opt(self.unix_off), str(self.utc_off), _opt(rest)]
+        words = [TAG, str(self.b), _opt(rtc), _opt(self.unix_off), str(self.utc_off)]
+        words.append(str(self.rest_end))
         for i in range(self.n):
-            words.append(str(self.starts[i]))
+            words.append(str(self.ends[i]))
         return " ".join(words)
 
     def restore(self, text, unix_now=0, now_ms=0):
         """At boot, from text() as saved (empty: a new ball). unix_now is the board's clock,
         0 when it is not set. Returns None, or why the saved state was not used."""
         if not text:
-            b, rtc_save, off, utc, rest, starts = 0, None, None, 0, None, []
+            b, rtc_save, off, utc, rest, ends = 0, None, None, 0, 0, []
         else:
             try:
                 w = text.split()
-                if w[0] != TAG:
+                if w[0] not in (TAG, _OLD_TAG):
                     raise ValueError("not " + TAG)
                 b, rtc_save, off = int(w[1]), _int_opt(w[2]), _int_opt(w[3])
-                utc, rest = int(w[4]), _int_opt(w[5])
-                starts = [int(x) for x in w[6:]]
+                utc = int(w[4])
+                ends = [int(x) for x in w[6:]]
+                if w[0] == TAG:
+                    rest = int(w[5])
+                else:  # starts and a stop: each counted 24 h, the longest a day can be
+                    ends = [x + DAY_S for x in ends]
+                    rest = 0 if w[5] == "-" else int(w[5]) + DAY_S
             except (ValueError, IndexError) as e:
                 self.restore("", unix_now, now_ms)
                 return "the day's session count is unreadable ({}): counting from 0".format(e)
@@ -157,11 +172,13 @@ class Dose:
         self.utc_off = utc
         if unix_now:
             self._link(b, unix_now, utc)
-        starts = starts[-KEEP:]
-        self.n = len(starts)
+        ends = ends[-KEEP:]
+        self.n = len(ends)
         for i in range(self.n):
-            self.starts[i] = starts[i]
-        self.rest_b = _NEVER if rest is None else rest
+            self.ends[i] = ends[i]
+        self.rest_end = rest
         self._recount(b)
+        self.count = self.n
+        self.resting = rest > b
         self._check_at = 0
         return None

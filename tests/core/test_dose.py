@@ -1,12 +1,13 @@
 # Sessions per day across reboots: a rolling 24 hours without a clock, the local calendar day
-# with one, ages kept when the clock is set later, and the count kept with the log's next id.
+# with one, each count's end fixed when it starts (a clock set later moves dates, not rests),
+# and the count kept with the log's next id.
 import os
 
 from ball import config, log
 from ball import session as s
 from ball.app import App
 from ball.dose import KEEP, Dose
-from kbtest import FakeBoard, tmp_path
+from kbtest import FakeBoard, run_ticks, tmp_path
 
 HOUR_MS = 3600 * 1000
 DAY_MS = 24 * HOUR_MS
@@ -64,25 +65,129 @@ def test_with_a_clock_the_day_is_the_local_calendar_day():
     assert look(d, sess, 25 * HOUR_MS) == 0  # the next midnight
 
 
-def test_setting_the_clock_later_keeps_every_starts_age():
+def test_a_clock_set_later_never_shortens_a_count_made_without_one():
     d, sess = fresh(), make()
     start(d, sess, 0)
     start(d, sess, 2 * HOUR_MS)
     assert look(d, sess, 3 * HOUR_MS) == 2
-    # At 3 h the host says it is 01:30 local: midnight was 1.5 h ago, so the start 3 h ago
-    # was yesterday and the one 1 h ago is today.
+    # At 3 h the host says it is 01:30 local: the dates move, but each count made without
+    # a clock still lasts 24 h of the ball's own time.
     d.set_clock(3 * HOUR_MS, 86400 * 19700 + 90 * 60)
     assert d.step(3 * HOUR_MS + 10, 0, sess) is True  # to be saved, once
-    assert sess.sessions_today == 1
+    assert sess.sessions_today == 2
     assert d.step(3 * HOUR_MS + 2000, 0, sess) is False
     assert d.unix_off == 86400 * 19700 + 90 * 60 - 3 * 3600
+    assert look(d, sess, DAY_MS - 1000) == 2 and look(d, sess, DAY_MS) == 1
+    assert look(d, sess, DAY_MS + 2 * HOUR_MS) == 0
+    # A session from now on counts until the next local midnight: 22.5 h on.
+    start(d, sess, DAY_MS + 2 * HOUR_MS)
+    assert look(d, sess, 48 * HOUR_MS + 90 * 60 * 1000 - 1000) == 1
+    assert look(d, sess, 48 * HOUR_MS + 90 * 60 * 1000) == 0
+
+
+def day_app(max_per_day=1):
+    """An App counting the day with a Dose, 2 s sessions, and the starts it made."""
+    cfg = config.validate({"session_limit_s": 2, "max_sessions_per_day": max_per_day})
+    board = FakeBoard(counts=0)
+    app = App(board, cfg, dose=fresh())
+    starts = []
+    app.listener = lambda now, ev: starts.append(now) if ev & s.EV_START else None
+    return app, board, starts
+
+
+def press(app, board, t):
+    """A 3 s press (a session runs to its 2 s limit, or rest is signalled) and a release."""
+    board.counts = 25000
+    t = run_ticks(app, board, t, 3000)
+    board.counts = 0
+    return run_ticks(app, board, t, 1000)
+
+
+def test_a_clock_set_to_just_before_midnight_ends_no_rest():
+    app, board, starts = day_app()
+    app.dose.set_clock(0, AT_23H - 13 * 3600, UTC_PLUS_1)  # 10:00 local
+    t = press(app, board, 0)
+    assert len(starts) == 1 and rest_due(app.session)
+    app.dose.set_clock(t, AT_23H + 3599, UTC_PLUS_1)  # "23:59:59" the same day
+    t = run_ticks(app, board, t, 5000)  # the ball's clock passes that midnight
+    assert rest_due(app.session) and app.session.sessions_today == 1
+    t = press(app, board, t)
+    assert len(starts) == 1  # a second session that day is refused: rest
+    # Only once the ball's own clock has seen the 14 h to the true midnight pass (the
+    # loop jumps there: the session is stopped, nothing runs meanwhile).
+    t = run_ticks(app, board, 14 * HOUR_MS - 1500, 100)
+    assert rest_due(app.session)
+    t = run_ticks(app, board, 14 * HOUR_MS, 1000)
+    assert not rest_due(app.session)
+    press(app, board, t)
+    assert len(starts) == 2
+
+
+def test_moving_the_clock_within_the_day_or_to_the_next_day_keeps_the_count():
+    for moved in (2 * 3600, -5 * 3600, 86400, 86400 + 3 * 3600):
+        d, sess = fresh(), make(1)
+        d.set_clock(0, AT_23H - 13 * 3600, UTC_PLUS_1)  # 10:00 local
+        start(d, sess, 0)
+        d.set_clock(60 * 1000, AT_23H - 13 * 3600 + 60 + moved, UTC_PLUS_1)
+        assert look(d, sess, 61 * 1000) == 1 and rest_due(sess), moved
+        assert look(d, sess, 14 * HOUR_MS - 1000) == 1, moved
+        # The count ends at the midnight fixed when the session started, whatever the clock.
+        assert look(d, sess, 14 * HOUR_MS + 20 * HOUR_MS) == 0, moved
+
+
+def test_a_clock_set_forward_ends_no_symptom_rest():
+    d, sess = fresh(), make()
+    d.set_clock(0, AT_23H - 13 * 3600, UTC_PLUS_1)  # 10:00 local
+    start(d, sess, 0)
+    sess.stop_reason = s.STOP_SYMPTOM
+    d.step(60 * 1000, s.EV_STOP, sess)
+    assert sess.resting
+    for unix in (AT_23H + 3599, AT_23H + 86400 * 3):  # just before midnight; days on
+        d.set_clock(120 * 1000, unix, UTC_PLUS_1)
+        look(d, sess, 130 * 1000)
+        assert sess.resting and rest_due(sess), unix
+    look(d, sess, 14 * HOUR_MS - 1000)
+    assert sess.resting
+    look(d, sess, 14 * HOUR_MS)
+    assert not sess.resting
+
+
+def test_a_power_cut_after_a_clock_jump_keeps_the_days_count_and_rest():
+    d, sess = fresh(), make(1)
+    d.set_clock(0, AT_23H - 13 * 3600, UTC_PLUS_1)  # 10:00 local
+    start(d, sess, 0)
+    sess.stop_reason = s.STOP_SYMPTOM
+    d.step(60 * 1000, s.EV_STOP, sess)
+    d.set_clock(70 * 1000, AT_23H + 3599, UTC_PLUS_1)  # "23:59:59"
+    look(d, sess, 71 * 1000)
+    saved = d.text()
+    assert saved.startswith("day2 ")
+    again, sess2 = Dose(), make(1)  # the power comes back: no RTC, no clock
+    assert again.restore(saved) is None
+    again.sync(sess2)
+    assert sess2.sessions_today == 1 and sess2.resting
+    assert look(again, sess2, 14 * HOUR_MS - 72 * 1000) == 1 and sess2.resting
+    assert look(again, sess2, 14 * HOUR_MS) == 0 and not sess2.resting
+
+
+def test_the_old_saved_layout_still_reads_counting_each_start_for_24_hours():
+    d, sess = Dose(), make()
+    # day1: B, RTC, unix offset, UTC offset, symptom stop B, then the starts' B.
+    assert d.restore("day1 7200 - {} 3600 3600 0 3600".format(AT_23H)) is None
+    d.sync(sess)
+    assert sess.sessions_today == 2 and sess.resting
+    assert look(d, sess, DAY_MS - 7200 * 1000 - 1000) == 2 and sess.resting
+    assert look(d, sess, DAY_MS - 7200 * 1000) == 1
+    assert look(d, sess, DAY_MS - 3600 * 1000) == 0 and not sess.resting
+    assert d.text().startswith("day2 ")
 
 
 def test_more_starts_than_a_day_allows_keep_the_latest():
     d, sess = fresh(), make(24)
     for i in range(KEEP + 6):
         start(d, sess, i * 60 * 1000)
-    assert d.n == KEEP and d.starts[0] == 6 * 60 and d.starts[KEEP - 1] == (KEEP + 5) * 60
+    assert d.n == KEEP and d.ends[0] == 6 * 60 + 86400
+    assert d.ends[KEEP - 1] == (KEEP + 5) * 60 + 86400
     assert len(d.text().split()) == 6 + KEEP
 
 
@@ -194,7 +299,7 @@ def test_the_count_is_saved_with_the_next_id_and_read_back_at_boot():
     wlog.close()
     with open(root + "/" + log.NEXT_ID) as f:
         lines = f.read().split("\n")
-    assert lines[0] == "2" and lines[1].startswith("day1 ")
+    assert lines[0] == "2" and lines[1].startswith("day2 ")
     boot = log.SessionLog(root, cfg, "test")
     assert boot.next_id == 2 and boot.day_text == lines[1]
     d, sess = Dose(), s.Session(cfg)
@@ -236,3 +341,28 @@ def test_a_shutdown_saves_the_days_clock_for_the_next_boot():
     d = Dose()
     d.restore(boot.day_text)
     assert d.b == 7
+
+
+def test_the_hosts_clock_is_saved_with_the_day_before_the_rtc_moves():
+    """On a ball the RTC keeps the host's clock through a reset, and the boot reads the time
+    that passed from it: were the RTC set first, a reset before the day's save would take
+    the clock's jump for time that passed, and end the rest."""
+    from ball.control import Control
+
+    root = tmp_path("dose-clock")
+    os.mkdir(root)
+    wlog = log.SessionLog(root, config.DEFAULTS, "test")
+    seen = []
+
+    class RtcBoard(FakeBoard):
+        def set_time(self, unix):
+            with open(root + "/" + log.NEXT_ID) as f:
+                seen.append(f.read().split("\n")[1])
+
+    board = RtcBoard(counts=0)
+    app = App(board, config.DEFAULTS, None, wlog, dose=fresh())
+    app.now = run_ticks(app, board, 0, 3000)
+    wlog.service(True)
+    Control(app).set_clock(AT_23H, UTC_PLUS_1)
+    (saved,) = seen
+    assert saved.split()[3] == str(AT_23H - 3)  # the new link from B to unix time
