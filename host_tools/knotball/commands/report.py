@@ -1,16 +1,13 @@
 """knotball report: one session from the history — its summary, and on request a plot of it
 (--png) and its trace (--csv). Output files are written whole or not at all."""
 
-import os
-import tempfile
-from pathlib import Path
-
 from rich.console import Console
 from rich.text import Text
 
 from ball.wire import BAND_NAMES
 from knotball import timeline
 from knotball.history import guidance, store
+from knotball.outfiles import write_whole
 from knotball.runtime import UsageError
 
 STRIP_CELLS_MS = (250, 500, 1000, 2000)
@@ -86,44 +83,6 @@ def csv_bytes(s):
     rows = ["t_ms,band,force_n"]
     rows += ["{},{},{}".format(t, BAND_NAMES[b], _newtons(f)) for t, b, f in s["trace"]]
     return ("\n".join(rows) + "\n").encode()
-
-
-def write_whole(outputs):
-    """Write each (option, path, bytes): all into temporary files beside their targets
-    first, then renamed over them, so no output is ever left half-written."""
-    staged = []
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        for option, path, data in outputs:
-            target = Path(path)
-            if target.is_dir():
-                raise UsageError("{} {}: is a directory; give a file name".format(option, path))
-            try:
-                fd, tmp = tempfile.mkstemp(
-                    prefix="." + target.name + ".", suffix=".tmp", dir=target.parent
-                )
-                staged.append((tmp, target))
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.chmod(tmp, 0o666 & ~umask)
-            except OSError as e:
-                raise UsageError(
-                    "{} {}: cannot write it ({}); nothing was written".format(
-                        option, path, e.strerror or e
-                    )
-                )
-        for tmp, target in staged:
-            os.replace(tmp, target)
-        staged = []
-    finally:
-        for tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def _band_strip(s, console):
