@@ -1,12 +1,15 @@
 """knotball report: one session from the history — its summary, and on request a plot of it
-(--png) and its trace (--csv). Output files are written whole or not at all."""
+(--png) and its trace (--csv); or, with --pdf, the report for the physiotherapist over a
+range of days (--from/--to). Output files are written whole or not at all."""
+
+import sys
 
 from rich.console import Console
 from rich.text import Text
 
 from ball.wire import BAND_NAMES
 from knotball import timeline
-from knotball.history import guidance, store
+from knotball.history import guidance, physio, store
 from knotball.outfiles import write_whole
 from knotball.runtime import UsageError
 
@@ -24,6 +27,12 @@ def add_arguments(p):
     p.add_argument("--ball", metavar="NAME", help="the ball, when several have this id")
     p.add_argument("--png", metavar="FILE", help="plot force over time by band into FILE")
     p.add_argument("--csv", metavar="FILE", help="write the trace as t_ms,band,force_n rows")
+    p.add_argument(
+        "--pdf",
+        metavar="FILE",
+        help="the report for the physiotherapist over the days --from..--to, as a PDF",
+    )
+    physio.add_range_arguments(p, "the first session's date")
 
 
 def latest(sessions):
@@ -144,7 +153,50 @@ def render(s, console):
         console.print(Text("  no trace: the ball dropped it to free flash", "dim"))
 
 
+def run_pdf(args):
+    """The physio's report: every session started from --from to --to (of --ball)."""
+    if args.session is not None or args.png or args.csv:
+        raise UsageError(
+            "--pdf reports a range of days (--from/--to), not one session: give SESSION, "
+            "--png and --csv in another `knotball report`"
+        )
+    hist = store.History()
+    try:
+        everything = hist.sessions(args.ball)
+        first, last = physio.date_range(everything, args.first, args.last)
+        calibrations = hist.calibrations()
+    except store.StoreError as e:
+        raise UsageError(str(e))
+    except ValueError as e:
+        raise UsageError(str(e))
+    sessions = physio.between(everything, first, last)
+    from knotball.history import pdf  # matplotlib takes a while to import: only when asked
+
+    data, pages = pdf.render(sessions, calibrations, first, last, everything)
+    write_whole([("--pdf", args.pdf, data)])
+    span = physio.range_text(first, last)
+    if not sessions:
+        print(
+            "no sessions {}{}: wrote {}, one page that says so".format(
+                span, " of ball " + args.ball if args.ball else "", args.pdf
+            ),
+            file=sys.stderr,
+        )
+        return 0
+    n = len(sessions)
+    print(
+        "wrote {}: {} pages, {} session{} {}".format(
+            args.pdf, pages, n, "" if n == 1 else "s", span
+        )
+    )
+    return 0
+
+
 def run(args):
+    if args.pdf:
+        return run_pdf(args)
+    if args.first is not None or args.last is not None:
+        raise UsageError("--from and --to choose the days of --pdf: add --pdf FILE")
     hist = store.History()
     try:
         balls = hist.balls()
