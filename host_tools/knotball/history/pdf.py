@@ -32,7 +32,7 @@ GUIDANCE = "the guidance: up to {} sessions a day on an area, 5–6 minutes each
     guidance.SESSIONS_PER_DAY
 )
 HOW_TO_MEASURE = (
-    "Measure it with `knotball calibrate bands`: three slow presses into the ball, each built "
+    "Measure it with 'knotball calibrate bands': three slow presses into the ball, each built "
     "up over about 5 s until the pressure feels strong but good. Repeat it every week or two "
     "on the same area to see a trend."
 )
@@ -124,7 +124,7 @@ def _dose_page(pages, days, sessions, undated):
     top = fig.add_axes((0.07, 0.52, 0.70, 0.30))
     bottom = fig.add_axes((0.07, 0.16, 0.70, 0.25))
     width = 0.8 / max(len(areas), 1)
-    label = len(days) <= 31
+    label = len(days) <= 14  # room for a label on each bar
     for k, area in enumerate(areas):
         xs = [i - 0.4 + width * (k + 0.5) for i in range(len(days))]
         n = [d["areas"].get(area, {}).get("sessions", 0) for d in days]
@@ -150,7 +150,7 @@ def _dose_page(pages, days, sessions, undated):
     _plain(top)
     _counts_axis(top, max([guidance.SESSIONS_PER_DAY] + [d["sessions"] for d in days]))
     _day_axis(top, days)
-    top.set_ylabel("sessions")
+    top.set_ylabel("sessions a day")
     top.set_title("Sessions per day and area (minutes on top)", loc="left", fontsize=11)
     top.legend(title="area", loc="upper left", bbox_to_anchor=(1.11, 1), frameon=False, fontsize=8)
 
@@ -179,7 +179,7 @@ def _dose_page(pages, days, sessions, undated):
     longest = max([s["duration_ms"] / 60000 for s in sessions] + [limit])
     bottom.set_ylim(0, longest * 1.2)
     _day_axis(bottom, days)
-    bottom.set_ylabel("minutes")
+    bottom.set_ylabel("minutes per session")
     bottom.set_title("Minutes of each session, per day and area", loc="left", fontsize=11)
     notes = ["{}: {}".format(d["date"], note) for d in days for note in d["notes"]]
     if notes:
@@ -255,18 +255,15 @@ def _threshold_page(pages, measured, first, last):
     if not [m for m in measured if not m["before"]]:
         fig = pages.new("Pressure threshold per area")
         fig.text(0.05, 0.8, "No pressure threshold measured {}.".format(span), fontsize=13)
-        earlier = [m for m in measured if m["before"]]
-        for i, m in enumerate(earlier):
-            fig.text(
-                0.05,
-                0.74 - i * 0.04,
-                "Last measured before: {} on {}: {:.1f} N".format(
-                    m["area"], m["date"], m["level_n"]
-                ),
-                fontsize=10,
-                color=GREY,
-            )
-        fig.text(0.05, 0.6, HOW_TO_MEASURE, fontsize=10, wrap=True)
+        lines = [
+            "Last measured before: {} on {}: {:.1f} N".format(m["area"], m["date"], m["level_n"])
+            for m in measured
+            if m["before"]
+        ]
+        if lines:
+            lines.append("")
+        lines += textwrap.wrap(HOW_TO_MEASURE, 110)
+        fig.text(0.05, 0.74, "\n".join(lines), fontsize=11, va="top", linespacing=1.6)
         pages.save(fig)
         return
     areas = sorted({m["area"] for m in measured})

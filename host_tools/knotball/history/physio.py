@@ -107,14 +107,17 @@ def dates(first, last):
 
 
 def _area_notes(area, n, longest_ms):
+    on = "" if area == UNSPECIFIED else " on " + area
     notes = []
     if n > SESSIONS_PER_DAY:
         notes.append(
-            "{} sessions on {}: the advice is up to {} a day".format(n, area, SESSIONS_PER_DAY)
+            "{} sessions{}: the advice is up to {} a day on an area".format(
+                n, on, SESSIONS_PER_DAY
+            )
         )
     if longest_ms > SESSION_MAX_MS:
         notes.append(
-            "a session of {:.1f} min on {}: the advice is up to 6".format(longest_ms / 60000, area)
+            "a session of {:.1f} min{}: the advice is up to 6".format(longest_ms / 60000, on)
         )
     return notes
 
