@@ -31,15 +31,17 @@ demo: venv
 demo-sim: venv
 	$(BIN)/knotball sim $(DEMO_TRACE)
 
-# The page's browser tests need Chromium: installed here when running as root (CI), failing
-# soft; without it pytest deselects them and says so in its last lines.
+# The page's browser tests need Chromium, the report's PDF tests poppler-utils (pdftoppm,
+# pdftotext): installed here when running as root (CI), failing soft; without them pytest
+# deselects those tests and says so in its last lines.
 test: venv
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing chromium and chromium-driver for the page's browser tests"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      chromium chromium-driver) >/dev/null 2>&1 || echo "chromium: not installed"; \
-	  fi; \
+	@need=""; \
+	[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || need="chromium chromium-driver"; \
+	command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null || need="$$need poppler-utils"; \
+	if [ -n "$$need" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo installing $$need for the browser and PDF tests; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need) \
+	    >/dev/null 2>&1 || echo "$$need: not installed"; \
 	fi
 	$(BIN)/python -m pytest
 

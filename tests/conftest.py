@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,8 @@ def pytest_collection_modifyitems(config, items):
     off = [] if config.getoption("--device") else ["device"]
     if not browser_present():
         off.append("browser")
+    if not poppler_present():
+        off.append("poppler")
     keep = [item for item in items if not any(m in item.keywords for m in off)]
     dropped = [item for item in items if any(m in item.keywords for m in off)]
     if dropped:
@@ -119,17 +122,32 @@ def browser_present():
     return True
 
 
+POPPLER = ("pdftoppm", "pdftotext")
+
+
+def poppler_present():
+    """poppler-utils, which renders the report's PDF pages to PNG and reads back its text."""
+    return all(shutil.which(tool) for tool in POPPLER)
+
+
 def pytest_terminal_summary(terminalreporter, config):
     """Say at the very end which tests did not run and why: deselected is not passed."""
     dropped = config.stash.get(_DROPPED, [])
     browser = [i for i in dropped if "browser" in i.keywords]
     device = [i for i in dropped if "device" in i.keywords]
+    poppler = [i for i in dropped if "poppler" in i.keywords]
     if browser:
         terminalreporter.write_line(
             "NOT RUN: {} browser test(s) deselected: no {} (make test installs them as "
             "root: apt-get install chromium chromium-driver)".format(
                 len(browser), " / ".join(CHROMIUM)
             ),
+            yellow=True,
+        )
+    if poppler:
+        terminalreporter.write_line(
+            "NOT RUN: {} PDF test(s) deselected: no {} (make test installs them as root: "
+            "apt-get install poppler-utils)".format(len(poppler), " / ".join(POPPLER)),
             yellow=True,
         )
     if device:

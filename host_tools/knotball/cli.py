@@ -16,6 +16,7 @@ COMMANDS = {
     "pull": ("pull", "copy the ball's session logs to the history, then delete them"),
     "live": ("live", "watch pressure, band and session time live, as the person rolls"),
     "history": ("history", "list the sessions in the history, with daily totals"),
+    "export": ("export", "write the sessions in the history as CSV rows for a spreadsheet"),
     "report": ("report", "one session's summary, plot (--png) and trace (--csv)"),
     "virtual": ("virtual", "a ball without hardware, on a pty mpremote can use"),
     "calibrate": ("calibrate", "fit the sensor with a kitchen scale, or set the bands"),

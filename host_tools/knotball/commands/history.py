@@ -1,6 +1,8 @@
 """knotball history: the sessions in the host history, with daily totals against the
-physiotherapist's guidance (up to three sessions a day, 5–6 minutes on an area)."""
+physiotherapist's guidance (up to three sessions a day, 5–6 minutes on an area); --week: the
+last seven days, a row each, with totals per area."""
 
+import datetime
 import json
 
 from rich.console import Console
@@ -8,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from knotball import stops
-from knotball.history import advice, store
+from knotball.history import advice, physio, store
 from knotball.history.guidance import (
     SESSION_MAX_MS,
     SESSIONS_PER_DAY,
@@ -31,6 +33,12 @@ EMPTY = (
 
 def add_arguments(p):
     p.add_argument("--ball", metavar="NAME", help="only the sessions of this ball")
+    p.add_argument(
+        "--week",
+        action="store_true",
+        help="the last 7 days (today included): per day sessions, minutes, too hard, symptom "
+        "stops, and minutes per area",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object: sessions and days")
 
 
@@ -115,6 +123,72 @@ def _days_table(day_rows, show_ball):
     return t
 
 
+def _area_cell(a):
+    if not a:
+        return Text("–", style="dim")
+    return "{} × {}".format(a["sessions"], short_minutes(a["duration_ms"]))
+
+
+def _week_table(day_rows):
+    areas = physio.areas_in(day_rows) or [physio.UNSPECIFIED]
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    t.add_column("day", no_wrap=True)
+    for name in ("sessions", "time", "too hard", "symptom stops"):
+        t.add_column(name, justify="right", no_wrap=True)
+    for area in areas:
+        t.add_column(area, justify="right", no_wrap=True)
+    for d in day_rows:
+        when = datetime.date.fromisoformat(d["date"]).strftime("%a %Y-%m-%d")
+        when += "*" if d["notes"] else ""
+        quiet = "dim" if not d["sessions"] else ""
+        row = [Text(when, quiet), Text(str(d["sessions"]), quiet)]
+        row.append(Text(short_minutes(d["duration_ms"]), quiet))
+        row.append(Text(str(d["too_hard"]), "red" if d["too_hard"] else quiet))
+        row.append(Text(str(d["symptom_stops"]), "bold cyan" if d["symptom_stops"] else quiet))
+        row += [_area_cell(d["areas"].get(area)) for area in areas]
+        t.add_row(*row)
+    return t
+
+
+def run_week(args, history, sessions):
+    first, last = physio.last_week()
+    day_rows = physio.day_totals(sessions, first, last)
+    if args.json:
+        out = {"history": str(history.path), "from": str(first), "to": str(last)}
+        print(json.dumps(dict(out, days=day_rows)))
+        return 0
+    console = Console(highlight=False)
+    n = sum(d["sessions"] for d in day_rows)
+    console.print(
+        Text.assemble(
+            ("The last 7 days", "bold"),
+            ", {} to {}: {} session{}, {}".format(
+                first,
+                last,
+                n,
+                "" if n == 1 else "s",
+                short_minutes(sum(d["duration_ms"] for d in day_rows)),
+            ),
+        )
+    )
+    console.print(
+        Text(
+            "the guidance: up to {} sessions a day on an area, 5–6 minutes each".format(
+                SESSIONS_PER_DAY
+            ),
+            "dim",
+        )
+    )
+    console.print(_week_table(day_rows))
+    for d in day_rows:
+        for note in d["notes"]:
+            console.print(Text("* {}: over the guidance: {}".format(d["date"], note), "yellow"))
+    if not n:
+        console.print("No sessions {}.".format(physio.range_text(first, last)))
+    console.print(Text("history file: {}".format(history.path), "dim"))
+    return 0
+
+
 def run(args):
     history = store.History()
     try:
@@ -130,6 +204,8 @@ def run(args):
                 )
             )
         sessions = []
+    if args.week:
+        return run_week(args, history, sessions)
     day_rows = days(sessions)
     shown = sorted({s["ball"] for s in sessions})
     try:

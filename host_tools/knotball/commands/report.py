@@ -1,16 +1,16 @@
 """knotball report: one session from the history — its summary, and on request a plot of it
-(--png) and its trace (--csv). Output files are written whole or not at all."""
+(--png) and its trace (--csv); or, with --pdf, the report for the physiotherapist over a
+range of days (--from/--to). Output files are written whole or not at all."""
 
-import os
-import tempfile
-from pathlib import Path
+import sys
 
 from rich.console import Console
 from rich.text import Text
 
 from ball.wire import BAND_NAMES
 from knotball import timeline
-from knotball.history import guidance, store
+from knotball.history import guidance, physio, store
+from knotball.outfiles import write_whole
 from knotball.runtime import UsageError
 
 STRIP_CELLS_MS = (250, 500, 1000, 2000)
@@ -27,6 +27,12 @@ def add_arguments(p):
     p.add_argument("--ball", metavar="NAME", help="the ball, when several have this id")
     p.add_argument("--png", metavar="FILE", help="plot force over time by band into FILE")
     p.add_argument("--csv", metavar="FILE", help="write the trace as t_ms,band,force_n rows")
+    p.add_argument(
+        "--pdf",
+        metavar="FILE",
+        help="the report for the physiotherapist over the days --from..--to, as a PDF",
+    )
+    physio.add_range_arguments(p, "the first session's date")
 
 
 def latest(sessions):
@@ -88,44 +94,6 @@ def csv_bytes(s):
     return ("\n".join(rows) + "\n").encode()
 
 
-def write_whole(outputs):
-    """Write each (option, path, bytes): all into temporary files beside their targets
-    first, then renamed over them, so no output is ever left half-written."""
-    staged = []
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        for option, path, data in outputs:
-            target = Path(path)
-            if target.is_dir():
-                raise UsageError("{} {}: is a directory; give a file name".format(option, path))
-            try:
-                fd, tmp = tempfile.mkstemp(
-                    prefix="." + target.name + ".", suffix=".tmp", dir=target.parent
-                )
-                staged.append((tmp, target))
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.chmod(tmp, 0o666 & ~umask)
-            except OSError as e:
-                raise UsageError(
-                    "{} {}: cannot write it ({}); nothing was written".format(
-                        option, path, e.strerror or e
-                    )
-                )
-        for tmp, target in staged:
-            os.replace(tmp, target)
-        staged = []
-    finally:
-        for tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-
 def _band_strip(s, console):
     """The session as rows of band marks, like `knotball sim` shows it, but with marks long
     enough for a whole session to fit in a dozen rows; each mark shows the highest band
@@ -185,7 +153,50 @@ def render(s, console):
         console.print(Text("  no trace: the ball dropped it to free flash", "dim"))
 
 
+def run_pdf(args):
+    """The physio's report: every session started from --from to --to (of --ball)."""
+    if args.session is not None or args.png or args.csv:
+        raise UsageError(
+            "--pdf reports a range of days (--from/--to), not one session: give SESSION, "
+            "--png and --csv in another `knotball report`"
+        )
+    hist = store.History()
+    try:
+        everything = hist.sessions(args.ball)
+        first, last = physio.date_range(everything, args.first, args.last)
+        calibrations = hist.calibrations()
+    except store.StoreError as e:
+        raise UsageError(str(e))
+    except ValueError as e:
+        raise UsageError(str(e))
+    sessions = physio.between(everything, first, last)
+    from knotball.history import pdf  # matplotlib takes a while to import: only when asked
+
+    data, pages = pdf.render(sessions, calibrations, first, last, everything)
+    write_whole([("--pdf", args.pdf, data)])
+    span = physio.range_text(first, last)
+    if not sessions:
+        print(
+            "no sessions {}{}: wrote {}, one page that says so".format(
+                span, " of ball " + args.ball if args.ball else "", args.pdf
+            ),
+            file=sys.stderr,
+        )
+        return 0
+    n = len(sessions)
+    print(
+        "wrote {}: {} pages, {} session{} {}".format(
+            args.pdf, pages, n, "" if n == 1 else "s", span
+        )
+    )
+    return 0
+
+
 def run(args):
+    if args.pdf:
+        return run_pdf(args)
+    if args.first is not None or args.last is not None:
+        raise UsageError("--from and --to choose the days of --pdf: add --pdf FILE")
     hist = store.History()
     try:
         balls = hist.balls()
