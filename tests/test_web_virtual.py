@@ -282,3 +282,35 @@ def test_the_page_flashed_with_the_firmware_is_what_the_paired_phone_gets(paged)
     for shown in ('id="force"', 'id="band"', "/live", "/symptom", "Numbness or tingling"):
         assert shown in page
     assert len(body) < 4096  # small enough for the ball's flash and a slow link
+
+
+def answers(port, token):
+    """The page's server answers a paired GET / (False: nothing listens, the radio is off)."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/?k=" + token)
+        status = conn.getresponse().status
+        conn.close()
+        return status == 200
+    except OSError:
+        return False
+
+
+def wait_for(pred, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_the_radio_goes_off_when_unused_and_a_press_brings_the_page_back(paged, tmp_path):
+    """Five minutes of the ball's clock untouched (at 50x: 6 s here), the server closes and
+    the radio is off; a press at 480 s serves the page again."""
+    press = tmp_path / "press.txt"
+    press.write_text("0 0\n480 0\n481 30\n484 30\n485 0\n")
+    p = paged("--press", press, "--speed", 50)
+    assert answers(p.port, p.token)
+    assert wait_for(lambda: not answers(p.port, p.token), 120), "the radio never went off"
+    assert wait_for(lambda: answers(p.port, p.token), 120), "a press never brought it back"

@@ -86,6 +86,7 @@ class App:
         self.log = log  # a log.SessionLog, or None
         self.console = console  # a console.Console (the USB console), or None
         self.web = None  # a web.Server (the live page over Wi-Fi), or None
+        self.radio = None  # a start.RadioSwitch once a page was served: the radio on or off
         # Sessions per day kept across reboots (a dose.Dose), or None: the session counts
         # them itself. The log saves the day's state with its next id.
         self.dose = dose
@@ -273,9 +274,12 @@ class App:
                     self.log.service(idle, self.now, calm)
                 if self.console is not None:
                     self.console.poll(self.now)  # spare time, like the flash step
-                if self.web is not None:
+                if self.radio is not None or self.web is not None:
                     try:
-                        self.web.poll(self.now)  # spare time too, its work bounded per poll
+                        if self.radio is not None:
+                            self.radio.poll(self.now)  # on while useful (ball/radio.py)
+                        if self.web is not None:
+                            self.web.poll(self.now)  # spare time too, bounded per poll
                     except Exception as e:
                         self._lose_web(e)
                 deadline = board.ticks_add(deadline, PERIOD_MS)

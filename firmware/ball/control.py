@@ -127,14 +127,19 @@ class Control:
 
     def restart_page(self, wifi_path):
         """The page (re)started from the network stored at wifi_path, after `KB wifi`
-        changed it or to retry a station that was still connecting; stopped when off."""
-        from ball.start import serve  # loaded already: it booted the ball
+        changed it, at boot, or to retry a station that was still connecting; stopped when off.
+        The radio's switch (start.RadioSwitch) comes with the first page served."""
+        from ball.start import RadioSwitch, serve  # loaded already: it booted the ball
 
         app = self.app
         if app.web is not None:
             app.web.close()
             app.web = None
         app.web = serve(app.board, self, wifi_path)
+        if app.radio is not None:
+            app.radio.radio.wake(app.now)  # asked for: on for a while from now
+        elif app.web is not None:
+            app.radio = RadioSwitch(app.board, self, wifi_path, app.now)
         return app.web
 
     def limits(self):

@@ -7,7 +7,7 @@ import time
 
 from ball import config
 from ball.app import CUTOFF_MV, RESUME_MV, WAKE_CHECK_MS, battery_empty
-from ball.session import EV_FAULT, EV_FAULT_CLEAR
+from ball.session import ACTIVE, EV_FAULT, EV_FAULT_CLEAR
 
 app = None
 
@@ -120,6 +120,44 @@ class Joining:
         pass
 
 
+class RadioSwitch:
+    """The radio's state machine (ball.radio) made real: off closes the page's server and
+    turns the radio off (Board.net(False)); on serves the page again. Polled by the loop
+    before the page; made by Control.restart_page, so only a ball that served a page (or
+    was asked to by `KB wifi`) has one."""
+
+    def __init__(self, hw, control, wifi_path, now_ms):
+        from ball.radio import Radio
+
+        self.hw = hw
+        self.control = control
+        self.wifi_path = wifi_path
+        self.radio = Radio(now_ms)
+
+    def poll(self, now_ms):
+        app = self.control.app
+        s = app.session
+        web = app.web
+        busy = (
+            s.state == ACTIVE or s.band != 0 or bool(web is not None and web.addr and web.streams)
+        )
+        if not self.radio.step(now_ms, busy):
+            return
+        if self.radio.on:
+            print("knotball: radio on")
+            app.web = serve(self.hw, self.control, self.wifi_path)
+            return
+        print(
+            "knotball: radio off, unused for {} s: a press turns it on".format(
+                self.radio.keep_ms // 1000
+            )
+        )
+        app.web = None
+        if web is not None:
+            web.close()
+        self.hw.net(False)
+
+
 def report(now_ms, ev):
     """The USB console hears what the ball cannot show: why the sensor failed."""
     if ev & EV_FAULT and app is not None:
@@ -182,7 +220,7 @@ def main(board):
     # The USB console: live stream, log transfer, config and clock for the host tools.
     control = Control(app)
     app.console = Console(sys.stdin.buffer, sys.stdout.buffer, control, LOG_ROOT, CONFIG_PATH)
-    app.web = serve(hw, control)
+    control.restart_page(WIFI_PATH)  # the page, if Wi-Fi is on, and the radio's switch
     try:
         app.run()
     except KeyboardInterrupt:
