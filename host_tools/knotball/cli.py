@@ -23,6 +23,7 @@ COMMANDS = {
     "flash": ("flash", "deploy firmware, board profile, config and clock to the ball"),
     "config": ("config", "show the ball's config, or change keys: KEY=VALUE ..."),
     "wifi": ("wifi", "the ball's Wi-Fi for its live page: state, URL and QR code"),
+    "area": ("area", "the body area of the sessions: choose one, add one, the day per area"),
     "demo": ("demo", "the whole job on a virtual ball: flash, live, pull, report"),
 }
 

@@ -161,7 +161,7 @@ def test_a_power_cut_after_a_clock_jump_keeps_the_days_count_and_rest():
     d.set_clock(70 * 1000, AT_23H + 3599, UTC_PLUS_1)  # "23:59:59"
     look(d, sess, 71 * 1000)
     saved = d.text()
-    assert saved.startswith("day2 ")
+    assert saved.startswith("day3 ")
     again, sess2 = Dose(), make(1)  # the power comes back: no RTC, no clock
     assert again.restore(saved) is None
     again.sync(sess2)
@@ -179,7 +179,7 @@ def test_the_old_saved_layout_still_reads_counting_each_start_for_24_hours():
     assert look(d, sess, DAY_MS - 7200 * 1000 - 1000) == 2 and sess.resting
     assert look(d, sess, DAY_MS - 7200 * 1000) == 1
     assert look(d, sess, DAY_MS - 3600 * 1000) == 0 and not sess.resting
-    assert d.text().startswith("day2 ")
+    assert d.text().startswith("day3 ")
 
 
 def test_more_starts_than_a_day_allows_keep_the_latest():
@@ -188,7 +188,7 @@ def test_more_starts_than_a_day_allows_keep_the_latest():
         start(d, sess, i * 60 * 1000)
     assert d.n == KEEP and d.ends[0] == 6 * 60 + 86400
     assert d.ends[KEEP - 1] == (KEEP + 5) * 60 + 86400
-    assert len(d.text().split()) == 6 + KEEP
+    assert len(d.text().split()) == 7 + KEEP
 
 
 def test_a_reboot_without_clock_or_rtc_assumes_no_time_passed():
@@ -299,7 +299,7 @@ def test_the_count_is_saved_with_the_next_id_and_read_back_at_boot():
     wlog.close()
     with open(root + "/" + log.NEXT_ID) as f:
         lines = f.read().split("\n")
-    assert lines[0] == "2" and lines[1].startswith("day2 ")
+    assert lines[0] == "2" and lines[1].startswith("day3 ")
     boot = log.SessionLog(root, cfg, "test")
     assert boot.next_id == 2 and boot.day_text == lines[1]
     d, sess = Dose(), s.Session(cfg)
