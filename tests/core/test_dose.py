@@ -371,10 +371,10 @@ def test_the_hosts_clock_is_saved_with_the_day_before_the_rtc_moves():
 # ---- per area: sessions a day and 6 minutes a day on each area ----
 
 
-def area_app(limit_s=300, max_per_day=3):
-    """An App with a Dose and a log in a fresh directory: (app, board, log)."""
+def area_app(name, limit_s=300, max_per_day=3):
+    """An App with a Dose and a log in a fresh directory `name`: (app, board, log)."""
     cfg = config.validate({"session_limit_s": limit_s, "max_sessions_per_day": max_per_day})
-    root = tmp_path("dose-area-{}-{}".format(limit_s, max_per_day))
+    root = tmp_path(name)
     os.mkdir(root)
     wlog = log.SessionLog(root, cfg, "test")
     board = FakeBoard(counts=0)
@@ -412,7 +412,7 @@ def test_each_area_gets_its_own_sessions_a_day_and_no_area_keeps_the_whole_body_
 
 
 def test_an_areas_session_limit_is_what_is_left_of_its_6_minutes_today():
-    app, board, _ = area_app(limit_s=300)
+    app, board, _ = area_app("dose-area-left")
     app.dose.set_area("lower_back", app.session)
     t, first = session_of(app, board, 0, 400 * 1000)
     assert first == 300 * 1000  # the config's limit
@@ -427,7 +427,7 @@ def test_an_areas_session_limit_is_what_is_left_of_its_6_minutes_today():
 
 
 def test_a_short_session_leaves_its_area_the_rest_of_its_minutes():
-    app, board, _ = area_app(limit_s=300)
+    app, board, _ = area_app("dose-area-short")
     app.dose.set_area("hamstrings", app.session)
     t, first = session_of(app, board, 0, 100 * 1000)
     assert 119 * 1000 <= first <= 121 * 1000  # 100 s pressed, then 20 s idle: an idle stop
@@ -486,7 +486,7 @@ def test_a_garbled_area_count_is_reported_and_counting_starts_from_zero():
 def test_the_session_log_records_the_area_chosen():
     from ball.wire import logfile
 
-    app, board, wlog = area_app(limit_s=5, max_per_day=3)
+    app, board, wlog = area_app("dose-area-log", limit_s=5)
     t, _ = session_of(app, board, 0, 6000)
     app.dose.set_area("neck_shoulder_left", app.session)
     t, _ = session_of(app, board, t, 6000)

@@ -62,19 +62,28 @@ def _session_json(s):
         "has_trace",
     )
     out = {k: s[k] for k in keys}
+    out["area"] = physio.area_of(s)
     out["date"] = day_of(s)
     out["over_guidance"] = s["duration_ms"] > SESSION_MAX_MS
     out["notes"] = session_notes(s)
     return out
 
 
+def _at(s):
+    """A session's start time of day (its date heads its day's rows)."""
+    when = started(s)
+    return when if not s["start_unix"] else when[: -len("YYYY-MM-DD HH:MM")] + when[-5:]
+
+
 def _sessions_table(sessions, show_ball):
-    # One space between columns when a ball column is added: the table still fits 80.
-    t = Table(box=None, header_style="bold", pad_edge=False, collapse_padding=show_ball)
+    # Each day heads its own rows, so a row gives only the time of day, and one space parts
+    # the columns: the table, its area and ball columns included, fits 80 columns.
+    t = Table(box=None, header_style="bold", pad_edge=False, collapse_padding=True)
     t.add_column("started", no_wrap=True)
     if show_ball:
         t.add_column("ball", no_wrap=True)
     t.add_column("id", justify="right", no_wrap=True)
+    t.add_column("area", max_width=15)
     t.add_column("time", justify="right", no_wrap=True)
     t.add_column("stopped", no_wrap=True)
     for band in ("light", "medium", "firm", "over"):
@@ -83,11 +92,14 @@ def _sessions_table(sessions, show_ball):
     last_day = ()
     for s in sessions:
         day = day_of(s)
-        if last_day != () and day != last_day:
-            t.add_row()  # a blank line between days
+        if day != last_day:
+            if last_day != ():
+                t.add_row()  # a blank line between days
+            t.add_row(Text(day or UNKNOWN_DAY, "bold"))
         last_day = day
         over = s["duration_ms"] > SESSION_MAX_MS
-        row = [started(s)] + ([s["ball"]] if show_ball else []) + [str(s["id"])]
+        row = [_at(s)] + ([s["ball"]] if show_ball else []) + [str(s["id"])]
+        row.append(physio.area_of(s).replace("_", " "))
         row.append(Text(short_minutes(s["duration_ms"]), style="yellow" if over else ""))
         reason = stops.phrase(s["stop_reason"])
         row.append(reason + ("*" if session_notes(s) else ""))
