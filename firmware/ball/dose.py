@@ -153,7 +153,7 @@ class Dose:
 
     def today(self):
         """{area: [sessions, seconds]} of the counts still running ("" for no area)."""
-        out = {}
+        out: dict = {}
         for i in range(self.n):
             t = out.setdefault(self.areas[i], [0, 0])
             t[0] += 1

@@ -159,8 +159,8 @@ def next_area(link):
 def follow(opener, view, status, sleep=time.sleep, keys=None):
     """Samples from opener()'s link to view.sample() until Ctrl-C; on a read error or a
     silence, status("reconnecting…") and opener() again every second until it works.
-    `s` from keys ends the session as a symptom stop, `a` chooses the next area. The first opener() call's errors
-    are the caller's. Returns 0."""
+    `s` from keys ends the session as a symptom stop, `a` chooses the next area. The first
+    opener() call's errors are the caller's. Returns 0."""
     link, cfg = opener()
     view.connected(cfg)
     try:

@@ -1,7 +1,8 @@
 """The ball's live page over Wi-Fi as a link for `knotball live --url` (DESIGN.md contract
 6): GET /live read with ball.wire.events.EventReader, its samples handed out as
-frame(deadline) -> (SAMPLE, dict) in the fields of ball.wire.console.unpack_live, and the
-`s` key's symptom as POST /symptom, the `a` key's area as GET and POST /area. The token is the URL's `k=`; messages never show it.
+frame(deadline) -> (SAMPLE, dict) in the fields of ball.wire.console.unpack_live, the `s`
+key's symptom as POST /symptom and the `a` key's area as GET and POST /area. The token is
+the URL's `k=`; messages never show it.
 """
 
 import http.client
