@@ -201,6 +201,28 @@ def run_week(args, history, sessions):
     return 0
 
 
+def _print_thresholds(console, trends):
+    """Each area's pressure threshold over time (`knotball measure`), if any was measured."""
+    if not trends:
+        return
+    console.print(
+        Text.assemble(
+            ("Pressure threshold per area", "bold"),
+            " — three slow presses to strong but good (knotball measure AREA)",
+        )
+    )
+    for area, ms in trends.items():
+        console.print(
+            "{}: {}; last {} (presses differ {:.0f} %)".format(
+                area.replace("_", " "),
+                physio.trend_text(ms),
+                ms[-1]["date"],
+                ms[-1]["spread_pct"] or 0,
+            )
+        )
+    console.print()
+
+
 def run(args):
     history = store.History()
     try:
@@ -228,6 +250,10 @@ def run(args):
         b: advice.suggest([s for s in sessions if s["ball"] == b], everyone=everyone)
         for b in shown
     }
+    try:
+        trends = physio.threshold_trends(history.calibrations())
+    except store.StoreError as e:
+        raise UsageError(str(e))
     if args.json:
         print(
             json.dumps(
@@ -236,6 +262,13 @@ def run(args):
                     "sessions": [_session_json(s) for s in sessions],
                     "days": day_rows,
                     "advice": tips,
+                    "thresholds": {
+                        area: [
+                            {k: m[k] for k in ("date", "level_n", "peaks_n", "spread_pct")}
+                            for m in ms
+                        ]
+                        for area, ms in trends.items()
+                    },
                 }
             )
         )
@@ -243,6 +276,7 @@ def run(args):
     console = Console(highlight=False)
     if not sessions:
         console.print(EMPTY)
+        _print_thresholds(console, trends)
         return 0
     several = len(shown) > 1
     n = len(sessions)
@@ -269,6 +303,7 @@ def run(args):
     )
     console.print(_days_table(day_rows, several))
     console.print()
+    _print_thresholds(console, trends)
     rest = [tip for tip in tips.values() if tip["kind"] == "rest"]
     # Rest is for the person, whichever ball: said once, not once per ball.
     for ball, tip in [("", rest[0])] if rest else list(tips.items()):

@@ -241,15 +241,6 @@ def _safety_page(pages, days, sessions):
     pages.save(fig)
 
 
-def _trend(points):
-    first, last = points[0]["level_n"], points[-1]["level_n"]
-    if len(points) < 2:
-        return "{:.1f} N (one measurement)".format(first)
-    return "{:.1f} N → {:.1f} N ({:+.1f} N, {:+.0f} %)".format(
-        first, last, last - first, 100 * (last - first) / first
-    )
-
-
 def _threshold_page(pages, measured, first, last):
     span = physio.range_text(first, last)
     if not [m for m in measured if not m["before"]]:
@@ -267,7 +258,10 @@ def _threshold_page(pages, measured, first, last):
         pages.save(fig)
         return
     areas = sorted({m["area"] for m in measured})
-    trends = ["{}: {}".format(a, _trend([m for m in measured if m["area"] == a])) for a in areas]
+    trends = [
+        "{}: {}".format(a, physio.trend_text([m for m in measured if m["area"] == a]))
+        for a in areas
+    ]
     subtitle = (
         "The level of three slow presses up to 'strong but good' (knotball calibrate bands): "
         "the dot is their mean, the bar their range.\nA level that rises over the weeks means "

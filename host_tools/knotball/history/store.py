@@ -37,7 +37,9 @@ older one is brought up to date by the first command that writes):
             name, which the user chooses per command), board, sensor, at_unix, kind
             ("scale" or "bands"), and JSON texts: values (the config keys saved on the
             ball), quality (fit errors, verdict, or the spread of the presses), points (the
-            raw measurements the values came from)
+            raw measurements the values came from), and (since version 5) area: the body
+            area a threshold was measured on (`knotball measure AREA`; kind "threshold", or
+            "bands" when the bands were set from it; NULL for `calibrate`)
 
 A session id is unique per ball. Adding a session already stored is a duplicate (no-op).
 A stored copy is replaced only by a more complete copy of the same session that agrees with
@@ -158,6 +160,7 @@ CREATE TABLE damaged_files (
 """,
     5: """
 ALTER TABLE sessions ADD COLUMN area TEXT;
+ALTER TABLE calibrations ADD COLUMN area TEXT;
 """,
 }
 # The friendly name a ball that reports an id gets when it first comes home: "ball-" and the
@@ -165,7 +168,7 @@ ALTER TABLE sessions ADD COLUMN area TEXT;
 NAME_PREFIX = "ball-"
 CALIBRATION_COLS = (
     "id", "ball", "board", "sensor", "at_unix", "kind", "firmware", "values_json",
-    "quality_json", "points_json",
+    "quality_json", "points_json", "area",
 )  # fmt: skip
 
 
@@ -473,12 +476,13 @@ class History:
         return [(n, c, bytes(d)) for n, c, d in rows]
 
     def add_calibration(self, ball, kind, values, quality, points, board=None, sensor=None,
-                        firmware=None, at=None):  # fmt: skip
-        """Record a calibration saved on the ball `ball` (its id from `KB hello`); values,
-        quality and points are JSON-able. Returns the row id. Raises StoreError."""
+                        firmware=None, at=None, area=None):  # fmt: skip
+        """Record a calibration saved on the ball `ball` (its id from `KB hello`), or a
+        threshold measured on a body area (`knotball measure`); values, quality and points
+        are JSON-able. Returns the row id. Raises StoreError."""
         row = (
             str(ball), board, sensor, int(time.time() if at is None else at), kind, firmware,
-            json.dumps(values), json.dumps(quality), json.dumps(points),
+            json.dumps(values), json.dumps(quality), json.dumps(points), area,
         )  # fmt: skip
         conn = self._connect(write=True)
         try:
