@@ -77,7 +77,7 @@ def test_areas_are_chosen_added_counted_apart_logged_and_kept_across_a_restart(t
         v.stop()
 
         v = VirtualBall(tmp_path, image)
-        v.wait_app()
+        assert v.wait_app()["area"] == "left_knee"  # `KB hello` says it too
         state = area(v)
         assert state["area"] == "left_knee" and state["today"]["calves"][0] == 1
         assert state["rest"] is False

@@ -32,9 +32,9 @@ GUIDANCE = "the guidance: up to {} sessions a day on an area, 5–6 minutes each
     guidance.SESSIONS_PER_DAY
 )
 HOW_TO_MEASURE = (
-    "Measure it with 'knotball calibrate bands': three slow presses into the ball, each built "
-    "up over about 5 s until the pressure feels strong but good. Repeat it every week or two "
-    "on the same area to see a trend."
+    "Measure it with 'knotball measure AREA' (or 'knotball calibrate bands'): three slow "
+    "presses into the ball on that area, each built up over about 5 s until the pressure "
+    "feels strong but good. Repeat it every week or two on the same area to see a trend."
 )
 
 
@@ -263,7 +263,7 @@ def _threshold_page(pages, measured, first, last):
         for a in areas
     ]
     subtitle = (
-        "The level of three slow presses up to 'strong but good' (knotball calibrate bands): "
+        "The level of three slow presses up to 'strong but good' (knotball measure AREA): "
         "the dot is their mean, the bar their range.\nA level that rises over the weeks means "
         "the area takes more pressure before it hurts. " + " · ".join(trends)
     )
