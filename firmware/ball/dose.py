@@ -25,7 +25,8 @@ from ball import const
 from ball.session import EV_START, EV_STOP, STOP_SYMPTOM
 
 DAY_S = const(86400)
-KEEP = const(64)  # counts kept: 3 a day on each of the 18 areas a config can name, and more
+KEEP = const(64)  # counts kept: 3 a day on each of the 18 areas a config can name, and more;
+# a day with KEEP sessions still counted gets the rest signal (none is ever forgotten)
 AREA_DAY_S = const(360)  # the most one area gets in a day (config.HARD_CAP_S)
 _MIN_LEFT_S = const(10)  # an area with less left than this has had its day
 NO_CAP_MS = const(1 << 29)  # Session.left_ms when no area limits it
@@ -122,7 +123,7 @@ class Dose:
         a = self.area
         if not a:
             self.count = self.n
-            self.left_ms = NO_CAP_MS
+            self.left_ms = NO_CAP_MS if self.n < KEEP else 0
             return
         count = 0
         secs = 0
@@ -134,7 +135,8 @@ class Dose:
             i += 1
         self.count = count
         left = AREA_DAY_S - secs
-        self.left_ms = left * 1000 if left >= _MIN_LEFT_S else 0
+        # A full record would forget a count to make room: rest until one ends instead.
+        self.left_ms = left * 1000 if left >= _MIN_LEFT_S and self.n < KEEP else 0
 
     def sync(self, sess):
         """Give the session the day's count, resting flag and what its area has left (also

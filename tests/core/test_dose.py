@@ -495,3 +495,15 @@ def test_the_session_log_records_the_area_chosen():
         with open(wlog.root + "/" + log.session_file(sid), "rb") as f:
             areas.append(logfile.parse(f.read())[0][0]["area"])
     assert areas == ["", "neck_shoulder_left"]
+
+
+def test_a_day_with_every_count_kept_in_use_rests_rather_than_forget_one():
+    d, sess = fresh(), make(24)
+    sess.limit_ms = 5000  # short sessions: 7 on an area take 35 of its 360 s
+    for i in range(KEEP):
+        d.set_area(config.AREAS[i % 10], sess)
+        assert not rest_due(sess), i
+        start(d, sess, i * 1000)
+    assert d.n == KEEP and rest_due(sess)  # whatever the area: no count is dropped
+    d.set_area("", sess)
+    assert rest_due(sess)
