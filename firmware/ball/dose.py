@@ -13,15 +13,17 @@
 # for rest. A count or a rest ends only when B reaches the end it was given (moving the
 # clock to 23:59:59, or to the next day, ends nothing: the count stays today's).
 # The day itself is the ball's too: its end (in B) is fixed by the first clock a host sets,
-# and each next day ends at the first local midnight at least 24 h of B later. Setting the
-# clock never moves the end of the day under way, so a host moving the clock to 23:59:50
-# before each session gets no extra day: no day is shorter than 24 h of the ball's own
-# time, and a clock change that brings midnight earlier (travelling east, daylight saving
-# starting) makes one day longer instead. The day's end is saved, so a reboot keeps it.
+# and each next day ends at the first local midnight at least 23 h of B later (the shortest
+# local day, when daylight saving starts). Setting the clock never moves the end of the day
+# under way, so a host moving the clock to 23:59:50 before each session gets no extra day:
+# no day is shorter than a real one on the ball's own clock, and a bigger change that brings
+# midnight earlier (travelling east) makes one day longer instead. The day's end is saved
+# with the count, so a reboot or a power cut keeps it.
 from ball import const
 from ball.session import EV_START, EV_STOP, STOP_SYMPTOM
 
 DAY_S = const(86400)
+_MIN_DAY_S = const(23 * 3600)  # the shortest local day: daylight saving starting
 KEEP = const(24)  # counts kept: the config allows at most 24 sessions a day
 _CHECK_MS = const(1000)  # the count is brought up to date once a second
 # First word of the saved text, naming its layout. day3: B, RTC seconds, unix offset, UTC
@@ -55,6 +57,7 @@ class Dose:
         self.unix_off = None  # unix seconds = B + unix_off, once the host set the clock
         self.utc_off = 0  # local time = unix + utc_off
         self.day_end = 0  # B the day ends (0: no host has set the clock yet)
+        self.phase = 0  # local seconds past midnight at B 0, once the clock is set
         self.count = 0  # sessions still counted
         self.resting = False  # a symptom stop's rest still running
         self._check_at = 0
@@ -114,9 +117,11 @@ class Dose:
 
     def _recount(self, b):
         """Drop the counts that have ended by B b; move on to the day under way at b."""
-        if self.day_end:
-            while b >= self.day_end:
-                self.day_end = self._midnight(self.day_end + DAY_S)
+        while self.day_end and b >= self.day_end:
+            if self.unix_off is None:  # the clock lost in a power cut: days of 24 h
+                self.day_end += DAY_S
+            else:
+                self.day_end = self._midnight(self.day_end + _MIN_DAY_S)
         i = 0
         while i < self.n:
             if self.ends[i] <= b:
@@ -125,16 +130,16 @@ class Dose:
                 i += 1
 
     def _midnight(self, b):
-        """B of the first local midnight at or after B b (b itself without a clock)."""
-        if self.unix_off is None:
-            return b
-        r = (b + self.unix_off + self.utc_off) % DAY_S
+        """B of the first local midnight at or after B b (with a clock). Small ints only:
+        it runs in the sampling loop when a day ends."""
+        r = (b + self.phase) % DAY_S
         return b + DAY_S - r if r else b
 
     def _link(self, b, unix, utc_off):
         """Link B b to unix time; the first link fixes when the day ends."""
         self.unix_off = unix - b
         self.utc_off = utc_off
+        self.phase = (unix + utc_off - b) % DAY_S  # local time of day at B 0
         if not self.day_end:
             self.day_end = self._midnight(b + 1)
 

@@ -156,19 +156,34 @@ def test_a_clock_moved_to_just_before_midnight_before_each_session_gives_no_extr
         assert len(starts) == 2, days_on
 
 
-def test_a_clock_moved_back_never_makes_a_day_shorter_than_a_day():
-    # After the day's end, the next one comes no sooner than 24 h of the ball's own time,
-    # at the first local midnight from then: a jump backwards cannot cut a day short.
+def test_a_clock_moved_back_never_makes_a_day_shorter_than_a_real_one():
+    # After the day's end, the next one comes no sooner than 23 h of the ball's own time
+    # (the shortest local day), at the first local midnight from then: a jump backwards
+    # cannot cut a day short.
     d, sess = fresh(), make(1)
     d.set_clock(0, AT_23H - 13 * 3600, UTC_PLUS_1)  # 10:00 local: the day ends at 14 h
     d.set_clock(60 * 1000, AT_23H - 3 * 3600, UTC_PLUS_1)  # "20:00": midnight 4 h on
     look(d, sess, 14 * HOUR_MS)  # the day's end
     start(d, sess, 14 * HOUR_MS + 1000)
     # Local midnights now come at 4 h, 28 h, 52 h of B (+ 60 s): the first one at least
-    # 24 h after 14 h is the one at 52 h.
+    # 23 h after 14 h is the one at 52 h.
     end = 52 * HOUR_MS + 60 * 1000
     assert look(d, sess, end - 1000) == 1 and rest_due(sess)
     assert look(d, sess, end) == 0
+
+
+def test_daylight_saving_starting_moves_the_day_to_the_new_midnight():
+    d, sess = fresh(), make(1)
+    d.set_clock(0, AT_23H - 13 * 3600, UTC_PLUS_1)  # 10:00 local: the day ends at 14 h
+    d.set_clock(60 * 1000, AT_23H - 13 * 3600 + 60, 2 * UTC_PLUS_1)  # now 11:01, UTC+2
+    start(d, sess, 2 * HOUR_MS)
+    assert look(d, sess, 14 * HOUR_MS - 1000) == 1  # the day under way keeps its end
+    assert look(d, sess, 14 * HOUR_MS) == 0  # 01:00 by the new time
+    start(d, sess, 20 * HOUR_MS)
+    # The next day is 23 h long: it ends at the new midnight, 37 h of B.
+    assert look(d, sess, 37 * HOUR_MS - 1000) == 1
+    assert look(d, sess, 37 * HOUR_MS) == 0
+    assert d.day_end == 61 * 3600
 
 
 def test_a_reboot_after_a_clock_jump_keeps_the_days_end():
@@ -187,6 +202,8 @@ def test_a_reboot_after_a_clock_jump_keeps_the_days_end():
         assert look(again, sess2, 60 * 1000) == 1, unix_now
         assert look(again, sess2, 14 * HOUR_MS - 70 * 1000) == 1, unix_now
         assert look(again, sess2, 14 * HOUR_MS) == 0, unix_now
+        # The next day: to the first local midnight 23 h on, or without a clock 24 h on.
+        assert again.day_end == (48 * 3600 + 70 if unix_now else 38 * 3600), unix_now
 
 
 def test_a_clock_set_forward_ends_no_symptom_rest():
