@@ -220,8 +220,9 @@ class Server:
     """The page's HTTP server on (host, port), reaching the app only through a
     control.Control."""
 
-    def __init__(self, control, host, port=PORT, token=None, page_path=PAGE_PATH):
+    def __init__(self, control, host, port=PORT, token=None, page_path=PAGE_PATH, sent=None):
         self.control = control
+        self.sent = sent  # sent(n) after each send that took bytes (Board.net_sent), or None
         self.addr = (host, port)  # for the page's URL `KB wifi` shows
         self.token = token or load_token()
         self.page_path = page_path
@@ -449,6 +450,8 @@ class Server:
         if w:
             c.off += w
             c.since = now_ms
+            if self.sent is not None:
+                self.sent(w)
         return c.off >= c.end and c.file is None
 
     def _stream(self, now_ms):
@@ -493,6 +496,8 @@ class Server:
         w = w or 0
         if w:
             c.since = now_ms
+            if self.sent is not None:
+                self.sent(w)
         if w < end:
             out = c.out
             j = 0
