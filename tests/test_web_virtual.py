@@ -377,7 +377,7 @@ def test_a_page_cut_off_resumes_from_its_last_id_then_a_longer_gap_is_told(paged
     assert [name for _, name, _ in s.events[:2]] == ["edges", "message"]  # no gap
     assert [seq(i) for i in s.ids] == list(range(seq(last_id) + 1, seq(s.ids[-1]) + 1))
     t = [last["t_ms"]] + [obj["t_ms"] for _, obj in s.samples()]
-    assert sorted(set(t)) == t and max(b - a for a, b in zip(t, t[1:])) <= 200
+    assert sorted(set(t)) == t and max(b - a for a, b in zip(t, t[1:], strict=False)) <= 200
 
     last_id, last = s.ids[-1], s.samples()[-1][1]
     watch_until(p, last["t_ms"] + 16000)  # longer than the ring
