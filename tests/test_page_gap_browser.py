@@ -4,86 +4,16 @@ than the ball keeps (12 s) is shown as a gap, never joined over. Marked `browser
 tests/test_page_browser.py (whose browser and helpers it uses)."""
 
 import shutil
-import socket
-import threading
 
 import pytest
+from netrelay import Relay
 
 # Its browser and image fixtures (pytest finds them here by name) and helpers.
 from test_page_browser import browser, firmware_image, seen, shot, text  # noqa: F401
-from test_web_virtual import PagedBall, Stream
+from test_web_virtual import PagedBall, ball_time, watch_until
 from vball_fixture import write_trace
 
 pytestmark = pytest.mark.browser
-
-
-class Relay:
-    """127.0.0.1:port -> the ball's port, byte for byte, until cut(): then every
-    connection is closed and new ones are closed at once, until mend()."""
-
-    def __init__(self, target_port):
-        self.target = ("127.0.0.1", target_port)
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.open = True
-        self.pairs = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                a, _ = self.sock.accept()
-            except OSError:
-                return
-            if not self.open:
-                a.close()
-                continue
-            b = socket.create_connection(self.target)
-            with self.lock:
-                self.pairs.append((a, b))
-            for src, dst in ((a, b), (b, a)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
-
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self):
-        self.open = False
-        with self.lock:
-            for a, b in self.pairs:
-                for s in (a, b):
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-            self.pairs = []
-
-    def mend(self):
-        self.open = True
-
-    def close(self):
-        self.cut()
-        self.sock.close()
-
-
-def ball_time(p):
-    """The ball's clock now, from a fresh stream straight to the ball."""
-    s = Stream(p.port, p.token)
-    try:
-        return s.wait(lambda o: True)[1]["t_ms"]
-    finally:
-        s.close()
 
 
 def test_a_link_cut_longer_than_the_ball_keeps_shows_as_a_gap_on_the_page(
@@ -102,12 +32,7 @@ def test_a_link_cut_longer_than_the_ball_keeps_shows_as_a_gap_on_the_page(
         seen(browser, lambda d: text(d, "band") == "MEDIUM")
         assert text(browser, "gap") == ""
         relay.cut()
-        t = ball_time(p)
-        s = Stream(p.port, p.token)
-        try:
-            s.wait(lambda o: o["t_ms"] >= t + 16000, timeout=60)  # longer than the ring
-        finally:
-            s.close()
+        watch_until(p, ball_time(p) + 16000)  # longer than the ring
         relay.mend()
         seen(browser, lambda d: "data lost" in text(d, "gap"), timeout=60)
         lost = float(text(browser, "gap").split()[1])

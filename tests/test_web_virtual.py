@@ -351,6 +351,15 @@ def test_no_byte_goes_out_while_the_motor_starts_and_no_sample_is_lost(
     assert n == list(range(n[0], n[-1] + 1))  # what was held went out after, none lost
 
 
+def ball_time(p):
+    """The ball's clock now, from a fresh stream straight to the ball."""
+    s = Stream(p.port, p.token)
+    try:
+        return s.wait(lambda o: True)[1]["t_ms"]
+    finally:
+        s.close()
+
+
 def watch_until(p, t_ms):
     """Until the ball's own clock (a fresh page's samples) reaches t_ms."""
     w = Stream(p.port, p.token)
