@@ -35,21 +35,22 @@ _REQ_MAX = const(1536)  # a phone's GET with its cookie is ~700 bytes
 _REQ_MS = const(3000)
 _STALL_MS = const(10000)
 _READ = const(512)
-_OUT = const(512)  # page chunks and a stream's unsent rest (>= _EVENT_MAX + events.GAP_MAX)
-_EVENT_MAX = const(346)  # events.ID_MAX + events.SAMPLE_MAX: one sample with its id
+_OUT = const(512)  # page chunks and a stream's unsent rest (>= EVENT_MAX + events.GAP_MAX)
+EVENT_MAX = events.ID_MAX + events.SAMPLE_MAX  # the longest sample event with its id
 # The ring: 12 s of samples at events.EVERY_MS, _FIELDS ints each (2,880 bytes). A shadowed
 # link comes back within seconds as the ball rolls on; a longer gap is told, not hidden.
 _RING = const(120)
 _FIELDS = const(6)
 # Events packed per poll for streams catching up from the ring (the live sample is packed
-# once for all): ~1 ms each on an ESP32, so the loop's 10 ms period keeps its margin, and
-# a stream still catches up at ten times the live rate.
+# once for all): one takes 12 us on a PC's unix port (an estimated 0.5 ms on an ESP32), so
+# two keep the loop's 10 ms period safe, and a stream catches up at 20 times the live rate
+# (the whole ring in 0.6 s).
 _CATCH_UP = const(2)
 # No socket sends while the haptic motor starts (hardware/README.md, 3.8): an ERM motor
-# draws its stall current (2-3x its running current, ~100-150 mA for the ball's 10 mm
-# motor) until its rotor is up to speed, its mechanical time constant: 30-80 ms in the
-# motor makers' data (rise time to 90 % speed, 3 V). A transmit burst (240-340 mA) on top
-# of that, through the cell's protection FETs and the LDO, can sag 3V3 into a brown-out.
+# draws its stall current (2-3x its running current, ~90-150 mA for the ball's 10 mm coin
+# motor) until its rotor is up to speed: 30-80 ms in the motor makers' data (rise time to
+# 90 % speed at 3 V). A transmit burst (240-340 mA) on top of that, through the cell's
+# protection FETs and the LDO, can sag 3V3 into a brown-out.
 # The feedback's half-duty first sample (10 ms) softens the start; 80 ms covers the rest.
 # Receiving goes on (the radio's receive current is a third of a burst's); TCP ACKs the
 # network stack sends itself are small and not held.
@@ -227,7 +228,7 @@ class Server:
         self.token = token or load_token()
         self.page_path = page_path
         self.clients = [_Client() for _ in range(_CLIENTS)]
-        self.msg = bytearray(_EVENT_MAX)
+        self.msg = bytearray(EVENT_MAX)
         self.msg_end = 0
         self.msg_seq = -1  # the sample packed in msg (the newest, for every stream at once)
         self.ring = Ring()
@@ -475,7 +476,7 @@ class Server:
             if c.want < oldest:  # behind by more than the ring: the reader is told
                 j = events.gap_pack_into(c.out, 0, oldest - c.want)
                 c.want = oldest
-            while budget and c.want <= newest and j + _EVENT_MAX <= _OUT:
+            while budget and c.want <= newest and j + EVENT_MAX <= _OUT:
                 j = ring.pack(c.out, j, c.want)
                 c.want += 1
                 budget -= 1
