@@ -209,8 +209,10 @@ def main(mode):
     elif mode in ("lockstream", "allocstream"):
         # The live page's server in the loop, as on a ball on Wi-Fi: first with nobody
         # connected, then with two pages streaming over real sockets (they read between
-        # samples). lockstream: the heap locked for sample, server poll and readers alike;
-        # allocstream: bytes allocated per iteration while streaming (for make bench).
+        # samples), one of them back after a gap: it resumes 10 s back, which the ring sends
+        # while the heap is locked. lockstream: the heap locked for sample, server poll and
+        # readers alike; allocstream: bytes allocated per iteration while streaming (for
+        # make bench).
         import socket
 
         from ball.control import Control
@@ -220,10 +222,13 @@ def main(mode):
         web = Server(Control(app), "127.0.0.1", port, token=b"0" * 32)
         t = run_web(app, web, 0, 3000, (), mode == "lockstream")
         readers = []
-        for _ in range(2):
+        back = "Last-Event-ID: {}.{}\r\n".format(web.ring.run, web.ring.seq - 100).encode()
+        for resume in (b"", back):
             c = socket.socket()
             c.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-            c.write(b"GET /live?k=" + b"0" * 32 + b" HTTP/1.1\r\nHost: ball\r\n\r\n")
+            c.write(
+                b"GET /live?k=" + b"0" * 32 + b" HTTP/1.1\r\nHost: ball\r\n" + resume + b"\r\n"
+            )
             c.setblocking(False)
             readers.append(c)
         while web.streams < 2:
@@ -250,7 +255,8 @@ def main(mode):
         else:
             t = run_web(app, web, t, 11000, readers, True, drain)
             assert app.session.sessions_today == 2, app.session.sessions_today
-            assert got[0] > 2 * 1100 * 150, got[0]  # both pages got ~every sample event
+            assert got[0] > 2 * 1100 * 150 + 100 * 150, got[0]  # every sample, and 10 s resent
+            assert web.clients[1].want == web.ring.seq, "the page back after a gap caught up"
             print("ok heap-locked ticks with the page streaming", t // PERIOD_MS)
         web.close()
     elif mode == "alloc":
