@@ -219,7 +219,8 @@ def main(mode):
         from ball.web import Server
 
         port = int(sys.argv[2])
-        web = Server(Control(app), "127.0.0.1", port, token=b"0" * 32)
+        # Told of every send, as start.serve sets it up on a ball.
+        web = Server(Control(app), "127.0.0.1", port, token=b"0" * 32, sent=app.board.net_sent)
         t = run_web(app, web, 0, 3000, (), mode == "lockstream")
         readers = []
         back = "Last-Event-ID: {}.{}\r\n".format(web.ring.run, web.ring.seq - 100).encode()
