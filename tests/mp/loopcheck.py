@@ -252,7 +252,7 @@ def main(mode):
             run_web(app, web, t, n, readers, False, drain)
             after = gc.mem_alloc()
             gc.enable()
-            print("stream_alloc_bytes_per_iter", (after - before) / n, "bytes", got[0])
+            print("stream bytes", got[0], "alloc_bytes_per_iter", (after - before) / n)
         else:
             t = run_web(app, web, t, 11000, readers, True, drain)
             assert app.session.sessions_today == 2, app.session.sessions_today
@@ -260,6 +260,24 @@ def main(mode):
             assert web.clients[1].want == web.ring.seq, "the page back after a gap caught up"
             print("ok heap-locked ticks with the page streaming", t // PERIOD_MS)
         web.close()
+    elif mode == "ring":
+        # The live page's ring (ball/web.py): its bytes, and one sample event resent from it
+        # (bytes, and time to pack on this port).
+        from ball.control import Control
+        from ball.web import Ring
+
+        ring = Ring()
+        control = Control(app)
+        t = run_locked(app, 0, 1500)  # into a session: a realistic sample
+        for i in range(ring.size):
+            ring.push(control, t + i * 100, [0] * 6)
+        buf = bytearray(400)
+        size = 0
+        start = time.ticks_us()
+        for i in range(1000):
+            size += ring.pack(buf, 0, ring.oldest() + i % ring.size)
+        us = time.ticks_diff(time.ticks_us(), start) / 1000
+        print("ring_bytes", len(ring.a) * 4, "event_bytes", size / 1000, "pack_us", us)
     elif mode == "alloc":
         n = 7000
         gc.collect()
