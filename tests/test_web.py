@@ -222,6 +222,17 @@ class Stepped:
                 return got
         raise AssertionError("no sample {} in {}".format(until_seq, got[-3:]))
 
+    def cut(self, ms):
+        """A page reads the stream a while, then its link is down for `ms` of the ball's
+        clock; returns the last id it had."""
+        s = self.open()
+        reader = EventReader()
+        self.run(300)
+        self.read(s, reader, self.web.ring.seq - 1)
+        s.close()
+        self.run(ms)
+        return reader.last_id
+
 
 def seqs(got):
     return [int(i.split(".")[1]) for name, i, _ in got if name == "message"]
@@ -258,16 +269,9 @@ def test_nothing_is_sent_while_the_motor_starts_and_what_was_held_follows_in_ord
 
 def test_a_page_back_with_its_last_id_gets_what_it_missed_in_order_then_live(stepped):
     st = stepped
-    s = st.open()
-    reader = EventReader()
-    st.run(300)
-    got = st.read(s, reader, st.web.ring.seq - 1)
-    last = reader.last_id
-    s.close()  # the body and the wall shadow the link for 5 s of the ball's clock
-    st.run(5000)
+    last = st.cut(5000)  # the body and the wall shadow the link for 5 s
     s = st.open(last)
-    reader = EventReader(last)
-    got = st.read(s, reader, st.web.ring.seq + 5)
+    got = st.read(s, EventReader(last), st.web.ring.seq + 5)
     assert [name for name, _, _ in got[:2]] == ["edges", "message"]  # no gap told
     n = seqs(got)
     assert n == list(range(int(last.split(".")[1]) + 1, n[-1] + 1))  # none lost, none twice
@@ -276,14 +280,9 @@ def test_a_page_back_with_its_last_id_gets_what_it_missed_in_order_then_live(ste
 
 def test_a_gap_longer_than_the_ring_is_told_and_the_kept_seconds_follow(stepped):
     st = stepped
-    s = st.open()
-    reader = EventReader()
-    st.run(300)
-    st.read(s, reader, st.web.ring.seq - 1)
-    last = int(reader.last_id.split(".")[1])
-    s.close()
-    st.run(20000)  # longer than the ring's 12 s
-    s = st.open(reader.last_id)
+    last_id = st.cut(20000)  # longer than the ring's 12 s
+    last = int(last_id.split(".")[1])
+    s = st.open(last_id)
     oldest = st.web.ring.oldest()
     got = st.read(s, EventReader(), st.web.ring.seq)
     n = seqs(got)
