@@ -10,6 +10,7 @@ host tools against a virtual ball (`knotball virtual`): pull throughput against 
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -87,15 +88,26 @@ def spurious_changes():
     return total_runs, spurious, flickers
 
 
-def loopcheck(mode):
+def loopcheck(mode, *args, figures=False):
+    """The last figure loopcheck.py printed (figures: its last line as {name: value})."""
     res = subprocess.run(
-        [micropython_exe(), str(TESTS / "mp" / "loopcheck.py"), mode],
+        [micropython_exe(), str(TESTS / "mp" / "loopcheck.py"), mode] + [str(a) for a in args],
         env={"MICROPYPATH": "{}:{}".format(FIRMWARE_ROOT, TESTS / "mp")},
         capture_output=True,
         text=True,
         check=True,
     )
-    return float(res.stdout.split()[-1])
+    words = res.stdout.split()
+    if figures:
+        last = res.stdout.splitlines()[-1].split()
+        return {k: float(v) for k, v in zip(last[::2], last[1::2], strict=True)}
+    return float(words[-1])
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def timer_wake(runs=5):
@@ -400,6 +412,18 @@ def main():
     show("spurious band changes, {} noisy edge holds of 20 s".format(runs), spurious, "0")
     show("  of which flickers (down and back up)", flickers, "0")
     show("bytes allocated per loop iteration (unix port)", loopcheck("alloc"), "0")
+    show(
+        "  the same, 2 pages streaming, one resent 10 s from the ring",
+        loopcheck("allocstream", free_port()),
+        "0",
+    )
+    ring = loopcheck("ring", figures=True)
+    show("live page's ring (12 s of samples), RAM", "{:.0f} B".format(ring["ring_bytes"]), "")
+    show(
+        "  a sample resent from it: bytes, time to pack (unix port)",
+        "{:.0f} B, {:.1f} us".format(ring["event_bytes"], ring["pack_us"]),
+        "",
+    )
     show(
         "loop iteration cost on the unix port",
         "{:.1f} us".format(loopcheck("cost")),

@@ -262,9 +262,11 @@ def test_a_ball_without_knotball_firmware_is_named_exit_2(tmp_path, capsys):
         v.kill()
 
 
-def test_a_corrupt_log_stays_on_the_ball_and_the_good_ones_are_pulled(
+def test_a_corrupt_log_is_named_and_leaves_the_ball_only_once_its_bytes_are_in_the_history(
     vball, big_log, tmp_path, capsys
 ):
+    """Issue 15: damage travels to the host and is named; the file leaves the ball only
+    after the history holds its exact bytes, and the intact copy of the session wins."""
     bad = bytearray(big_log)
     bad[len(bad) // 2] ^= 0xFF  # one byte flipped mid-session
     (tmp_path / "good.kbl").write_bytes(big_log)
@@ -273,11 +275,14 @@ def test_a_corrupt_log_stays_on_the_ball_and_the_good_ones_are_pulled(
     put_and_reset(v, {"00000001.kbl": tmp_path / "good.kbl", "00000009.kbl": tmp_path / "bad.kbl"})
     status, out, err = pull(capsys, "--port", v.port)
     assert status != 0
-    assert "00000009.kbl" in err and "kept on the ball" in err, err
+    assert "00000009.kbl: damaged, at byte " in err and "CRC" in err, err
     assert "Traceback" not in err
-    assert "1 session pulled, 1 file deleted" in out, out
-    assert set(on_ball(v)) == {"00000009.kbl"}
-    assert [s["id"] for s in stored()] == [1]
+    assert "1 session pulled, 2 files deleted" in out, out
+    assert on_ball(v) == {}
+    (s,) = stored()
+    assert s["id"] == 1 and s["complete"] and not s["damage"]  # the intact copy
+    kept = store.History().damaged_files(s["ball"])
+    assert kept == [("00000009.kbl", zlib.crc32(bad), bytes(bad))]
     v.stop()
 
 

@@ -164,6 +164,14 @@ def test_a_damaged_copy_is_replaced_by_the_intact_one_never_the_other_way(log, t
     assert not store.History().session("sim", 1)["damage"]
 
 
+def test_the_history_says_a_session_came_from_a_damaged_log(log, tmp_path):
+    knotball("import", put(tmp_path, "damaged.kbl", _flipped_mid_trace(log)))
+    res = knotball("history", "--json")
+    (s,) = json.loads(res.stdout)["sessions"]
+    assert any("damaged" in n for n in s["notes"]), s["notes"]
+    assert "*" in knotball("history").stdout  # the table marks a session with notes
+
+
 def test_a_copy_that_lost_its_header_is_still_the_same_session(log, tmp_path):
     after_header = [off for off, t, _p in framing.frames(log) if t is not None][1]
     headless = put(tmp_path, "headless.kbl", relabel(log, start_unix=DAY)[after_header:])

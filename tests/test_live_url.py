@@ -10,7 +10,8 @@ import threading
 import time
 
 import pytest
-from test_web_virtual import CFG, PagedBall
+from netrelay import Relay
+from test_web_virtual import CFG, PagedBall, ball_time, watch_until
 from vball_fixture import deploy_firmware, write_trace
 
 from conftest import knotball
@@ -98,3 +99,33 @@ def test_a_retired_token_and_a_bad_address_are_said_in_one_line(paged):
     res = knotball("live", "--url", "http://127.0.0.1:{}/".format(paged.port))
     assert res.returncode == 2 and "no token" in res.stderr
     assert len(res.stderr.splitlines()) == 1
+
+
+def test_live_over_a_cut_link_resumes_with_every_sample_once_then_says_a_longer_gap(paged):
+    relay = Relay(paged.port)
+    live = Live("http://127.0.0.1:{}/?k={}".format(relay.port, paged.token))
+    try:
+        live.wait(lambda f: f[3] == "active", "a session")
+        relay.cut()  # the body and the wall shadow the link
+        t_cut = ball_time(paged)
+        watch_until(paged, t_cut + 4000)  # the ball keeps 12 s
+        relay.mend()
+        live.wait(lambda f: int(f[0]) >= t_cut + 6000, "samples after the cut", timeout=40)
+        assert any("reconnecting" in e for e in live.err), live.err
+        t = [int(line.split()[0]) for line in live.out]
+        assert [b - a for a, b in zip(t, t[1:], strict=False)] == [100] * (len(t) - 1), t
+        assert not any("gap" in e for e in live.err)
+        relay.cut()
+        t_cut = ball_time(paged)
+        watch_until(paged, t_cut + 16000)  # longer than the ball keeps
+        relay.mend()
+        live.wait(lambda f: int(f[0]) >= t_cut + 17000, "samples after the gap", timeout=40)
+    finally:
+        assert live.stop() == 0
+        relay.close()
+    gaps = [e for e in live.err if e.startswith("knotball live: gap: ")]
+    assert len(gaps) == 1 and "s of samples lost" in gaps[0], live.err
+    lost = float(gaps[0].split()[3])
+    t = [int(line.split()[0]) for line in live.out]
+    jumps = [b - a for a, b in zip(t, t[1:], strict=False) if b - a != 100]
+    assert len(jumps) == 1 and jumps[0] == round(lost * 1000) + 100, (jumps, lost)

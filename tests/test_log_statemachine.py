@@ -223,6 +223,20 @@ def _checkpoint_facts(payload):
     return t0 + n * records.TRACE_PERIOD_MS, peak, payload[7], payload[8], list(payload[9:15])
 
 
+def _summaries(recs, sid):
+    """The fields of each 'S' record of session sid among (type, payload) records: a v2
+    payload ends with the session id and record number, which must be sid's."""
+    out = []
+    for t, p in recs:
+        if t == framing.SUMMARY:
+            ids = records.ids(p, records.SUMMARY_SIZE)
+            assert ids is None or ids[0] == sid, "session {}'s file has {}'s summary".format(
+                sid, ids
+            )
+            out.append(p[: records.SUMMARY_SIZE])
+    return out
+
+
 def _facts(s):
     """Everything about a finished session that two copies of it must agree on."""
     h = s["header"]
@@ -385,8 +399,7 @@ class SessionLogMachine(RuleBasedStateMachine):
     def _heard(self, now_ms, ev):
         if ev & EV_STOP:  # heard before the log's step: the summary it is about to write
             values = logfile.summary_values(self.app.session)
-            record = framing.record(framing.SUMMARY, records.summary_payload(values))
-            self.finished[self.log.session_id] = (values, record)
+            self.finished[self.log.session_id] = (values, records.summary_payload(values))
 
     def _created(self, path):
         name = os.path.basename(path)
@@ -403,8 +416,8 @@ class SessionLogMachine(RuleBasedStateMachine):
         if traces:
             self.covered[sid] = _checkpoint_facts(traces[-1])[0]
         if sid in self.finished:
-            values, record = self.finished[sid]
-            if record in [framing.record(t, p) for t, p in records]:
+            values, body = self.finished[sid]
+            if body in _summaries(records, sid):
                 self.durable[sid] = values
                 del self.finished[sid]
 

@@ -15,8 +15,9 @@ from ball import VirtualClock, config
 from ball.app import App
 from ball.control import Control
 from ball.dose import Dose
-from ball.web import Server, load_token, new_token
-from ball.wire.events import EventReader
+from ball.feedback import START
+from ball.web import MOTOR_HOLD_MS, Server, load_token, new_token
+from ball.wire.events import EVERY_MS, EventReader
 
 TOKEN = b"0123456789abcdef0123456789abcdef"
 SPEED = 10
@@ -199,3 +200,117 @@ def test_the_token_is_made_once_and_replaced_on_request(tmp_path):
     assert load_token(path) == first
     second = new_token(path)
     assert second != first and load_token(path) == second
+
+
+class Stepped:
+    """A Server polled by hand on the ball's clock, 10 ms a step, and its streams' readers."""
+
+    def __init__(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.app = App(Board(), config.validate({}))
+        self.web = Server(Control(self.app), "127.0.0.1", self.port, token=TOKEN)
+        self.now = 0
+
+    def run(self, ms):
+        end = self.now + ms
+        while self.now < end:
+            self.now += 10
+            self.app.tick(self.now)
+            self.web.poll(self.now)
+
+    def open(self, last_id=None):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        extra = "Last-Event-ID: {}\r\n".format(last_id) if last_id else ""
+        s.sendall("GET /live?k={} HTTP/1.1\r\n{}\r\n".format(TOKEN.decode(), extra).encode())
+        return s
+
+    def read(self, s, reader, until_seq):
+        """Events up to sample `until_seq` (by its id), stepping the ball meanwhile."""
+        got = []
+        s.setblocking(False)
+        for _ in range(2000):
+            self.run(10)
+            try:
+                reader.feed(s.recv(65536))
+            except BlockingIOError:
+                continue
+            for name, obj in reader.events():
+                got.append((name, reader.last_id if name == "message" else "", obj))
+            if reader.last_id and int(reader.last_id.split(".")[1]) >= until_seq:
+                return got
+        raise AssertionError("no sample {} in {}".format(until_seq, got[-3:]))
+
+    def cut(self, ms):
+        """A page reads the stream a while, then its link is down for `ms` of the ball's
+        clock; returns the last id it had."""
+        s = self.open()
+        reader = EventReader()
+        self.run(300)
+        self.read(s, reader, self.web.ring.seq - 1)
+        s.close()
+        self.run(ms)
+        return reader.last_id
+
+
+def seqs(got):
+    return [int(i.split(".")[1]) for name, i, _ in got if name == "message"]
+
+
+@pytest.fixture
+def stepped():
+    st = Stepped()
+    yield st
+    st.web.close()
+
+
+def test_nothing_is_sent_while_the_motor_starts_and_what_was_held_follows_in_order(stepped):
+    st = stepped
+    s = st.open()
+    reader = EventReader()
+    st.run(500)
+    st.read(s, reader, st.web.ring.seq - 1)
+    last = int(reader.last_id.split(".")[1])
+    while st.now + 10 - st.web.sent_at < EVERY_MS:
+        st.run(10)  # to the step before a sample is taken
+    held_from = st.web.ring.seq
+    st.app.feedback.play(st.now + 10, START)  # a cue: the motor starts with that sample
+    st.run(MOTOR_HOLD_MS)
+    assert st.app.feedback.motor_started_ms == st.now - MOTOR_HOLD_MS + 10
+    assert st.web.ring.seq > held_from  # a sample was taken during the hold...
+    time.sleep(0.2)
+    with pytest.raises(BlockingIOError):
+        s.recv(65536)  # ...and nothing went out
+    n = seqs(st.read(s, reader, st.web.ring.seq))
+    assert n == list(range(last + 1, n[-1] + 1)) and n[-1] >= held_from  # kept, in order
+    s.close()
+
+
+def test_a_page_back_with_its_last_id_gets_what_it_missed_in_order_then_live(stepped):
+    st = stepped
+    last = st.cut(5000)  # the body and the wall shadow the link for 5 s
+    s = st.open(last)
+    got = st.read(s, EventReader(last), st.web.ring.seq + 5)
+    assert [name for name, _, _ in got[:2]] == ["edges", "message"]  # no gap told
+    n = seqs(got)
+    assert n == list(range(int(last.split(".")[1]) + 1, n[-1] + 1))  # none lost, none twice
+    s.close()
+
+
+def test_a_gap_longer_than_the_ring_is_told_and_the_kept_seconds_follow(stepped):
+    st = stepped
+    last_id = st.cut(20000)  # longer than the ring's 12 s
+    last = int(last_id.split(".")[1])
+    s = st.open(last_id)
+    oldest = st.web.ring.oldest()
+    got = st.read(s, EventReader(), st.web.ring.seq)
+    n = seqs(got)
+    assert [name for name, _, _ in got[:3]] == ["edges", "gap", "message"]
+    assert n[0] >= oldest and got[1][2] == {"missing": n[0] - last - 1} and n[0] - last > 70
+    assert n == list(range(n[0], n[-1] + 1))  # the kept seconds, in order, then live
+    s.close()
+    s = st.open("12.34")  # an id from before the ball restarted: how much is lost is unknown
+    got = st.read(s, EventReader(), st.web.ring.seq)
+    assert got[1][0] == "gap" and got[1][2] == {"missing": -1}
+    s.close()

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from vball_fixture import VirtualBall, deploy_firmware, write_trace
 
+from ball.web import MOTOR_HOLD_MS
 from ball.wire.events import EventReader
 from conftest import FIRMWARE_ROOT, knotball
 
@@ -73,10 +74,14 @@ def paged(firmware_image, tmp_path):
 class Stream:
     """GET /live read in a thread: events as (host seconds, name, object)."""
 
-    def __init__(self, port, token):
+    def __init__(self, port, token, last_id=""):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.sock.sendall("GET /live?k={} HTTP/1.1\r\nHost: ball\r\n\r\n".format(token).encode())
+        resume = "Last-Event-ID: {}\r\n".format(last_id) if last_id else ""
+        self.sock.sendall(
+            "GET /live?k={} HTTP/1.1\r\nHost: ball\r\n{}\r\n".format(token, resume).encode()
+        )
         self.events = []
+        self.ids = []  # each sample's id, in the order they came
         self.closed = False
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -90,7 +95,10 @@ class Stream:
                     break
                 reader.feed(data)
                 now = time.monotonic()
-                self.events += [(now, name, obj) for name, obj in reader.events()]
+                for name, obj in reader.events():
+                    self.events.append((now, name, obj))
+                    if name == "message":
+                        self.ids.append(reader.last_id)
         except OSError:
             pass
         self.closed = True
@@ -314,3 +322,81 @@ def test_the_radio_goes_off_when_unused_and_a_press_brings_the_page_back(paged, 
     assert answers(p.port, p.token)
     assert wait_for(lambda: not answers(p.port, p.token), 120), "the radio never went off"
     assert wait_for(lambda: answers(p.port, p.token), 120), "a press never brought it back"
+
+
+def seq(ident):
+    return int(ident.split(".")[1])
+
+
+def test_no_byte_goes_out_while_the_motor_starts_and_no_sample_is_lost(
+    paged, tmp_path, monkeypatch
+):
+    io_log = tmp_path / "io.log"
+    monkeypatch.setenv("KNOTBALL_VBALL_IO_LOG", str(io_log))
+    p = paged("--trace", session_trace(tmp_path), "--speed", SPEED)
+    s = Stream(p.port, p.token)
+    try:
+        _, stop = s.wait(lambda o: o["state"] == "stopped", timeout=30)
+        s.wait(lambda o: o["t_ms"] >= stop["t_ms"] + 1500)  # the done buzz has started
+    finally:
+        s.close()
+    starts, sends = [], []
+    for line in io_log.read_text().splitlines():
+        kind, t, *_ = line.split()
+        (starts if kind == "m" else sends).append(int(t))
+    assert len(starts) >= 4 and len(sends) > 100  # the start tick and the cues; the stream
+    for m in starts:
+        assert not [t for t in sends if m <= t < m + MOTOR_HOLD_MS], (m, sends)
+    n = [seq(i) for i in s.ids]
+    assert n == list(range(n[0], n[-1] + 1))  # what was held went out after, none lost
+
+
+def ball_time(p):
+    """The ball's clock now, from a fresh stream straight to the ball."""
+    s = Stream(p.port, p.token)
+    try:
+        return s.wait(lambda o: True)[1]["t_ms"]
+    finally:
+        s.close()
+
+
+def watch_until(p, t_ms):
+    """Until the ball's own clock (a fresh page's samples) reaches t_ms."""
+    w = Stream(p.port, p.token)
+    try:
+        w.wait(lambda o: o["t_ms"] >= t_ms, timeout=60)
+    finally:
+        w.close()
+
+
+def test_a_page_cut_off_resumes_from_its_last_id_then_a_longer_gap_is_told(paged, tmp_path):
+    p = paged("--trace", session_trace(tmp_path), "--speed", 5)
+    s = Stream(p.port, p.token)
+    try:
+        s.wait(lambda o: o["state"] == "active")
+    finally:
+        s.close()  # the body and the wall shadow the link
+    last_id, last = s.ids[-1], s.samples()[-1][1]
+    watch_until(p, last["t_ms"] + 4000)  # 4 s of the ball's clock: the ring keeps 12
+    s = Stream(p.port, p.token, last_id)
+    try:
+        s.wait(lambda o: o["t_ms"] >= last["t_ms"] + 5000)
+    finally:
+        s.close()
+    assert [name for _, name, _ in s.events[:2]] == ["edges", "message"]  # no gap
+    assert [seq(i) for i in s.ids] == list(range(seq(last_id) + 1, seq(s.ids[-1]) + 1))
+    t = [last["t_ms"]] + [obj["t_ms"] for _, obj in s.samples()]
+    assert sorted(set(t)) == t and max(b - a for a, b in zip(t, t[1:], strict=False)) <= 200
+
+    last_id, last = s.ids[-1], s.samples()[-1][1]
+    watch_until(p, last["t_ms"] + 16000)  # longer than the ring
+    s = Stream(p.port, p.token, last_id)
+    try:
+        s.wait(lambda o: o["t_ms"] >= last["t_ms"] + 16500)
+    finally:
+        s.close()
+    names = [name for _, name, _ in s.events]
+    assert names[:3] == ["edges", "gap", "message"] and names.count("gap") == 1
+    first = seq(s.ids[0])
+    assert s.events[1][2] == {"missing": first - seq(last_id) - 1} and first > seq(last_id) + 30
+    assert [seq(i) for i in s.ids] == list(range(first, seq(s.ids[-1]) + 1))

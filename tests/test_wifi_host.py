@@ -8,7 +8,7 @@ import json
 import pytest
 import qrcode
 
-from ball import wifi
+from ball import BoardBase, wifi
 from knotball.commands import config as config_cmd
 from knotball.commands.wifi import describe, page_url, qr_text
 
@@ -95,7 +95,7 @@ def test_config_masks_a_password_among_its_keys():
     assert "hunter2hunter2" not in out.getvalue() and "wifi_password" in out.getvalue()
 
 
-class Connecting:
+class Connecting(BoardBase):
     """A board whose station gets its address on the third time it is asked."""
 
     def __init__(self):
@@ -107,7 +107,7 @@ class Connecting:
 
 
 class FakeServer:
-    def __init__(self, control, host, port):
+    def __init__(self, control, host, port, sent=None):
         self.addr = (host, port)
 
 

@@ -90,6 +90,10 @@ class BoardBase:
         (address, port) to serve on, or None: no network (none stored, or no radio)."""
         return None
 
+    def net_sent(self, n):
+        """The page's server just sent n bytes (the virtual ball records when, against
+        its motor's starts, for the tests)."""
+
 
 # A virtual clock for boards off the ball (the sim board, test boards): time in plain ms
 # that moves only when the loop sleeps, so a whole session replays in milliseconds.

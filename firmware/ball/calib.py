@@ -77,6 +77,7 @@ class CalibMode:
         duty = _BUZZ_DUTY if now_ms - self.buzz_until < 0 else 0
         if duty and not self.duty:
             duty = _BUZZ_DUTY // 2  # soft start, as the feedback's cues
+            app.feedback.motor_started_ms = now_ms  # the page holds its sends, as for cues
         if duty != self.duty:
             self.duty = duty
             board.motor(duty)

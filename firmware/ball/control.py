@@ -122,6 +122,11 @@ class Control:
             s.stop_reason,
         )
 
+    def motor_started_ms(self):
+        """When the haptic motor last started from off (None: never), for the page's server
+        to hold its sends through the motor's start-up current."""
+        return self.app.feedback.motor_started_ms
+
     def page(self):
         """The live page's server (ball.web.Server), or None: not serving (or a station
         still connecting: start.Joining)."""

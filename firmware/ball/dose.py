@@ -12,6 +12,13 @@
 # never moves B, it only links B to unix time: a jump forward is believed for dates, never
 # for rest. A count or a rest ends only when B reaches the end it was given (moving the
 # clock to 23:59:59, or to the next day, ends nothing: the count stays today's).
+# The day itself is the ball's too: its end (in B) is fixed by the first clock a host sets,
+# and each next day ends at the first local midnight at least 23 h of B later (the shortest
+# local day, when daylight saving starts). Setting the clock never moves the end of the day
+# under way, so a host moving the clock to 23:59:50 before each session gets no extra day:
+# no day is shorter than a real one on the ball's own clock, and a bigger change that brings
+# midnight earlier (travelling east) makes one day longer instead. The day's end is saved
+# with the count, so a reboot or a power cut keeps it.
 #
 # Areas: each count also keeps the body area its session was for ("" none) and the seconds it
 # used. With an area chosen (set_area: `KB area`, the phone page), the session's count and
@@ -25,19 +32,23 @@ from ball import const
 from ball.session import EV_START, EV_STOP, STOP_SYMPTOM
 
 DAY_S = const(86400)
+_MIN_DAY_S = const(23 * 3600)  # the shortest local day: daylight saving starting
 KEEP = const(64)  # counts kept: 3 a day on each of the 18 areas a config can name, and more;
 # a day with KEEP sessions still counted gets the rest signal (none is ever forgotten)
 AREA_DAY_S = const(360)  # the most one area gets in a day (config.HARD_CAP_S)
 _MIN_LEFT_S = const(10)  # an area with less left than this has had its day
 NO_CAP_MS = const(1 << 29)  # Session.left_ms when no area limits it
 _CHECK_MS = const(1000)  # the count is brought up to date once a second
-# First word of the saved text, naming its layout. day3: B, RTC seconds, unix offset, UTC
-# offset, B the symptom rest ends (0: none), the area chosen ("-": none), then each count:
-# the B it ends, or "B,AREA,SECONDS" for a session on an area. day2 (read only): the same
-# without the area chosen and with plain counts. day1 (read only): as day2 but the symptom
-# stop's B ("-": none) and the starts' B, each taken to count 24 h.
-TAG = "day3"
-_OLD_TAGS = ("day2", "day1")
+# First word of the saved text, naming its layout. day4: B, RTC seconds, unix offset, UTC
+# offset, B the day ends (0: no clock set yet), B the symptom rest ends (0: none), the area
+# chosen ("-": none), then each count: the B it ends, or "B,AREA,SECONDS" for a session on
+# an area. Read only: day3, the same without the area chosen and with plain counts; day2, as
+# day3 without the day's end; day1, as day2 but the symptom stop's B ("-": none) and the
+# starts' B, each taken to count 24 h.
+TAG = "day4"
+_DAY3 = "day3"
+_DAY2 = "day2"
+_DAY1 = "day1"
 
 
 def _opt(v):
@@ -67,7 +78,8 @@ class Dose:
         self.b = 0  # B at the last step that looked
         self.unix_off = None  # unix seconds = B + unix_off, once the host set the clock
         self.utc_off = 0  # local time = unix + utc_off
-        self.day_end = 0  # B of the next local midnight (with a clock)
+        self.day_end = 0  # B the day ends (0: no host has set the clock yet)
+        self.phase = 0  # local seconds past midnight at B 0, once the clock is set
         self.count = 0  # sessions still counted
         self.resting = False  # a symptom stop's rest still running
         self._check_at = 0
@@ -163,8 +175,8 @@ class Dose:
         return out
 
     def _end(self, b):
-        """When what starts at B b stops counting: the next local midnight, or 24 h on."""
-        return b + DAY_S if self.unix_off is None else self.day_end
+        """When what starts at B b stops counting: the day's end, or 24 h on."""
+        return self.day_end if self.day_end else b + DAY_S
 
     def _drop(self, i):
         if i == self.n - 1:
@@ -177,10 +189,12 @@ class Dose:
         self.n -= 1
 
     def _recount(self, b):
-        """Drop the counts that have ended by B b; move day_end to the next midnight."""
-        if self.unix_off is not None:
-            while b >= self.day_end:
+        """Drop the counts that have ended by B b; move on to the day under way at b."""
+        while self.day_end and b >= self.day_end:
+            if self.unix_off is None:  # the clock lost in a power cut: days of 24 h
                 self.day_end += DAY_S
+            else:
+                self.day_end = self._midnight(self.day_end + _MIN_DAY_S)
         i = 0
         while i < self.n:
             if self.ends[i] <= b:
@@ -188,14 +202,24 @@ class Dose:
             else:
                 i += 1
 
+    def _midnight(self, b):
+        """B of the first local midnight at or after B b (with a clock). Small ints only:
+        it runs in the sampling loop when a day ends."""
+        r = (b + self.phase) % DAY_S
+        return b + DAY_S - r if r else b
+
     def _link(self, b, unix, utc_off):
+        """Link B b to unix time; the first link fixes when the day ends."""
         self.unix_off = unix - b
         self.utc_off = utc_off
-        self.day_end = b + DAY_S - (unix + utc_off) % DAY_S
+        self.phase = (unix + utc_off - b) % DAY_S  # local time of day at B 0
+        if not self.day_end:
+            self.day_end = self._midnight(b + 1)
 
     def set_clock(self, now_ms, unix, utc_off=0):
         """The host set the clock (unix seconds, local time = unix + utc_off): from now on
-        the day is the local calendar day. B does not move, so no start changes its age."""
+        days end at local midnights. B does not move, so no start changes its age, and the
+        day under way keeps its end."""
         b = self.b = self.b_at(now_ms)
         self._link(b, unix, utc_off)
         self._check_at = 0  # recount at the next sample
@@ -205,6 +229,7 @@ class Dose:
         """The state to save, one line of ASCII (the log keeps it in its next_id file)."""
         rtc = int(self.rtc()) if self.rtc is not None else None
         words = [TAG, str(self.b), _opt(rtc), _opt(self.unix_off), str(self.utc_off)]
+        words.append(str(self.day_end))
         words.append(str(self.rest_end))
         words.append(self.area or "-")
         for i in range(self.n):
@@ -217,6 +242,7 @@ class Dose:
     def restore(self, text, unix_now=0, now_ms=0):
         """At boot, from text() as saved (empty: a new ball). unix_now is the board's clock,
         0 when it is not set. Returns None, or why the saved state was not used."""
+        day_end = 0
         area = ""
         counts = []  # (B it ends, area, seconds)
         if not text:
@@ -224,20 +250,22 @@ class Dose:
         else:
             try:
                 w = text.split()
-                if w[0] != TAG and w[0] not in _OLD_TAGS:
+                if w[0] not in (TAG, _DAY3, _DAY2, _DAY1):
                     raise ValueError("not " + TAG)
                 b, rtc_save, off = int(w[1]), _int_opt(w[2]), _int_opt(w[3])
                 utc = int(w[4])
-                first = 6
+                if w[0] in (TAG, _DAY3):
+                    day_end = int(w[5])
+                    w.pop(5)  # the rest as in day2
                 if w[0] == TAG:
-                    area = "" if w[6] == "-" else w[6]
-                    first = 7
-                for x in w[first:]:
+                    area = w.pop(6)
+                    area = "" if area == "-" else area
+                for x in w[6:]:
                     c = x.split(",")
                     if len(c) not in (1, 3):
                         raise ValueError("count " + x[:30])
                     counts.append((int(c[0]), c[1], int(c[2])) if len(c) == 3 else (int(x), "", 0))
-                if w[0] == "day1":  # starts and a stop: each counted 24 h, the longest a day
+                if w[0] == _DAY1:  # starts and a stop: each counted 24 h, the longest a day
                     counts = [(e + DAY_S, a, u) for e, a, u in counts]
                     rest = 0 if w[5] == "-" else int(w[5]) + DAY_S
                 else:
@@ -256,6 +284,7 @@ class Dose:
         self.ms0 = now_ms
         self.unix_off = None
         self.utc_off = utc
+        self.day_end = day_end  # kept through a power cut too: the day ends when B says
         if unix_now:
             self._link(b, unix_now, utc)
         counts = counts[-KEEP:]

@@ -56,6 +56,8 @@ class Feedback:
         self._seg_end = 0
         self._over_since = 0
         self._motor_since = -1
+        self.motor_started_ms = None  # when the motor last started from off (the page's
+        # server holds its sends while it does: ball/web.py MOTOR_HOLD_MS), None: never
         self.rest = 0  # what the LED shows while stopped: done (0), _REST or _SYMPTOM
         self.fault = False  # while set: motor off, fault pattern on the LED
         self.low_battery = False  # while set: sessions start with the low-battery cue
@@ -130,6 +132,7 @@ class Feedback:
             duty = 0
         if duty and not self.duty:
             duty = duty // 2  # soft start: half duty for one sample eases the motor's inrush
+            self.motor_started_ms = now_ms
         if duty != self.duty:
             self.duty = duty
             self.out.motor(duty)

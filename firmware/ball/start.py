@@ -84,7 +84,7 @@ def serve(hw, control, wifi_path=WIFI_PATH):
     from ball.web import Server
 
     try:
-        return Server(control, addr[0], addr[1])
+        return Server(control, addr[0], addr[1], sent=hw.net_sent)
     except OSError as e:  # the port is taken: the ball runs on without its page
         print("knotball: live page not served on port {}: {}".format(addr[1], e))
         hw.net(False)

@@ -6,16 +6,21 @@
 # What clients can make the loop do is bounded: at most _CLIENTS connections (more are
 # accepted and closed at once), per poll one accept, one request answered, one read of at
 # most _READ bytes and one write per client. A request must be whole within _REQ_MAX bytes
-# and _REQ_MS; a client that takes nothing for _STALL_MS is dropped, and a stream that is
-# behind skips samples rather than queue them. Every socket is non-blocking: nothing here
-# waits. Samples are packed into buffers made here once: streaming allocates nothing per
-# sample (answering a request does, between samples). Without the token a request gets 401
+# and _REQ_MS; a client that takes nothing for _STALL_MS is dropped. Every socket is
+# non-blocking: nothing here waits. Samples are kept in a ring of the last _RING (Ring):
+# a stream that fell behind (a slow phone, a link shadowed by the body and a wall, the
+# motor's start below) is sent what it missed from the ring, in order, a few events per
+# poll, and told of a gap when the ring no longer has it all; a page that reconnects says
+# the last sample it had (Last-Event-ID) and resumes there. Samples are packed into buffers
+# made here once: streaming allocates nothing per sample (answering a request does,
+# between samples). Without the token a request gets 401
 # and no data, and nothing a request does writes to flash, except POST /symptom with the
 # token (it ends the session, which the log records) and POST /area?a=NAME with the token
 # (the area chosen, kept with the day's count).
 import os
 import select
 import socket
+from array import array
 from binascii import hexlify
 
 from ball import const
@@ -31,7 +36,26 @@ _REQ_MAX = const(1536)  # a phone's GET with its cookie is ~700 bytes
 _REQ_MS = const(3000)
 _STALL_MS = const(10000)
 _READ = const(512)
-_OUT = const(512)  # page chunks and a stream's unsent rest (>= events.SAMPLE_MAX)
+_OUT = const(512)  # page chunks and a stream's unsent rest (>= EVENT_MAX + events.GAP_MAX)
+EVENT_MAX = events.ID_MAX + events.SAMPLE_MAX  # the longest sample event with its id
+# The ring: 12 s of samples at events.EVERY_MS, _FIELDS ints each (2,880 bytes). A shadowed
+# link comes back within seconds as the ball rolls on; a longer gap is told, not hidden.
+_RING = const(120)
+_FIELDS = const(6)
+# Events packed per poll for streams catching up from the ring (the live sample is packed
+# once for all): one takes 12 us on a PC's unix port (an estimated 0.5 ms on an ESP32), so
+# two keep the loop's 10 ms period safe, and a stream catches up at 20 times the live rate
+# (the whole ring in 0.6 s).
+_CATCH_UP = const(2)
+# No socket sends while the haptic motor starts (hardware/README.md, 3.8): an ERM motor
+# draws its stall current (2-3x its running current, ~90-150 mA for the ball's 10 mm coin
+# motor) until its rotor is up to speed: 30-80 ms in the motor makers' data (rise time to
+# 90 % speed at 3 V). A transmit burst (240-340 mA) on top of that, through the cell's
+# protection FETs and the LDO, can sag 3V3 into a brown-out.
+# The feedback's half-duty first sample (10 ms) softens the start; 80 ms covers the rest.
+# Receiving goes on (the radio's receive current is a third of a burst's); TCP ACKs the
+# network stack sends itself are small and not held.
+MOTOR_HOLD_MS = const(80)
 _FREE = const(0)
 _READING = const(1)  # the request is arriving
 _SENDING = const(2)  # an answer is going out; then the connection closes
@@ -66,6 +90,81 @@ def new_token(path=TOKEN_PATH):
         f.write(token)
     os.rename(path + ".tmp", path)
     return token
+
+
+def held(now_ms, started_ms):
+    """True while the motor that started at started_ms (None: never) may still draw its
+    start-up current: the page's server sends nothing then."""
+    return started_ms is not None and 0 <= now_ms - started_ms < MOTOR_HOLD_MS
+
+
+def _store(ring, i, t, force_mn, band, state, elapsed, limit, hold, cues, fault, stop):
+    """Control.pack_event's pack_into for the ring: a sample's fields as ints at ring[i]
+    (each below 2**30: reading them back makes no long int)."""
+    ring[i] = t
+    ring[i + 1] = force_mn
+    ring[i + 2] = elapsed
+    ring[i + 3] = limit
+    ring[i + 4] = hold
+    ring[i + 5] = band | state << 3 | cues << 5 | fault << 11 | stop << 13
+    return i + _FIELDS
+
+
+class Ring:
+    """The last `size` samples, kept as ints in one array made here (no allocation per
+    sample), each with its number `seq` (the next one's is self.seq); `run` tells this
+    server's numbers from those of an earlier one (a reset, the radio off and on)."""
+
+    def __init__(self, size=_RING, run=None):
+        self.size = size
+        self.a = array("i", (0 for _ in range(size * _FIELDS)))
+        self.seq = 0
+        self.run = run if run is not None else int.from_bytes(os.urandom(3), "little")
+
+    def push(self, control, now_ms, seen):
+        """This sample (with the cues given since `seen`, as Control.pack_event)."""
+        control.pack_event(self.a, self.seq % self.size * _FIELDS, now_ms, seen, _store)
+        self.seq += 1
+
+    def oldest(self):
+        """The number of the oldest sample still kept."""
+        return self.seq - self.size if self.seq > self.size else 0
+
+    def pack(self, buf, off, seq):
+        """Sample `seq` (kept: oldest() <= seq < self.seq) as an event with its id at
+        buf[off], in place; returns the index after it."""
+        a = self.a
+        i = seq % self.size * _FIELDS
+        p = a[i + 5]
+        off = events.id_pack_into(buf, off, self.run, seq)
+        return events.sample_pack_into(
+            buf,
+            off,
+            a[i],
+            a[i + 1],
+            p & 7,
+            p >> 3 & 3,
+            a[i + 2],
+            a[i + 3],
+            a[i + 4],
+            p >> 5 & 63,
+            p >> 11 & 3,
+            p >> 13,
+        )
+
+    def resume(self, last):
+        """Where a stream starts: (the first sample to send, samples missing before it:
+        0, N, or -1 for unknown). `last`: (run, seq) of the last sample the reader had, or
+        None: a new reader, from the newest sample on."""
+        newest = self.seq - 1 if self.seq else 0
+        if last is None:
+            return newest, 0
+        run, seq = last
+        if run != self.run or seq >= self.seq:
+            return self.oldest(), -1  # another run's number: all this one has, and a gap
+        if seq + 1 < self.oldest():
+            return self.oldest(), self.oldest() - seq - 1
+        return seq + 1, 0
 
 
 def _same(a, b):
@@ -116,20 +215,25 @@ class _Client:
         self.off = 0
         self.end = 0
         self.file = None  # the page, sent in _OUT chunks
+        self.want = 0  # streaming: the number of the next sample it is to get
 
 
 class Server:
     """The page's HTTP server on (host, port), reaching the app only through a
     control.Control."""
 
-    def __init__(self, control, host, port=PORT, token=None, page_path=PAGE_PATH):
+    def __init__(self, control, host, port=PORT, token=None, page_path=PAGE_PATH, sent=None):
         self.control = control
+        self.sent = sent  # sent(n) after each send that took bytes (Board.net_sent), or None
         self.addr = (host, port)  # for the page's URL `KB wifi` shows
         self.token = token or load_token()
         self.page_path = page_path
         self.clients = [_Client() for _ in range(_CLIENTS)]
-        self.msg = bytearray(events.SAMPLE_MAX)
-        self.seen = [0, 0, 0, 0, 0, 0]  # cue counts the last sample event reported
+        self.msg = bytearray(EVENT_MAX)
+        self.msg_end = 0
+        self.msg_seq = -1  # the sample packed in msg (the newest, for every stream at once)
+        self.ring = Ring()
+        self.seen = [0, 0, 0, 0, 0, 0]  # cue counts the last sample kept reported
         self.sent_at = -events.EVERY_MS
         self.streams = 0
         self.requests = 0  # answered (any status): for the bench and the tests
@@ -169,13 +273,14 @@ class Server:
                 c.since = now_ms
         for _obj, _ev in self.ready(0):
             self._accept(now_ms)
+        quiet = not held(now_ms, self.control.motor_started_ms())
         answered = False
         for c in self.clients:
             if c.state == _READING:
                 if self._read(c, now_ms) and not answered:
                     answered = True  # one request a poll: the rest wait for the next
                     self._answer(c, now_ms)
-            elif c.state == _SENDING:
+            elif c.state == _SENDING and quiet:
                 if self._flush(c, now_ms):
                     self._drop(c)
             if c.state != _FREE and now_ms - c.since > (
@@ -183,8 +288,10 @@ class Server:
             ):
                 self.refused += 1
                 self._drop(c)
-        if self.streams and now_ms - self.sent_at >= events.EVERY_MS:
-            self.sent_at = now_ms
+        if now_ms - self.sent_at >= events.EVERY_MS:
+            self.sent_at = now_ms  # kept with no page open too: one may be coming back
+            self.ring.push(self.control, now_ms, self.seen)
+        if self.streams and quiet:
             self._stream(now_ms)
 
     def _accept(self, now_ms):
@@ -279,7 +386,7 @@ class Server:
         elif path == b"/":
             self._page(c, now_ms)
         elif path == b"/live":
-            self._start_stream(c, now_ms)
+            self._start_stream(c, head, now_ms)
         elif path == b"/area":
             self._area(c, now_ms, method == b"POST", target)
         else:
@@ -333,15 +440,19 @@ class Server:
         extra += "Content-Length: {}\r\n".format(os.stat(self.page_path)[6])
         self._reply(c, now_ms, "200 OK", "text/html; charset=utf-8", None, extra)
 
-    def _start_stream(self, c, now_ms):
+    def _start_stream(self, c, head, now_ms):
         edges, limit, hold_min, hold_max = self.control.limits()
-        if not self.streams:  # cues given before anyone watched are not news
-            self.control.pack_event(self.msg, 0, now_ms, self.seen, events.sample_pack_into)
+        last = None
+        for line in head.split(b"\r\n")[1:]:
+            if line[:14].lower() == b"last-event-id:":
+                last = events.parse_id(line[14:])
+        c.want, missing = self.ring.resume(last)
         head = _HEAD.format("200 OK", "text/event-stream") + "X-Accel-Buffering: no\r\n\r\n"
         c.data = (
             head.encode()
             + b"retry: 1000\n\n"
             + events.edges_event(edges, limit, hold_min, hold_max)
+            + (events.gap_event(missing) if missing else b"")
         )
         c.off = 0
         c.end = len(c.data)
@@ -372,30 +483,61 @@ class Server:
         if w:
             c.off += w
             c.since = now_ms
+            if self.sent is not None:
+                self.sent(w)
         return c.off >= c.end and c.file is None
 
     def _stream(self, now_ms):
-        """This sample to every stream that has taken the last one; packed once, in place."""
-        end = self.control.pack_event(self.msg, 0, now_ms, self.seen, events.sample_pack_into)
+        """To every stream that has taken what it had: the newest sample (packed once for
+        all), or, to one behind, what it missed from the ring. One write per stream."""
+        ring = self.ring
+        newest = ring.seq - 1
+        budget = _CATCH_UP
         for c in self.clients:
-            if c.state != _STREAMING or not self._flush(c, now_ms):
-                continue  # behind (or gone): it skips this sample
-            try:
-                w = _send(c.sock, self.msg, 0, end)
-            except OSError:
-                self._drop(c)
+            if c.state != _STREAMING or not self._flush(c, now_ms) or c.want > newest:
+                continue  # gone, still sending its last, or up to date
+            if c.want == newest:
+                if self.msg_seq != newest:
+                    self.msg_end = ring.pack(self.msg, 0, newest)
+                    self.msg_seq = newest
+                c.want += 1
+                self._send(c, self.msg, self.msg_end, now_ms)
                 continue
-            w = w or 0
-            if w:
-                c.since = now_ms
-            if w < end:  # the rest goes with the next polls, from the client's own buffer
-                out = c.out
-                msg = self.msg
-                j = 0
-                while w < end:
-                    out[j] = msg[w]
-                    j += 1
-                    w += 1
-                c.data = out
+            j = 0
+            oldest = ring.oldest()
+            if c.want < oldest:  # behind by more than the ring: the reader is told
+                j = events.gap_pack_into(c.out, 0, oldest - c.want)
+                c.want = oldest
+            while budget and c.want <= newest and j + EVENT_MAX <= _OUT:
+                j = ring.pack(c.out, j, c.want)
+                c.want += 1
+                budget -= 1
+            if j:
+                c.data = c.out
                 c.off = 0
                 c.end = j
+                self._flush(c, now_ms)
+
+    def _send(self, c, msg, end, now_ms):
+        """msg[:end] to c, which has nothing pending; what the socket does not take now
+        goes with the next polls, from the client's own buffer."""
+        try:
+            w = _send(c.sock, msg, 0, end)
+        except OSError:
+            self._drop(c)
+            return
+        w = w or 0
+        if w:
+            c.since = now_ms
+            if self.sent is not None:
+                self.sent(w)
+        if w < end:
+            out = c.out
+            j = 0
+            while w < end:
+                out[j] = msg[w]
+                j += 1
+                w += 1
+            c.data = out
+            c.off = 0
+            c.end = j

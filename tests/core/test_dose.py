@@ -135,6 +135,77 @@ def test_moving_the_clock_within_the_day_or_to_the_next_day_keeps_the_count():
         assert look(d, sess, 14 * HOUR_MS + 20 * HOUR_MS) == 0, moved
 
 
+def test_a_clock_moved_to_just_before_midnight_before_each_session_gives_no_extra_one():
+    # The host sets the ball's clock to 23:59:50 before each press, on the same date or a
+    # day on each time: every press after the first must get the rest signal until the
+    # ball's own clock has seen the day end (14 h after 10:00).
+    for days_on in (0, 1):
+        app, board, starts = day_app()
+        app.dose.set_clock(0, AT_23H - 13 * 3600, UTC_PLUS_1)  # 10:00 local
+        t = run_ticks(app, board, 0, 60 * 1000)
+        for i in range(4):
+            app.dose.set_clock(t, AT_23H + 3590 + i * days_on * 86400, UTC_PLUS_1)
+            t = press(app, board, t)
+            t = run_ticks(app, board, t, 20 * 1000)  # past that midnight
+        assert len(starts) == 1 and rest_due(app.session), days_on
+        t = run_ticks(app, board, 14 * HOUR_MS - 1500, 1000)
+        assert rest_due(app.session), days_on
+        t = run_ticks(app, board, 14 * HOUR_MS, 1000)
+        assert not rest_due(app.session), days_on
+        press(app, board, t)
+        assert len(starts) == 2, days_on
+
+
+def test_a_clock_moved_back_never_makes_a_day_shorter_than_a_real_one():
+    # After the day's end, the next one comes no sooner than 23 h of the ball's own time
+    # (the shortest local day), at the first local midnight from then: a jump backwards
+    # cannot cut a day short.
+    d, sess = fresh(), make(1)
+    d.set_clock(0, AT_23H - 13 * 3600, UTC_PLUS_1)  # 10:00 local: the day ends at 14 h
+    d.set_clock(60 * 1000, AT_23H - 3 * 3600, UTC_PLUS_1)  # "20:00": midnight 4 h on
+    look(d, sess, 14 * HOUR_MS)  # the day's end
+    start(d, sess, 14 * HOUR_MS + 1000)
+    # Local midnights now come at 4 h, 28 h, 52 h of B (+ 60 s): the first one at least
+    # 23 h after 14 h is the one at 52 h.
+    end = 52 * HOUR_MS + 60 * 1000
+    assert look(d, sess, end - 1000) == 1 and rest_due(sess)
+    assert look(d, sess, end) == 0
+
+
+def test_daylight_saving_starting_moves_the_day_to_the_new_midnight():
+    d, sess = fresh(), make(1)
+    d.set_clock(0, AT_23H - 13 * 3600, UTC_PLUS_1)  # 10:00 local: the day ends at 14 h
+    d.set_clock(60 * 1000, AT_23H - 13 * 3600 + 60, 2 * UTC_PLUS_1)  # now 11:01, UTC+2
+    start(d, sess, 2 * HOUR_MS)
+    assert look(d, sess, 14 * HOUR_MS - 1000) == 1  # the day under way keeps its end
+    assert look(d, sess, 14 * HOUR_MS) == 0  # 01:00 by the new time
+    start(d, sess, 20 * HOUR_MS)
+    # The next day is 23 h long: it ends at the new midnight, 37 h of B.
+    assert look(d, sess, 37 * HOUR_MS - 1000) == 1
+    assert look(d, sess, 37 * HOUR_MS) == 0
+    assert d.day_end == 61 * 3600
+
+
+def test_a_reboot_after_a_clock_jump_keeps_the_days_end():
+    # A deep sleep (the host's clock kept in the RTC) or a power cut after the clock was
+    # moved to just before midnight: the day still ends when the ball's clock says so.
+    d, sess = fresh(), make(1)
+    d.set_clock(0, AT_23H - 13 * 3600, UTC_PLUS_1)  # 10:00 local
+    d.set_clock(60 * 1000, AT_23H + 3590, UTC_PLUS_1)  # "23:59:50"
+    look(d, sess, 61 * 1000)
+    saved = d.text()
+    assert saved.startswith("day4 ")
+    for unix_now in (AT_23H + 3595, 0):  # woken 5 s later by the RTC; a power cut
+        again, sess2 = Dose(), make(1)
+        assert again.restore(saved, unix_now=unix_now) is None
+        start(again, sess2, 0)
+        assert look(again, sess2, 60 * 1000) == 1, unix_now
+        assert look(again, sess2, 14 * HOUR_MS - 70 * 1000) == 1, unix_now
+        assert look(again, sess2, 14 * HOUR_MS) == 0, unix_now
+        # The next day: to the first local midnight 23 h on, or without a clock 24 h on.
+        assert again.day_end == (48 * 3600 + 70 if unix_now else 38 * 3600), unix_now
+
+
 def test_a_clock_set_forward_ends_no_symptom_rest():
     d, sess = fresh(), make()
     d.set_clock(0, AT_23H - 13 * 3600, UTC_PLUS_1)  # 10:00 local
@@ -161,7 +232,7 @@ def test_a_power_cut_after_a_clock_jump_keeps_the_days_count_and_rest():
     d.set_clock(70 * 1000, AT_23H + 3599, UTC_PLUS_1)  # "23:59:59"
     look(d, sess, 71 * 1000)
     saved = d.text()
-    assert saved.startswith("day3 ")
+    assert saved.startswith("day4 ")
     again, sess2 = Dose(), make(1)  # the power comes back: no RTC, no clock
     assert again.restore(saved) is None
     again.sync(sess2)
@@ -179,7 +250,13 @@ def test_the_old_saved_layout_still_reads_counting_each_start_for_24_hours():
     assert look(d, sess, DAY_MS - 7200 * 1000 - 1000) == 2 and sess.resting
     assert look(d, sess, DAY_MS - 7200 * 1000) == 1
     assert look(d, sess, DAY_MS - 3600 * 1000) == 0 and not sess.resting
-    assert d.text().startswith("day3 ")
+    assert d.text().startswith("day4 ")
+    # day2: as day3 without the day's end; the day ends at the midnight the clock gives.
+    d, sess = Dose(), make()
+    assert d.restore("day2 0 - {} 3600 0 3600".format(AT_23H)) is None
+    assert look(d, sess, 0) == 1 and d.day_end == 0
+    assert d.restore("day2 0 - {} 3600 0 3600".format(AT_23H), unix_now=AT_23H) is None
+    assert d.day_end == 3600 and look(d, sess, 3600 * 1000) == 0
 
 
 def test_more_starts_than_a_day_allows_keep_the_latest():
@@ -188,7 +265,7 @@ def test_more_starts_than_a_day_allows_keep_the_latest():
         start(d, sess, i * 60 * 1000)
     assert d.n == KEEP and d.ends[0] == 6 * 60 + 86400
     assert d.ends[KEEP - 1] == (KEEP + 5) * 60 + 86400
-    assert len(d.text().split()) == 7 + KEEP
+    assert len(d.text().split()) == 8 + KEEP
 
 
 def test_a_reboot_without_clock_or_rtc_assumes_no_time_passed():
@@ -299,7 +376,7 @@ def test_the_count_is_saved_with_the_next_id_and_read_back_at_boot():
     wlog.close()
     with open(root + "/" + log.NEXT_ID) as f:
         lines = f.read().split("\n")
-    assert lines[0] == "2" and lines[1].startswith("day3 ")
+    assert lines[0] == "2" and lines[1].startswith("day4 ")
     boot = log.SessionLog(root, cfg, "test")
     assert boot.next_id == 2 and boot.day_text == lines[1]
     d, sess = Dose(), s.Session(cfg)
@@ -447,7 +524,7 @@ def test_the_areas_day_and_the_area_chosen_survive_a_reboot_and_a_power_cut_mid_
     sess.limit_ms = 200 * 1000
     start(d, sess, 200 * 1000)
     cut = d.text()  # saved at that start: then the power is cut, the session never stops
-    assert cut.split()[6] == "glutes_left"
+    assert cut.split()[7] == "glutes_left"
     again, sess2 = Dose(), make()
     assert again.restore(cut) is None
     again.sync(sess2)
@@ -457,29 +534,30 @@ def test_the_areas_day_and_the_area_chosen_survive_a_reboot_and_a_power_cut_mid_
     assert sess2.left_ms == 40 * 1000 and not rest_due(sess2)
     assert again.today() == {"glutes_left": [2, 320]}
     again.set_area("", sess2)
-    assert again.text().split()[6] == "-"
+    assert again.text().split()[7] == "-"
 
 
-def test_the_day2_layout_still_reads_as_sessions_without_an_area():
-    d, sess = Dose(), make()
-    assert d.restore("day2 7200 - - 0 0 90000 91000") is None
-    d.sync(sess)
-    assert sess.sessions_today == 2 and d.area == "" and d.today() == {"": [2, 0]}
+def test_the_day3_and_day2_layouts_still_read_as_sessions_without_an_area():
+    for old in ("day3 7200 - - 0 0 0 90000 91000", "day2 7200 - - 0 0 90000 91000"):
+        d, sess = Dose(), make()
+        assert d.restore(old) is None
+        d.sync(sess)
+        assert sess.sessions_today == 2 and d.area == "" and d.today() == {"": [2, 0]}, old
 
 
 def test_an_area_with_under_10_s_left_has_had_its_day():
     d, sess = fresh(), make()
-    d.restore("day3 0 - - 0 0 calves 86400,calves,351")
+    d.restore("day4 0 - - 0 0 0 calves 86400,calves,351")
     d.sync(sess)
     assert sess.left_ms == 0 and rest_due(sess)
-    d.restore("day3 0 - - 0 0 calves 86400,calves,350")
+    d.restore("day4 0 - - 0 0 0 calves 86400,calves,350")
     d.sync(sess)
     assert sess.left_ms == 10 * 1000 and not rest_due(sess)
 
 
 def test_a_garbled_area_count_is_reported_and_counting_starts_from_zero():
     d = Dose()
-    assert "unreadable" in d.restore("day3 0 - - 0 0 calves 86400,calves")
+    assert "unreadable" in d.restore("day4 0 - - 0 0 0 calves 86400,calves")
     assert d.n == 0 and d.area == ""
 
 

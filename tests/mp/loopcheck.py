@@ -209,21 +209,27 @@ def main(mode):
     elif mode in ("lockstream", "allocstream"):
         # The live page's server in the loop, as on a ball on Wi-Fi: first with nobody
         # connected, then with two pages streaming over real sockets (they read between
-        # samples). lockstream: the heap locked for sample, server poll and readers alike;
-        # allocstream: bytes allocated per iteration while streaming (for make bench).
+        # samples), one of them back after a gap: it resumes 10 s back, which the ring sends
+        # while the heap is locked. lockstream: the heap locked for sample, server poll and
+        # readers alike; allocstream: bytes allocated per iteration while streaming (for
+        # make bench).
         import socket
 
         from ball.control import Control
         from ball.web import Server
 
         port = int(sys.argv[2])
-        web = Server(Control(app), "127.0.0.1", port, token=b"0" * 32)
+        # Told of every send, as start.serve sets it up on a ball.
+        web = Server(Control(app), "127.0.0.1", port, token=b"0" * 32, sent=app.board.net_sent)
         t = run_web(app, web, 0, 3000, (), mode == "lockstream")
         readers = []
-        for _ in range(2):
+        back = "Last-Event-ID: {}.{}\r\n".format(web.ring.run, web.ring.seq - 100).encode()
+        for resume in (b"", back):
             c = socket.socket()
             c.connect(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-            c.write(b"GET /live?k=" + b"0" * 32 + b" HTTP/1.1\r\nHost: ball\r\n\r\n")
+            c.write(
+                b"GET /live?k=" + b"0" * 32 + b" HTTP/1.1\r\nHost: ball\r\n" + resume + b"\r\n"
+            )
             c.setblocking(False)
             readers.append(c)
         while web.streams < 2:
@@ -246,13 +252,32 @@ def main(mode):
             run_web(app, web, t, n, readers, False, drain)
             after = gc.mem_alloc()
             gc.enable()
-            print("stream_alloc_bytes_per_iter", (after - before) / n, "bytes", got[0])
+            print("stream bytes", got[0], "alloc_bytes_per_iter", (after - before) / n)
         else:
             t = run_web(app, web, t, 11000, readers, True, drain)
             assert app.session.sessions_today == 2, app.session.sessions_today
-            assert got[0] > 2 * 1100 * 150, got[0]  # both pages got ~every sample event
+            assert got[0] > 2 * 1100 * 150 + 100 * 150, got[0]  # every sample, and 10 s resent
+            assert web.clients[1].want == web.ring.seq, "the page back after a gap caught up"
             print("ok heap-locked ticks with the page streaming", t // PERIOD_MS)
         web.close()
+    elif mode == "ring":
+        # The live page's ring (ball/web.py): its bytes, and one sample event resent from it
+        # (bytes, and time to pack on this port).
+        from ball.control import Control
+        from ball.web import Ring
+
+        ring = Ring()
+        control = Control(app)
+        t = run_locked(app, 0, 1500)  # into a session: a realistic sample
+        for i in range(ring.size):
+            ring.push(control, t + i * 100, [0] * 6)
+        buf = bytearray(400)
+        size = 0
+        start = time.ticks_us()
+        for i in range(1000):
+            size += ring.pack(buf, 0, ring.oldest() + i % ring.size)
+        us = time.ticks_diff(time.ticks_us(), start) / 1000
+        print("ring_bytes", len(ring.a) * 4, "event_bytes", size / 1000, "pack_us", us)
     elif mode == "alloc":
         n = 7000
         gc.collect()

@@ -8,16 +8,28 @@
 #       data: {"t_ms":N,"force_n":12.345,"band":NAME,"state":NAME,"elapsed_ms":N,
 #              "limit_ms":N,"hold_ms":N,"cues":[NAME,..],"fault":NAME,"stop":NAME}
 #   (names from ball/wire: BAND_NAMES, STATE_NAMES, CUE_NAMES (the cues given since the
-#   last event sent), FAULT_NAMES ("" = none), STOP_REASONS (the last stop, "" = none)).
+#   sample before), FAULT_NAMES ("" = none), STOP_REASONS (the last stop, "" = none)).
 #   Each event ends with an empty line. A reader MUST ignore keys and events it does not
 #   know (a newer ball may add them) and SHOULD treat a stream silent for 2 s as stale.
-# The ball packs a sample in place (sample_pack_into: no allocation per sample); the host
-# reads events with EventReader.
+# Resuming after a gap (the body and a wall shadow the radio): a sample event MAY begin
+# with an `id: RUN.SEQ` line (RUN: the ball's page server since it started, SEQ: the
+# sample's number, one more per sample). A reader reconnecting SHOULD send the last id it
+# had as a `Last-Event-ID:` request header (a browser's EventSource does so by itself);
+# the ball then sends the samples after it that it still keeps, in order, before the live
+# ones. When it no longer has them all it first sends
+#       event: gap
+#       data: {"missing":N}
+#   N samples lost (-1: unknown, the id is from another run), and a reader MUST NOT join
+#   the samples either side of it as if they were adjacent.
+# The ball packs samples, ids and gaps in place (the *_pack_into functions: no allocation
+# per sample); the host reads events with EventReader.
 import json
 
 from ball.wire import BAND_NAMES, CUE_NAMES, FAULT_NAMES, STATE_NAMES, STOP_REASONS
 
 SAMPLE_MAX = 320  # the longest sample event, every cue given at once included
+ID_MAX = 26  # the longest id line: "id: " RUN "." SEQ "\n", each number below 2**30
+GAP_MAX = 40  # the longest gap event
 EVERY_MS = 100  # at most ten samples a second
 
 
@@ -105,6 +117,43 @@ def sample_pack_into(buf, off, t, force_mn, band, state, elapsed, limit, hold, c
     return _put(buf, i, b"}\n\n")
 
 
+def id_pack_into(buf, off, run, seq):
+    """The `id: RUN.SEQ` line at buf[off], in place; returns the index after it."""
+    i = _put(buf, off, b"id: ")
+    i = _int(buf, i, run)
+    buf[i] = 46  # "."
+    i = _int(buf, i + 1, seq)
+    buf[i] = 10
+    return i + 1
+
+
+def gap_pack_into(buf, off, missing):
+    """The `gap` event at buf[off] (missing samples; -1: unknown), in place; returns the
+    index after it."""
+    i = _put(buf, off, b'event: gap\ndata: {"missing":')
+    i = _int(buf, i, missing)
+    return _put(buf, i, b"}\n\n")
+
+
+def gap_event(missing):
+    """The `gap` event as bytes (between samples, where allocating is fine)."""
+    buf = bytearray(GAP_MAX)
+    return bytes(buf[: gap_pack_into(buf, 0, missing)])
+
+
+def parse_id(value):
+    """(run, seq) from an id's text (bytes or str), or None when it is not one of ours."""
+    parts = value.strip().split(b"." if isinstance(value, bytes) else ".")
+    if len(parts) != 2 or not (0 < len(parts[0]) < 11 and 0 < len(parts[1]) < 11):
+        return None
+    try:
+        run = int(parts[0])
+        seq = int(parts[1])
+    except ValueError:
+        return None
+    return (run, seq) if run >= 0 and seq >= 0 else None
+
+
 def edges_event(edges_mn, limit_ms, hold_min_ms, hold_max_ms):
     """The `edges` event: band edges (the lower edge of light..over, in mN) and the limits."""
     edges = {}
@@ -121,10 +170,12 @@ def edges_event(edges_mn, limit_ms, hold_min_ms, hold_max_ms):
 
 class EventReader:
     """The host's side: feed() bytes as they arrive, then events() yields (name, object)
-    for each whole event ("message" for the unnamed sample events)."""
+    for each whole event ("message" for the unnamed sample events); last_id is the last
+    event id read ("" before any), to resume from after a reconnect."""
 
-    def __init__(self):
+    def __init__(self, last_id=""):
         self.buf = b""
+        self.last_id = last_id
 
     def feed(self, data):
         self.buf += data
@@ -143,6 +194,8 @@ class EventReader:
                     event = value
                 elif key == "data":
                     data.append(value)
+                elif key == "id":
+                    self.last_id = value
             if data:
                 try:
                     yield event, json.loads("\n".join(data))

@@ -173,6 +173,8 @@ def follow(opener, view, status, sleep=time.sleep, keys=None):
                     view.sample(unpack_live(got[1]))
                 elif got[0] == page.SAMPLE:  # --url: the page's stream, already a dict
                     view.sample(got[1])
+                elif got[0] == page.GAP:  # --url: samples the ball no longer had
+                    status(page.gap_text(got[1]))
                 typed = keys.poll() if keys is not None else ""
                 if any(c in SYMPTOM_KEYS for c in typed):
                     text, ended = symptom(link)
@@ -443,7 +445,7 @@ def run(args):
         raise UsageError("--url: give either --url (Wi-Fi) or --port (USB)")
     if args.url:
         page.parse(args.url)  # a bad address is a usage error, not something to wait for
-        connect_to = functools.partial(page.open_page, args.url)
+        connect_to = page.Resuming(args.url)
     try:
         if not args.url:
             connect_to = functools.partial(connect, ports.choose(args.port))

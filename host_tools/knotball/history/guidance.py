@@ -51,6 +51,8 @@ def session_notes(s):
         notes.append("interrupted (power cut): rebuilt from its last checkpoint")
     if s["archived"]:
         notes.append("trace dropped on the ball: summary only")
+    if s.get("damage"):
+        notes.append("from a damaged log: what its intact records hold (the file is kept)")
     return notes
 
 

@@ -1,8 +1,10 @@
 """The ball's live page over Wi-Fi as a link for `knotball live --url` (DESIGN.md contract
 6): GET /live read with ball.wire.events.EventReader, its samples handed out as
-frame(deadline) -> (SAMPLE, dict) in the fields of ball.wire.console.unpack_live, the `s`
-key's symptom as POST /symptom and the `a` key's area as GET and POST /area. The token is
-the URL's `k=`; messages never show it.
+frame(deadline) -> (SAMPLE, dict) in the fields of ball.wire.console.unpack_live (and a gap
+the ball could not fill as (GAP, {"missing": N})), the `s` key's symptom as POST /symptom
+and the `a` key's area as GET and POST /area. The token is the URL's `k=`; messages never
+show it. Opened again after a drop (Resuming), the stream picks up after the last sample it
+had.
 """
 
 import http.client
@@ -12,12 +14,13 @@ import time
 from urllib.parse import parse_qs, quote, urlsplit
 
 from ball import config
-from ball.wire.events import EventReader
+from ball.wire.events import EVERY_MS, EventReader
 from knotball.runtime import UsageError
 from knotball.transport.link import BallError, LinkError
 from knotball.transport.ports import PortError
 
 SAMPLE = "page sample"  # the frame type of a sample from the page (not a console frame)
+GAP = "page gap"  # samples the ball no longer had when the stream resumed
 _HEAD_MAX = 4096
 
 
@@ -43,15 +46,16 @@ class PageLink:
     """GET /live on the ball at url, opened at once; cfg holds the bands and limit from its
     `edges` event, as the console's config would."""
 
-    def __init__(self, url, timeout=3.0):
+    def __init__(self, url, timeout=3.0, last_id=""):
         self.host, self.port, self.token = parse(url)
+        self.last_id = last_id
         self.name = "http://{}:{}/".format(self.host, self.port)
         self.timeout = timeout
         try:
             self.sock = socket.create_connection((self.host, self.port), timeout=timeout)
         except OSError as e:
             raise LinkError("{}: {}".format(self.name, e.strerror or e))
-        self.reader = EventReader()
+        self.reader = EventReader(last_id)
         self.cfg = dict(config.DEFAULTS)
         try:
             self._open()
@@ -60,9 +64,10 @@ class PageLink:
             raise
 
     def _open(self):
+        resume = "Last-Event-ID: {}\r\n".format(self.last_id) if self.last_id else ""
         self.sock.sendall(
-            "GET /live?k={} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n".format(
-                self.token, self.host
+            "GET /live?k={} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n{}\r\n".format(
+                self.token, self.host, resume
             ).encode()
         )
         head = b""
@@ -113,6 +118,8 @@ class PageLink:
                     self._edges(obj)
                 elif name == "message":
                     return SAMPLE, self._sample(obj)
+                elif name == "gap":
+                    return GAP, obj
             try:
                 self.reader.feed(self._recv(deadline))
             except LinkError:
@@ -173,7 +180,23 @@ class PageLink:
         self.sock.close()
 
 
-def open_page(url):
-    """(link, cfg) for knotball live's follow(), as its USB connect() gives."""
-    link = PageLink(url)
-    return link, link.cfg
+def gap_text(obj):
+    """What `knotball live` says of a gap event."""
+    n = obj.get("missing", -1)
+    if n < 0:
+        return "gap: the ball restarted, its samples from before are lost"
+    return "gap: {:.1f} s of samples lost while the link was down".format(n * EVERY_MS / 1000)
+
+
+class Resuming:
+    """(link, cfg) for knotball live's follow(), as its USB connect() gives; each call
+    after the first resumes from the last sample the previous link had."""
+
+    def __init__(self, url):
+        self.url = url
+        self.link = None
+
+    def __call__(self):
+        last = self.link.reader.last_id if self.link is not None else ""
+        self.link = PageLink(self.url, last_id=last)
+        return self.link, self.link.cfg

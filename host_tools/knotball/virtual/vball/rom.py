@@ -286,8 +286,11 @@ def main(argv):
         with open(press) as f:
             hand = press_script.Press(*press_script.parse(f, press))
     keys_file = None if keys == "-" else open(keys)
+    # The tests' record of the motor's starts and the page's sends, in board time.
+    io_path = os.getenv("KNOTBALL_VBALL_IO_LOG")
+    io_log = open(io_path, "w") if io_path else None
     bdev = mount_root(image, int(blocks))
-    vboard.configure(trace_file, float(speed), bdev.ball_id(), hand, keys_file, http_port)
+    vboard.configure(trace_file, float(speed), bdev.ball_id(), hand, keys_file, http_port, io_log)
     sys.stderr.write("vball: ready\n")
     Repl(vboard).run()
 

@@ -21,16 +21,20 @@ _keys = None  # a file the host rewrites with the arrow keys' force ("12.00\n")
 
 
 _http_port = None  # the live page on 127.0.0.1 (`knotball virtual --http-port`), or None
+# A file (KNOTBALL_VBALL_IO_LOG) the tests read: "m T" when the motor starts from off and
+# "s T N" when the page's server sends N bytes, T in board ms; or None.
+_io_log = None
 
 
-def configure(trace_file, speed, ball_id="", press=None, keys=None, http_port=None):
-    global _trace, _speed, _id, _press, _keys, _http_port
+def configure(trace_file, speed, ball_id="", press=None, keys=None, http_port=None, io_log=None):
+    global _trace, _speed, _id, _press, _keys, _http_port, _io_log
     _trace = trace_file
     _speed = speed
     _id = ball_id
     _press = press
     _keys = keys
     _http_port = http_port
+    _io_log = io_log
 
 
 def _hand(t_ms):
@@ -212,7 +216,13 @@ class VirtualBoard:
         self.rgb = (r, g, b)
 
     def motor(self, duty):
+        if _io_log is not None and duty and not self.duty:
+            _io_log.write("m {}\n".format(self.vt))
         self.duty = duty
+
+    def net_sent(self, n):
+        if _io_log is not None:
+            _io_log.write("s {} {}\n".format(self.vt, n))
 
     def off(self):
         self.rgb = (0, 0, 0)
