@@ -314,3 +314,20 @@ def test_a_gap_longer_than_the_ring_is_told_and_the_kept_seconds_follow(stepped)
     got = st.read(s, EventReader(), st.web.ring.seq)
     assert got[1][0] == "gap" and got[1][2] == {"missing": -1}
     s.close()
+
+
+def test_two_requests_whole_in_the_same_poll_are_both_answered():
+    """One request is answered a poll: one that was whole in the same poll waits for the
+    next, and is answered then (the page asks /live and /area at once when it opens)."""
+    st = Stepped()
+    socks = [socket.create_connection(("127.0.0.1", st.port), timeout=5) for _ in range(2)]
+    st.run(50)  # both accepted, nothing asked yet
+    for s in socks:
+        s.sendall("POST /symptom?k={} HTTP/1.1\r\n\r\n".format(TOKEN.decode()).encode())
+    time.sleep(0.2)  # both requests wait whole in the server's socket buffers
+    st.run(500)  # well within the 3 s a request may take
+    for s in socks:
+        s.setblocking(False)
+        assert s.recv(4096).startswith(b"HTTP/1.1 200 OK")
+        s.close()
+    st.web.close()

@@ -327,6 +327,8 @@ class Server:
 
     def _read(self, c, now_ms):
         """Take what arrived; True once the request's head is whole."""
+        if c.n > 3 and c.req.find(b"\r\n\r\n", 0, c.n) >= 0:
+            return True  # whole already: it waited while another request was answered
         room = _REQ_MAX - c.n
         if room <= 0:
             self.refused += 1
