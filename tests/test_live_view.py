@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from ball import config
+from ball import config, dose
 from ball.wire import CUE_NAMES
 from ball.wire import console as wconsole
 from ball.wire.framing import LIVE
@@ -199,7 +199,7 @@ class AreaLink(FakeLink):
     def request(self, what, timeout=None):
         self.requests.append(what)
         if what == "area":
-            return {"area": "calves", "areas": list(config.AREAS), "today": {}}
+            return {"area": "calves", "areas": list(dose.AREAS), "today": {}}
         return {"area": what.split()[1], "applies": "from the next session"}
 
 

@@ -12,17 +12,6 @@ except ImportError:
 # The session time limit may never be configured past this: "at most 5-6 minutes on an area".
 HARD_CAP_S = 360
 
-# Body areas a session can be for (the log and the host keep the name). The person may add
-# up to AREAS_MAX names of their own (the config's "areas"), each 1 to AREA_LEN characters
-# of a-z, 0-9, "_" and "-", beginning with a letter: one word on a console line, one short
-# field in a log header (ball/wire/records.py AREA_LEN).
-AREAS = (
-    "upper_back_left", "upper_back_right", "neck_shoulder_left", "neck_shoulder_right",
-    "lower_back", "glutes_left", "glutes_right", "hamstrings", "calves", "soles",
-)  # fmt: skip
-AREAS_MAX = 8
-AREA_LEN = 20
-NO_AREA = "none"  # `KB area none`: sessions for no area in particular (the whole-body limit)
 
 # Band edges in newtons for a ball between a back and a wall. Leaning into a wall turns a
 # fraction of body weight into force on the ball: self-massage presses are tens of newtons.
@@ -50,7 +39,7 @@ DEFAULTS: "dict[str, Any]" = {
     # newton are suspect too. A sealed barometric ball drifts ~6-17 N per kelvin (0.34 %/K
     # of ~100 kPa at 20-60 Pa/N), followed harmlessly: give it ~150 (+-15 K at 40 Pa/N).
     "drift_max_n": 10.0,
-    "areas": [],  # body areas the person adds to AREAS
+    "areas": [],  # body areas the person adds to ball.dose.AREAS
 }
 
 BAND_KEYS = ("light_n", "medium_n", "firm_n", "over_n")
@@ -149,38 +138,11 @@ def validate(user: Any) -> dict:
         )
     _cal_points(cfg)
     _number(cfg, "drift_max_n", 1, 2000)
-    _areas(cfg["areas"])
+    if cfg["areas"] != []:
+        from ball.dose import check_areas  # only for a config that names areas: heap
+
+        check_areas(cfg["areas"])
     return cfg
-
-
-def area_problem(name):
-    """Why `name` cannot be an area's name, or None."""
-    if not isinstance(name, str) or not 1 <= len(name) <= AREA_LEN:
-        return "must be 1 to {} characters, got {}".format(AREA_LEN, json.dumps(name)[:40])
-    for ch in name:
-        if not ("a" <= ch <= "z" or "0" <= ch <= "9" or ch in "_-"):
-            return "may hold only a-z, 0-9, _ and -, got {}".format(json.dumps(name)[:40])
-    if not "a" <= name[0] <= "z":
-        return "must begin with a letter (a-z), got {}".format(json.dumps(name))
-    if name == NO_AREA:
-        return '"{}" means no area; choose another name'.format(NO_AREA)
-    return None
-
-
-def _areas(names):
-    if not isinstance(names, list) or len(names) > AREAS_MAX:
-        raise ConfigError("areas", "must be a list of up to {} names".format(AREAS_MAX))
-    for i, n in enumerate(names):
-        why = area_problem(n)
-        if why is None and (n in AREAS or n in names[:i]):
-            why = "{} is already an area".format(n)
-        if why:
-            raise ConfigError("areas", "name {}: {}".format(i + 1, why))
-
-
-def areas(cfg):
-    """Every area a session can be for with this config: the built-in ones, then the person's."""
-    return list(AREAS) + list(cfg.get("areas", ()))
 
 
 def _cal_points(cfg):

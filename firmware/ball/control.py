@@ -1,7 +1,6 @@
 # What the host may read from the running app and ask of it, and nothing else: the USB
 # console (and any later transport) holds a Control, never the App. Everything here runs
 # between samples; pack_live, called per sample while streaming, allocates nothing.
-from ball.config import NO_AREA
 from ball.session import ACTIVE
 from ball.wire import STATE_NAMES
 from ball.wire.console import FLAG_CALIB, FLAG_DRIFT_BAD, live_pack_into
@@ -40,7 +39,7 @@ class Control:
             # The next contact would get the rest signal (as Session.step decides).
             "rest": s.rest_due(),
             # The body area the next session is for ("none": the whole body's count).
-            "area": (self.app.dose.area if self.app.dose is not None else "") or NO_AREA,
+            "area": (self.app.dose.area if self.app.dose is not None else "") or "none",
             # This power-on and the seconds since it: the host dates sessions recorded
             # before the clock was set from their own boot and uptime_s in the log.
             "boot": self.app.boot_id,
@@ -182,7 +181,7 @@ class Control:
     def areas(self):
         """The area chosen ("none"), the areas there are, and the day so far per area: {NAME:
         [sessions, seconds]}, "none" for sessions without one."""
-        from ball.config import areas
+        from ball.dose import NO_AREA, areas
 
         dose = self.app.dose
         today = {} if dose is None else dose.today()
@@ -200,8 +199,8 @@ class Control:
     def set_area(self, name):
         """Choose the area of the sessions from now on (`none`: no area). Saved with the
         day's count. Returns its name; raises console.Refused naming the problem."""
-        from ball.config import area_problem, areas
         from ball.console import Refused
+        from ball.dose import NO_AREA, area_problem, areas
 
         dose = self.app.dose
         if dose is None:

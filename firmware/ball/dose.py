@@ -39,6 +39,18 @@ AREA_DAY_S = const(360)  # the most one area gets in a day (config.HARD_CAP_S)
 _MIN_LEFT_S = const(10)  # an area with less left than this has had its day
 NO_CAP_MS = const(1 << 29)  # Session.left_ms when no area limits it
 _CHECK_MS = const(1000)  # the count is brought up to date once a second
+# Body areas a session can be for (the log and the host keep the name). The person may add
+# up to AREAS_MAX names of their own (the config's "areas"), each 1 to AREA_LEN characters
+# of a-z, 0-9, "_" and "-", beginning with a letter: one word on a console line, one short
+# field in a log header (ball/wire/records.py AREA_LEN). Here, not in config.py: the sim
+# and a small heap never load them.
+AREAS = (
+    "upper_back_left", "upper_back_right", "neck_shoulder_left", "neck_shoulder_right",
+    "lower_back", "glutes_left", "glutes_right", "hamstrings", "calves", "soles",
+)  # fmt: skip
+AREAS_MAX = 8
+AREA_LEN = 20
+NO_AREA = "none"  # `KB area none`: sessions for no area in particular (the whole-body limit)
 # First word of the saved text, naming its layout. day4: B, RTC seconds, unix offset, UTC
 # offset, B the day ends (0: no clock set yet), B the symptom rest ends (0: none), the area
 # chosen ("-": none), then each count: the B it ends, or "B,AREA,SECONDS" for a session on
@@ -49,6 +61,41 @@ TAG = "day4"
 _DAY3 = "day3"
 _DAY2 = "day2"
 _DAY1 = "day1"
+
+
+def area_problem(name):
+    """Why `name` cannot be an area's name, or None."""
+    import json
+
+    if not isinstance(name, str) or not 1 <= len(name) <= AREA_LEN:
+        return "must be 1 to {} characters, got {}".format(AREA_LEN, json.dumps(name)[:40])
+    for ch in name:
+        if not ("a" <= ch <= "z" or "0" <= ch <= "9" or ch in "_-"):
+            return "may hold only a-z, 0-9, _ and -, got {}".format(json.dumps(name)[:40])
+    if not "a" <= name[0] <= "z":
+        return "must begin with a letter (a-z), got {}".format(json.dumps(name))
+    if name == NO_AREA:
+        return '"{}" means no area; choose another name'.format(NO_AREA)
+    return None
+
+
+def check_areas(names):
+    """The config's "areas" (config.validate): config.ConfigError naming what is wrong."""
+    from ball.config import ConfigError
+
+    if not isinstance(names, list) or len(names) > AREAS_MAX:
+        raise ConfigError("areas", "must be a list of up to {} names".format(AREAS_MAX))
+    for i, n in enumerate(names):
+        why = area_problem(n)
+        if why is None and (n in AREAS or n in names[:i]):
+            why = "{} is already an area".format(n)
+        if why:
+            raise ConfigError("areas", "name {}: {}".format(i + 1, why))
+
+
+def areas(cfg):
+    """Every area a session can be for with this config: the built-in ones, then the person's."""
+    return list(AREAS) + list(cfg.get("areas", ()))
 
 
 def _opt(v):

@@ -3,7 +3,7 @@
 # and the count kept with the log's next id.
 import os
 
-from ball import config, log
+from ball import config, dose, log
 from ball import session as s
 from ball.app import App
 from ball.dose import KEEP, Dose
@@ -579,7 +579,7 @@ def test_a_day_with_every_count_kept_in_use_rests_rather_than_forget_one():
     d, sess = fresh(), make(24)
     sess.limit_ms = 5000  # short sessions: 7 on an area take 35 of its 360 s
     for i in range(KEEP):
-        d.set_area(config.AREAS[i % 10], sess)
+        d.set_area(dose.AREAS[i % 10], sess)
         assert not rest_due(sess), i
         start(d, sess, i * 1000)
     assert d.n == KEEP and rest_due(sess)  # whatever the area: no count is dropped

@@ -2,7 +2,7 @@
 # (firmware/LOG-FORMAT.md). The ball packs with ball.wire and the host reads with it: a
 # change to either side that breaks one of these literals breaks every reader and every
 # ball in the field. Bump the version instead.
-from ball import app, config, session
+from ball import app, dose, session
 from ball.wire import (
     BAND_NAMES,
     CUE_NAMES,
@@ -143,9 +143,9 @@ def test_the_area_reads_as_none_chosen_from_older_headers_and_travels_in_archive
 
 
 def test_the_area_names_fit_the_log_header():
-    assert config.AREA_LEN == records.AREA_LEN
-    for name in config.AREAS:
-        assert config.area_problem(name) is None and len(name) <= records.AREA_LEN
+    assert dose.AREA_LEN == records.AREA_LEN
+    for name in dose.AREAS:
+        assert dose.area_problem(name) is None and len(name) <= records.AREA_LEN
 
 
 def _with_ids(frame, rtype, seq):

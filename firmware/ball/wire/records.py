@@ -12,7 +12,7 @@
 #       readers that stop after the version skip them) u32 boot id (random per power-on or
 #       reset, 0: unknown), u32 seconds since that boot at the session's start, so the host
 #       can date a session recorded before the clock was set; then (version 2) u8 n + 20
-#       bytes: the body area the session was for, its first n bytes (ASCII, config.py's
+#       bytes: the body area the session was for, its first n bytes (ASCII, dose.py's
 #       rules; n = 0: none chosen), the rest zero. Without it (a version-1 header) the area
 #       is unknown; readers show both as "unspecified".
 #   'T' trace chunk (also the checkpoint): u32 t0 = session time of its first sample,
@@ -61,7 +61,7 @@ FLAG_RECOVERED = 1
 FLAG_DAMAGED = 2  # a rebuilt summary of a session whose log was damaged
 _IDS = "<IH"
 IDS_SIZE = 6
-AREA_LEN = 20  # the longest area name (ball/config.py checks names against it)
+AREA_LEN = 20  # the longest area name (ball/dose.py checks names against it)
 
 # ---- 'H' header ----
 

@@ -12,7 +12,7 @@ Each area gets up to max_sessions_per_day sessions and 6 minutes a day on the ba
 import json
 import sys
 
-from ball import config
+from ball import config, dose
 from knotball.runtime import UsageError
 from knotball.transport import ports
 from knotball.transport.link import BallError, LinkError
@@ -34,12 +34,12 @@ def check(args):
         if args.add:
             raise UsageError("--add: give the NAME to add")
         return
-    if args.name == config.NO_AREA and not args.add:
+    if args.name == dose.NO_AREA and not args.add:
         return
-    why = config.area_problem(args.name)
+    why = dose.area_problem(args.name)
     if why:
         raise UsageError("NAME {}".format(why))
-    if args.add and args.name in config.AREAS:
+    if args.add and args.name in dose.AREAS:
         raise UsageError("NAME: {} is already one of the ball's areas".format(args.name))
 
 
@@ -63,7 +63,7 @@ def describe(state, out=sys.stdout):
     if state.get("rest"):
         print("  the next press gets the rest signal: choose another area", file=out)
     today = state.get("today", {})
-    for name in state["areas"] + [config.NO_AREA]:
+    for name in state["areas"] + [dose.NO_AREA]:
         if name in today:
             n, secs = today[name]
             print("  today {}: {} session(s), {} s".format(name, n, secs), file=out)

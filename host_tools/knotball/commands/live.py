@@ -15,7 +15,7 @@ import time
 
 from serial import SerialException
 
-from ball import config
+from ball import config, dose
 from ball.wire.console import unpack_live
 from ball.wire.framing import LIVE
 from knotball.runtime import UsageError
@@ -147,7 +147,7 @@ def next_area(link):
     what to say."""
     try:
         state = link.request("area")
-        names = state["areas"] + [config.NO_AREA]
+        names = state["areas"] + [dose.NO_AREA]
         i = names.index(state["area"]) if state["area"] in names else -1
         new = names[(i + 1) % len(names)]
         link.request("area " + new)

@@ -6,7 +6,7 @@ each area's threshold over the weeks; the ball's bands are set from it only when
 (`y`, or --yes; --keep-bands never asks).
 """
 
-from ball import config
+from ball import dose
 from knotball.commands import calibrate
 from knotball.runtime import UsageError
 from knotball.transport import ports
@@ -25,7 +25,7 @@ def add_arguments(p):
 
 
 def run(args):
-    why = config.area_problem(args.area)
+    why = dose.area_problem(args.area)
     if why:
         raise UsageError("AREA {}".format(why))
     args.what = "measure"
