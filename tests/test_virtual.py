@@ -69,7 +69,7 @@ def test_friendly_repl_answers_and_ctrl_c_interrupts(virtual):
     v = virtual()
     with serial.Serial(v.port, timeout=5) as s:
         s.write(b"6*7\r")
-        assert s.read_until(b"42\n").endswith(b"6*7\r\n42\n")
+        assert s.read_until(b"42\r\n").endswith(b"6*7\r\n42\r\n")  # print() as on a UART
         s.write(b"while True: pass\r")
         time.sleep(0.2)
         s.write(b"\x03")
