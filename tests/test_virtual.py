@@ -70,6 +70,12 @@ def test_friendly_repl_answers_and_ctrl_c_interrupts(virtual):
     with serial.Serial(v.port, timeout=5) as s:
         s.write(b"6*7\r")
         assert s.read_until(b"42\r\n").endswith(b"6*7\r\n42\r\n")  # print() as on a UART
+        # A board's traceback: the code's frames only (none of the ROM's, nor its host path)
+        tb = b'Traceback (most recent call last):\r\n  File "<stdin>", line 1, in <module>\r\n'
+        s.write(b"1/0\r")
+        assert s.read_until(b"zero\r\n").endswith(
+            b"1/0\r\n" + tb + b"ZeroDivisionError: divide by zero\r\n"
+        )
         s.write(b"while True: pass\r")
         time.sleep(0.2)
         s.write(b"\x03")

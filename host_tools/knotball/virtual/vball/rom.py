@@ -154,9 +154,10 @@ class Repl:
         return b[0]
 
     def print_exception(self, e):
+        """As pyexec prints it: the code's frames, not the ROM's (nor its path on the host)."""
         buf = io.StringIO()
         sys.print_exception(e, buf)
-        _cooked(buf.getvalue())
+        _cooked("\n".join(line for line in buf.getvalue().split("\n") if __file__ not in line))
 
     def call(self, code):
         """Run compiled code in the REPL's globals, Ctrl-C interrupting it; the exception it
