@@ -180,6 +180,7 @@ class Repl:
                 del sys.modules[name]
         sys.path[:] = ["", "/lib"]
         self.ns = {"__name__": "__main__"}
+        self.vboard.last = None  # the app's board goes with the app
         os.chdir("/")
         gc.collect()
 
