@@ -21,7 +21,7 @@ import tty
 from conftest import TESTS
 from knotball.runtime import FIRMWARE_ROOT, micropython_exe
 from knotball.transport.link import Link
-from knotball.virtual.pty_ball import controlling_tty, raw_with_isig
+from knotball.virtual.pty_ball import controlling_tty, raw_pty
 
 CFG = {
     "session_limit_s": 3,
@@ -47,7 +47,7 @@ class Ball:
         # 30 N (medium) from 0.2 s to 5 s: the session starts and stops at its 3 s limit.
         trace.write_text("t_ms,force_n\n0,0\n200,30\n5000,30\n5100,0\n")
         self.ball_m, ball_s = os.openpty()
-        raw_with_isig(ball_s)
+        raw_pty(ball_s, isig=True)
         self.host_m, self.host_s = os.openpty()
         tty.setraw(self.host_s)
         self.port = os.ttyname(self.host_s)

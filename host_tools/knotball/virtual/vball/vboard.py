@@ -131,6 +131,7 @@ def Board(profile):
     """The virtual board, sharing the firmware's board interface (ball/__init__.py). That
     is read from the image, as main.py is, when main.py builds its board: this module is
     loaded before the image is mounted, and the image may hold another firmware."""
+    global last
     from ball import BoardBase
 
     cls = _classes.get(BoardBase)
@@ -138,10 +139,12 @@ def Board(profile):
         cls = type("Board", (VirtualBoard, BoardBase), {})
         _classes.clear()
         _classes[BoardBase] = cls
-    return cls(profile)
+    last = cls(profile)
+    return last
 
 
 _classes: dict = {}
+last = None  # the board built last: what its LED and motor do, seen at the REPL
 
 
 class VirtualBoard:
