@@ -63,6 +63,15 @@ def text(driver, id_):
     return driver.find_element("id", id_).text
 
 
+def viewport(driver, width, height):
+    """The page's viewport exactly width x height CSS pixels, as on a phone."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+    )
+    assert driver.execute_script("return [innerWidth, innerHeight]") == [width, height]
+
+
 def shot(driver, tmp_path, name):
     path = tmp_path / name
     driver.save_screenshot(str(path))
@@ -99,5 +108,51 @@ def test_the_page_shows_force_band_hold_and_cue_and_its_stop_button_ends_the_ses
         assert res.returncode == 0, res.stderr
         (session,) = json.loads(res.stdout)["sessions"]
         assert session["stop_reason"] == "symptom"
+    finally:
+        p.ball.kill()
+
+
+# Phones: a small one and a larger one, each way up (CSS pixels).
+SIZES = [(360, 640), (640, 360), (412, 915), (915, 412)]
+# What a person reads from two metres and the button they must hit: each must be on screen
+# whole, and none may cover another.
+KEY = ("force", "band", "bar", "time", "hold", "holdbar", "cue", "stop", "sound")
+BOXES = """return arguments[0].map(function (id) {
+  var r = document.getElementById(id).getBoundingClientRect();
+  return [id, r.left, r.top, r.right, r.bottom];
+}).concat([["page", 0, 0, document.documentElement.scrollWidth,
+            document.documentElement.scrollHeight]]);"""
+
+
+def overlap(a, b):
+    return min(a[3], b[3]) - max(a[1], b[1]) > 0.5 and min(a[4], b[4]) - max(a[2], b[2]) > 0.5
+
+
+def test_portrait_and_landscape_on_small_and_large_phones_fit_with_the_force_large(
+    firmware_image, tmp_path, browser
+):
+    image = tmp_path / "flash.img"
+    shutil.copyfile(firmware_image, image)
+    rows = [(0, 0), (1000, 25), (70000, 25), (70100, 0)]
+    p = PagedBall(tmp_path, image, "--trace", write_trace(tmp_path / "press.csv", rows))
+    try:
+        browser.get(p.url)
+        seen(browser, lambda d: text(d, "cue") == "hold effective")
+        for width, height in SIZES:
+            viewport(browser, width, height)
+            where = "{}x{}".format(width, height)
+            boxes = browser.execute_script(BOXES, list(KEY))
+            page = boxes.pop()
+            assert page[3] <= width and page[4] <= height, (where, "scrolls", page)
+            for id_, left, top, right, bottom in boxes:
+                assert right - left > 0 and bottom - top > 0, (where, id_, "not shown")
+                assert left >= 0 and top >= 0, (where, id_, left, top)
+                assert right <= width and bottom <= height, (where, id_, right, bottom)
+            for i, a in enumerate(boxes):
+                for b in boxes[i + 1 :]:
+                    assert not overlap(a, b), (where, a, b)
+            force = boxes[0]
+            assert force[4] - force[2] >= 0.25 * min(width, height), (where, force)
+            shot(browser, tmp_path, "page-{}.png".format(where))
     finally:
         p.ball.kill()
