@@ -3,13 +3,15 @@ window, served by a virtual ball: what a person two metres away sees. Marked `br
 deselected, and said so at the end of the run, where Chromium is not installed."""
 
 import json
+import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
 import pytest
 from test_web_virtual import PagedBall
-from vball_fixture import deploy_firmware, write_trace
+from vball_fixture import HARDWARE, deploy_firmware, write_trace
 
 from conftest import knotball
 
@@ -154,5 +156,128 @@ def test_portrait_and_landscape_on_small_and_large_phones_fit_with_the_force_lar
             force = boxes[0]
             assert force[4] - force[2] >= 0.25 * min(width, height), (where, force)
             shot(browser, tmp_path, "page-{}.png".format(where))
+    finally:
+        p.ball.kill()
+
+
+def paged_ball(firmware_image, tmp_path, rows, *extra):
+    image = tmp_path / "flash.img"
+    if not image.exists():
+        shutil.copyfile(firmware_image, image)
+    trace = write_trace(tmp_path / "press.csv", rows)
+    return PagedBall(tmp_path, image, "--trace", trace, *extra)
+
+
+def note(driver):
+    return text(driver, "note")
+
+
+def body_classes(driver):
+    return driver.find_element("tag name", "body").get_attribute("class").split()
+
+
+def test_the_page_says_it_is_reconnecting_when_the_ball_goes_and_streams_again_when_back(
+    firmware_image, tmp_path, browser
+):
+    rows = [(0, 0), (1000, 25), (70000, 25), (70100, 0)]
+    p = paged_ball(firmware_image, tmp_path, rows)
+    again = None
+    try:
+        browser.get(p.url)
+        seen(browser, lambda d: text(d, "band").lower() == "medium")
+        p.ball.stop()  # the ball is gone: its server with it
+        seen(browser, lambda d: "reconnecting" in note(d))
+        seen(browser, lambda d: "stale" in body_classes(d) and "no data for" in note(d))
+        shot(browser, tmp_path, "page-reconnecting.png")
+        # The same ball back (same flash, so the same token; same address).
+        again = paged_ball(firmware_image, tmp_path, rows, "--http-port", p.port)
+        assert again.url == p.url
+        seen(browser, lambda d: note(d) == "reconnected", timeout=40)
+        assert "stale" not in body_classes(browser)
+        seen(browser, lambda d: text(d, "band").lower() == "medium")
+        t0 = text(browser, "time")
+        seen(browser, lambda d: text(d, "time") != t0)  # streaming, not a frozen picture
+    finally:
+        p.ball.kill()
+        if again is not None:
+            again.ball.kill()
+
+
+def micropython_of(ball):
+    """The pid of the MicroPython process running the virtual ball's firmware."""
+    pid = ball.proc.pid
+    with open("/proc/{}/task/{}/children".format(pid, pid)) as f:
+        (child,) = [int(c) for c in f.read().split()]
+    return child
+
+
+def test_data_that_stops_arriving_is_marked_stale_while_the_link_stays_open(
+    firmware_image, tmp_path, browser
+):
+    rows = [(0, 0), (1000, 25), (70000, 25), (70100, 0)]
+    p = paged_ball(firmware_image, tmp_path, rows)
+    try:
+        browser.get(p.url)
+        seen(browser, lambda d: text(d, "band").lower() == "medium")
+        assert "stale" not in body_classes(browser) and "no data" not in note(browser)
+        firmware = micropython_of(p.ball)
+        os.kill(firmware, signal.SIGSTOP)  # the ball stalls; its socket stays open
+        try:
+            seen(browser, lambda d: "stale" in body_classes(d))
+            seen(browser, lambda d: note(d).startswith("no data for "))
+            assert "reconnecting" not in note(browser)  # the stream is open, just silent
+            opacity = browser.find_element("id", "reading").value_of_css_property("opacity")
+            assert float(opacity) < 0.5  # the old figures are dimmed, not shown as current
+        finally:
+            os.kill(firmware, signal.SIGCONT)
+        seen(browser, lambda d: "stale" not in body_classes(d))
+        assert "no data" not in note(browser)
+    finally:
+        p.ball.kill()
+
+
+@pytest.fixture(scope="module")
+def stuck_image(tmp_path_factory):
+    """A ball whose board flags a reading unchanged for 2 s as a stuck sensor (the firmware's
+    own check), fed an unchanging press: a sensor fault without touching the firmware."""
+    tmp = tmp_path_factory.mktemp("stuck")
+    profile = dict(json.loads((HARDWARE / "sim.json").read_text()), stuck_ms=2000)
+    return deploy_firmware(tmp, tmp / "flash.img", {"session_limit_s": 60}, board=profile)
+
+
+def test_a_sensor_fault_is_shown_in_red(stuck_image, tmp_path, browser):
+    rows = [(0, 0), (1000, 25), (70000, 25), (70100, 0)]
+    p = paged_ball(stuck_image, tmp_path, rows)
+    try:
+        browser.get(p.url)
+        fault = browser.find_element("id", "fault")
+        seen(browser, lambda d: fault.is_displayed())
+        assert fault.text == "sensor fault: stuck"
+        assert fault.value_of_css_property("color") == "rgba(204, 0, 0, 1)"  # #c00
+        shot(browser, tmp_path, "page-fault.png")
+    finally:
+        p.ball.kill()
+
+
+def test_after_the_tap_for_sound_a_band_change_plays_a_tone_and_a_cue_is_spoken(
+    firmware_image, tmp_path, browser
+):
+    """Headless Chromium plays nothing: the page lists what its sound code scheduled
+    (window.kbSound), tones by frequency (light 330 Hz, medium 440 Hz) and spoken words."""
+    rows = [(0, 0), (8000, 12), (11000, 25), (70000, 25), (70100, 0)]
+    p = paged_ball(firmware_image, tmp_path, rows)
+    try:
+        browser.get(p.url)
+        seen(browser, lambda d: text(d, "band").lower() == "idle")
+        assert browser.execute_script("return kbSound") == []  # silent until tapped
+        browser.find_element("id", "sound").click()
+        assert text(browser, "sound") == "sound on"
+        seen(browser, lambda d: text(d, "cue") == "hold effective")
+        heard = browser.execute_script("return kbSound")
+        assert heard[:2] == ["tone 440", "say sound on"], heard  # the tap's own answer
+        later = heard[2:]
+        assert "tone 330" in later and "tone 440" in later, heard
+        assert later.index("tone 330") < later.index("tone 440")  # idle -> light -> medium
+        seen(browser, lambda d: "say hold effective" in d.execute_script("return kbSound"))
     finally:
         p.ball.kill()
