@@ -14,6 +14,7 @@ from test_web_virtual import PagedBall
 from vball_fixture import HARDWARE, deploy_firmware, write_trace
 
 from conftest import knotball
+from knotball.browser import headless, viewport
 
 pytestmark = pytest.mark.browser
 ARTEFACTS = Path(__file__).resolve().parent.parent / "build" / "page-screenshots"
@@ -28,25 +29,7 @@ def firmware_image(tmp_path_factory):
 
 @pytest.fixture
 def browser(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--user-data-dir={}".format(tmp_path / "chromium-profile"),
-        "--window-size=390,844",
-    ):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    driver = headless(tmp_path / "chromium-profile", (390, 844))
     yield driver
     driver.quit()
 
@@ -63,15 +46,6 @@ def seen(driver, pred, timeout=30):
 
 def text(driver, id_):
     return driver.find_element("id", id_).text
-
-
-def viewport(driver, width, height):
-    """The page's viewport exactly width x height CSS pixels, as on a phone."""
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
-    )
-    assert driver.execute_script("return [innerWidth, innerHeight]") == [width, height]
 
 
 def shot(driver, tmp_path, name):
@@ -99,7 +73,7 @@ def test_the_page_shows_force_band_hold_and_cue_and_its_stop_button_ends_the_ses
         seen(browser, lambda d: text(d, "cue") == "hold effective")
         assert "/ 1:00" in text(browser, "time")  # the 60 s limit of the test firmware
         shot(browser, tmp_path, "page-portrait.png")
-        browser.set_window_size(844, 390)
+        viewport(browser, 844, 390)
         shot(browser, tmp_path, "page-landscape.png")
 
         browser.find_element("id", "stop").click()
