@@ -77,6 +77,7 @@ class Stream:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.sock.sendall("GET /live?k={} HTTP/1.1\r\nHost: ball\r\n\r\n".format(token).encode())
         self.events = []
+        self.nbytes = 0  # everything received, headers included
         self.closed = False
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -89,6 +90,7 @@ class Stream:
                 if not data:
                     break
                 reader.feed(data)
+                self.nbytes += len(data)
                 now = time.monotonic()
                 self.events += [(now, name, obj) for name, obj in reader.events()]
         except OSError:
