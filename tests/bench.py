@@ -512,7 +512,8 @@ def page_section(show, trace, cfg):
     )
     print(
         "    (tests/mp/webheap.py: .mpy firmware plus ball.control and ball.web, 5 client"
-        " slots, the 3 pages' sockets in the same process; compare the row above without)"
+        " slots, the 3 pages' sockets in the same process; without the server: the"
+        " '.mpy (as flashed)' row above)"
     )
     why = missing()
     if why:
