@@ -228,6 +228,7 @@ def test_a_sensor_fault_is_shown_in_red(stuck_image, tmp_path, browser):
         seen(browser, lambda d: fault.is_displayed())
         assert fault.text == "sensor fault: stuck"
         assert fault.value_of_css_property("color") == "rgba(204, 0, 0, 1)"  # #c00
+        assert text(browser, "force") == "– N"  # no number from a sensor not to be trusted
         shot(browser, tmp_path, "page-fault.png")
     finally:
         p.ball.kill()
