@@ -18,6 +18,7 @@ from knotball.browser import headless, viewport
 
 pytestmark = pytest.mark.browser
 ARTEFACTS = Path(__file__).resolve().parent.parent / "build" / "page-screenshots"
+PRESS = [(0, 0), (1000, 25), (70000, 25), (70100, 0)]  # a steady medium press for a minute
 MEDIUM_RGB = "rgba(154, 106, 0, 1)"  # body.medium in firmware/page.html: amber, as the LED
 
 
@@ -55,13 +56,18 @@ def shot(driver, tmp_path, name):
     shutil.copyfile(path, ARTEFACTS / name)
 
 
+def paged_ball(firmware_image, tmp_path, rows, *extra):
+    image = tmp_path / "flash.img"
+    if not image.exists():
+        shutil.copyfile(firmware_image, image)
+    trace = write_trace(tmp_path / "press.csv", rows)
+    return PagedBall(tmp_path, image, "--trace", trace, *extra)
+
+
 def test_the_page_shows_force_band_hold_and_cue_and_its_stop_button_ends_the_session(
     firmware_image, tmp_path, browser
 ):
-    image = tmp_path / "flash.img"
-    shutil.copyfile(firmware_image, image)
-    rows = [(0, 0), (1000, 25), (70000, 25), (70100, 0)]
-    p = PagedBall(tmp_path, image, "--trace", write_trace(tmp_path / "press.csv", rows))
+    p = paged_ball(firmware_image, tmp_path, PRESS)
     try:
         browser.get(p.url)
         seen(browser, lambda d: text(d, "band").lower() == "medium")
@@ -107,10 +113,7 @@ def overlap(a, b):
 def test_portrait_and_landscape_on_small_and_large_phones_fit_with_the_force_large(
     firmware_image, tmp_path, browser
 ):
-    image = tmp_path / "flash.img"
-    shutil.copyfile(firmware_image, image)
-    rows = [(0, 0), (1000, 25), (70000, 25), (70100, 0)]
-    p = PagedBall(tmp_path, image, "--trace", write_trace(tmp_path / "press.csv", rows))
+    p = paged_ball(firmware_image, tmp_path, PRESS)
     try:
         browser.get(p.url)
         seen(browser, lambda d: text(d, "cue") == "hold effective")
@@ -134,14 +137,6 @@ def test_portrait_and_landscape_on_small_and_large_phones_fit_with_the_force_lar
         p.ball.kill()
 
 
-def paged_ball(firmware_image, tmp_path, rows, *extra):
-    image = tmp_path / "flash.img"
-    if not image.exists():
-        shutil.copyfile(firmware_image, image)
-    trace = write_trace(tmp_path / "press.csv", rows)
-    return PagedBall(tmp_path, image, "--trace", trace, *extra)
-
-
 def note(driver):
     return text(driver, "note")
 
@@ -153,8 +148,7 @@ def body_classes(driver):
 def test_the_page_says_it_is_reconnecting_when_the_ball_goes_and_streams_again_when_back(
     firmware_image, tmp_path, browser
 ):
-    rows = [(0, 0), (1000, 25), (70000, 25), (70100, 0)]
-    p = paged_ball(firmware_image, tmp_path, rows)
+    p = paged_ball(firmware_image, tmp_path, PRESS)
     again = None
     try:
         browser.get(p.url)
@@ -164,7 +158,7 @@ def test_the_page_says_it_is_reconnecting_when_the_ball_goes_and_streams_again_w
         seen(browser, lambda d: "stale" in body_classes(d) and "no data for" in note(d))
         shot(browser, tmp_path, "page-reconnecting.png")
         # The same ball back (same flash, so the same token; same address).
-        again = paged_ball(firmware_image, tmp_path, rows, "--http-port", p.port)
+        again = paged_ball(firmware_image, tmp_path, PRESS, "--http-port", p.port)
         assert again.url == p.url
         seen(browser, lambda d: note(d) == "reconnected", timeout=40)
         assert "stale" not in body_classes(browser)
@@ -188,8 +182,7 @@ def micropython_of(ball):
 def test_data_that_stops_arriving_is_marked_stale_while_the_link_stays_open(
     firmware_image, tmp_path, browser
 ):
-    rows = [(0, 0), (1000, 25), (70000, 25), (70100, 0)]
-    p = paged_ball(firmware_image, tmp_path, rows)
+    p = paged_ball(firmware_image, tmp_path, PRESS)
     try:
         browser.get(p.url)
         seen(browser, lambda d: text(d, "band").lower() == "medium")
@@ -220,8 +213,7 @@ def stuck_image(tmp_path_factory):
 
 
 def test_a_sensor_fault_is_shown_in_red(stuck_image, tmp_path, browser):
-    rows = [(0, 0), (1000, 25), (70000, 25), (70100, 0)]
-    p = paged_ball(stuck_image, tmp_path, rows)
+    p = paged_ball(stuck_image, tmp_path, PRESS)
     try:
         browser.get(p.url)
         fault = browser.find_element("id", "fault")
@@ -239,7 +231,7 @@ def test_after_the_tap_for_sound_a_band_change_plays_a_tone_and_a_cue_is_spoken(
 ):
     """Headless Chromium plays nothing: the page lists what its sound code scheduled
     (window.kbSound), tones by frequency (light 330 Hz, medium 440 Hz) and spoken words."""
-    rows = [(0, 0), (8000, 12), (11000, 25), (70000, 25), (70100, 0)]
+    rows = [(0, 0), (12000, 12), (15000, 25), (70000, 25), (70100, 0)]
     p = paged_ball(firmware_image, tmp_path, rows)
     try:
         browser.get(p.url)
