@@ -26,6 +26,7 @@ def test_the_demo_never_touches_the_persons_history(tmp_path):
     assert "1 session pulled" in res.stdout and png.exists()
     assert not home.exists()  # its history was a temporary one, gone with it
     assert URL.search(res.stdout), res.stdout
+    assert "vball:" not in res.stdout + res.stderr  # the virtual ball's own notes stay inside
     page = tmp_path / "demo-page.png"
     if browser_present():
         assert "the live page mid-session: {}".format(page) in res.stdout, res.stdout

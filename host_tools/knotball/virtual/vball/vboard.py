@@ -190,8 +190,8 @@ class VirtualBoard:
             self.on_time = True
         elif ahead_ms < -_LATE_MS and self.on_time:
             # Where a ball's loop counts an overrun (app.py: more than a sample late, then
-            # it resynchronises), this ball is behind real time; said once per episode, for
-            # `make bench` (the host's stderr). Booting is not counted.
+            # it resynchronises), this ball is behind real time; said once per episode to
+            # the host (pty_ball counts them). Booting is not counted.
             self.on_time = False
             self.overruns += 1
             import sys
