@@ -110,6 +110,27 @@ def overlap(a, b):
     return min(a[3], b[3]) - max(a[1], b[1]) > 0.5 and min(a[4], b[4]) - max(a[2], b[2]) > 0.5
 
 
+def fits_every_phone(driver, tmp_path, keys, name):
+    """At each of SIZES: the elements `keys` on screen whole, none covering another, no
+    scrolling, and the force's digits at least a quarter of the short side; a screenshot."""
+    for width, height in SIZES:
+        viewport(driver, width, height)
+        where = "{}x{}".format(width, height)
+        boxes = driver.execute_script(BOXES, list(keys))
+        page = boxes.pop()
+        assert page[3] <= width and page[4] <= height, (where, "scrolls", page)
+        for id_, left, top, right, bottom in boxes:
+            assert right - left > 0 and bottom - top > 0, (where, id_, "not shown")
+            assert left >= 0 and top >= 0, (where, id_, left, top)
+            assert right <= width and bottom <= height, (where, id_, right, bottom)
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert not overlap(a, b), (where, a, b)
+        force = boxes[0]
+        assert force[4] - force[2] >= 0.25 * min(width, height), (where, force)
+        shot(driver, tmp_path, name.format(where))
+
+
 def test_portrait_and_landscape_on_small_and_large_phones_fit_with_the_force_large(
     firmware_image, tmp_path, browser
 ):
@@ -117,22 +138,17 @@ def test_portrait_and_landscape_on_small_and_large_phones_fit_with_the_force_lar
     try:
         browser.get(p.url)
         seen(browser, lambda d: text(d, "cue") == "hold effective")
-        for width, height in SIZES:
-            viewport(browser, width, height)
-            where = "{}x{}".format(width, height)
-            boxes = browser.execute_script(BOXES, list(KEY))
-            page = boxes.pop()
-            assert page[3] <= width and page[4] <= height, (where, "scrolls", page)
-            for id_, left, top, right, bottom in boxes:
-                assert right - left > 0 and bottom - top > 0, (where, id_, "not shown")
-                assert left >= 0 and top >= 0, (where, id_, left, top)
-                assert right <= width and bottom <= height, (where, id_, right, bottom)
-            for i, a in enumerate(boxes):
-                for b in boxes[i + 1 :]:
-                    assert not overlap(a, b), (where, a, b)
-            force = boxes[0]
-            assert force[4] - force[2] >= 0.25 * min(width, height), (where, force)
-            shot(browser, tmp_path, "page-{}.png".format(where))
+        fits_every_phone(browser, tmp_path, KEY, "page-{}.png")
+        # The most the page ever shows at once: a fault, the longest cue and a note (the
+        # ball gone, so no sample redraws them).
+        p.ball.stop()
+        seen(browser, lambda d: "no data for" in note(d))
+        browser.execute_script(
+            "var f = document.getElementById('fault'); f.style.display = 'block';"
+            "f.textContent = 'sensor fault: stuck';"
+            "document.getElementById('cue').textContent = 'hold long, move on';"
+        )
+        fits_every_phone(browser, tmp_path, KEY + ("fault", "note"), "page-{}-busiest.png")
     finally:
         p.ball.kill()
 
