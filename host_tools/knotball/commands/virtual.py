@@ -171,7 +171,7 @@ def _run(args, hand):
         return 0
     finally:
         ball.close()
-        if ball.overruns:  # the computer was too busy for this --speed (make bench reads it)
+        if ball.overruns:  # the computer was too busy for this --speed
             print(
                 "knotball virtual: loop overruns: {} (the ball fell more than a sample behind"
                 " real time)".format(ball.overruns),
