@@ -187,14 +187,6 @@ def test_the_page_says_it_is_reconnecting_when_the_ball_goes_and_streams_again_w
             again.ball.kill()
 
 
-def micropython_of(ball):
-    """The pid of the MicroPython process running the virtual ball's firmware."""
-    pid = ball.proc.pid
-    with open("/proc/{}/task/{}/children".format(pid, pid)) as f:
-        (child,) = [int(c) for c in f.read().split()]
-    return child
-
-
 def test_data_that_stops_arriving_is_marked_stale_while_the_link_stays_open(
     firmware_image, tmp_path, browser
 ):
@@ -203,7 +195,7 @@ def test_data_that_stops_arriving_is_marked_stale_while_the_link_stays_open(
         browser.get(p.url)
         seen(browser, lambda d: text(d, "band").lower() == "medium")
         assert "stale" not in body_classes(browser) and "no data" not in note(browser)
-        firmware = micropython_of(p.ball)
+        firmware = p.ball.rom_pid()
         os.kill(firmware, signal.SIGSTOP)  # the ball stalls; its socket stays open
         try:
             seen(browser, lambda d: "stale" in body_classes(d))

@@ -96,6 +96,13 @@ class VirtualBall:
             (entry,) = [f for f in link.ls() if f["name"] == name]
             return link.get(name, entry["size"], entry["crc32"])
 
+    def rom_pid(self):
+        """The pid of the MicroPython process running the ball (to stall it: SIGSTOP)."""
+        pid = self.proc.pid
+        with open("/proc/{}/task/{}/children".format(pid, pid)) as f:
+            (child,) = [int(c) for c in f.read().split()]
+        return child
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
