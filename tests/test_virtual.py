@@ -2,6 +2,7 @@
 port, the flash image kept across restarts, and the real firmware running on it."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -142,3 +143,27 @@ def test_a_bad_trace_is_refused_before_starting(tmp_path):
     )
     assert res.returncode == 2
     assert "line 2" in res.stderr
+
+
+def test_a_ball_held_up_past_a_sample_period_counts_an_overrun_and_says_so_on_stopping(
+    tmp_path,
+):
+    """Where a ball's loop would count an overrun, the virtual ball (whose clock runs on its
+    sleeps) falls behind real time: counted, and said once as it stops, never mid-run."""
+    image = deploy_firmware(tmp_path, tmp_path / "flash.img", {})
+    v = VirtualBall(tmp_path, image)
+    try:
+        v.wait_app()
+        rom = v.rom_pid()
+        os.kill(rom, signal.SIGSTOP)  # a computer too busy for the ball, for 0.3 s
+        time.sleep(0.3)
+        os.kill(rom, signal.SIGCONT)
+        v.wait_app()
+        v.proc.send_signal(signal.SIGTERM)
+        _, err = v.proc.communicate(timeout=15)
+    finally:
+        v.kill()
+    err = err.decode()
+    said = [line for line in err.splitlines() if "loop overruns" in line]
+    assert len(said) == 1 and int(said[0].split()[4]) >= 1, err
+    assert "vball:" not in err  # the ROM's own notes stay between it and the host

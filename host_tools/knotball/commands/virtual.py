@@ -171,6 +171,12 @@ def _run(args, hand):
         return 0
     finally:
         ball.close()
+        if ball.overruns:  # the computer was too busy for this --speed
+            print(
+                "knotball virtual: loop overruns: {} (the ball fell more than a sample behind"
+                " real time)".format(ball.overruns),
+                file=sys.stderr,
+            )
         if entry:
             entry.unlink(missing_ok=True)
         for f in (port_file, url_file):

@@ -84,6 +84,7 @@ class VirtualBall:
         self.byte_s = 10.0 / baud if baud else 0.0
         self.ready = threading.Event()
         self.http = None  # (port, token) once the ball serves its live page
+        self.overruns = 0  # times the ball fell more than a sample behind real time x speed
         self.running = True
         args = [str(VBALL_DIR), str(self.image), str(blocks), trace or "-", repr(speed)]
         args += [str(press or "-"), str(keys or "-"), "-" if http_port is None else str(http_port)]
@@ -105,13 +106,16 @@ class VirtualBall:
             t.start()
 
     def _stderr(self):
-        """The ROM says when the image is mounted; anything else it prints goes to ours."""
+        """The ROM says when the image is mounted, where its page is and when it fell behind
+        (counted); anything else it prints goes to ours."""
         for line in self.proc.stderr:
             if line.strip() == b"vball: ready":
                 self.ready.set()
             elif line.startswith(b"vball: http "):
                 port, token = line.split()[2:4]
                 self.http = (int(port), token.decode())
+            elif line.startswith(b"vball: overrun "):
+                self.overruns += 1
             else:
                 sys.stderr.buffer.write(line)
                 sys.stderr.flush()
