@@ -256,7 +256,7 @@ class Link:
             # USB sends the whole file in a blink; a slow link (a throttled virtual ball)
             # is waited for while its bytes keep coming, as long as the bytes to come
             # take at MIN_BAUD.
-            frames = -(-want // DATA_MAX)
+            frames = -(-want // DATA_MAX)  # each with its framing and a u32 offset
             expected = want + frames * (fr.FRAME_OVERHEAD + 4) + _REPLY_ROOM
             now = time.monotonic()
             bound = now + self.timeout + expected * 10 / MIN_BAUD
