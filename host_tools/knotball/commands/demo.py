@@ -85,9 +85,7 @@ class _UntilStopped:
 
 
 def _live(port, plain, console):
-    def opener():
-        return live.connect(port)
-
+    opener = live.Usb(port)
     if plain or not sys.stdout.isatty():
         view = _UntilStopped(live.Plain(sys.stdout), thin=True)
         live.follow(opener, view, lambda t: print("live: " + t, file=sys.stderr))
