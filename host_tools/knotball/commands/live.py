@@ -8,7 +8,6 @@ status 0. With `--url` it
 follows the ball's live page over Wi-Fi instead (knotball.transport.page), the same view.
 """
 
-import functools
 import os
 import select
 import sys
