@@ -6,7 +6,9 @@ The ball's pty is raw (bytes pass unchanged, no \\n -> \\r\\n) but keeps ISIG, s
 from the host raises SIGINT -> KeyboardInterrupt, as Ctrl-C does on the unix port. The host
 cannot open the ball's own pty slave (it would talk to itself), hence the relay. The relay
 can also cut the link: with `cut_on_get = N` it passes only N more bytes from the ball once
-the host has sent a `KB get`, and drops the rest, as a pulled cable would.
+the host has sent a `KB get`, and drops the rest, as a pulled cable would; with
+`slow_on_get = B` it passes the ball's bytes at B a second from then on, as a link slower
+than any the host waits for would.
 """
 
 import contextlib
@@ -21,7 +23,7 @@ import tty
 from conftest import TESTS
 from knotball.runtime import FIRMWARE_ROOT, micropython_exe
 from knotball.transport.link import Link
-from knotball.virtual.pty_ball import controlling_tty, raw_with_isig
+from knotball.virtual.pty_ball import controlling_tty, raw_pty
 
 CFG = {
     "session_limit_s": 3,
@@ -47,7 +49,7 @@ class Ball:
         # 30 N (medium) from 0.2 s to 5 s: the session starts and stops at its 3 s limit.
         trace.write_text("t_ms,force_n\n0,0\n200,30\n5000,30\n5100,0\n")
         self.ball_m, ball_s = os.openpty()
-        raw_with_isig(ball_s)
+        raw_pty(ball_s, isig=True)
         self.host_m, self.host_s = os.openpty()
         tty.setraw(self.host_s)
         self.port = os.ttyname(self.host_s)
@@ -68,6 +70,8 @@ class Ball:
         self.running = True
         self.cut_on_get = None
         self._budget = None  # bytes still passed from the ball once cut; None: no cut
+        self.slow_on_get = None
+        self._pace = None  # seconds a byte from the ball once slowed; None: full speed
         self.relay = threading.Thread(target=self._relay, daemon=True)
         self.relay.start()
         self.link = Link(self.port, timeout=5)
@@ -85,14 +89,26 @@ class Ball:
                     if fd == self.ball_m:
                         return
                     continue
-                if fd == self.host_m and self.cut_on_get is not None and b"KB get" in data:
-                    self._budget = self.cut_on_get
+                if fd == self.host_m and b"KB get" in data:
+                    if self.cut_on_get is not None:
+                        self._budget = self.cut_on_get
+                    if self.slow_on_get:
+                        self._pace = 1 / self.slow_on_get
                 if fd == self.ball_m and self._budget is not None:
                     data, self._budget = data[: self._budget], max(self._budget - len(data), 0)
                     if self.cut_on_get is None:
                         self._budget = None  # the cable is back
-                if data:
+                if data and fd == self.ball_m and self._pace:
+                    self._trickle(data)
+                elif data:
                     os.write(pair[fd], data)
+
+    def _trickle(self, data):
+        for i in range(len(data)):
+            if not self.running:
+                return
+            os.write(self.host_m, data[i : i + 1])
+            time.sleep(self._pace)
 
     def mend(self):
         """Undo cut_on_get: the bytes lost stay lost, new ones pass again."""

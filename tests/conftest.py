@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from knotball import browser
 from knotball.runtime import FIRMWARE_ROOT, micropython_exe
 
 TESTS = Path(__file__).resolve().parent
@@ -109,17 +110,11 @@ def pytest_collection_modifyitems(config, items):
 
 
 _DROPPED = pytest.StashKey()
-CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromedriver")
+CHROMIUM = (browser.CHROMIUM, browser.CHROMEDRIVER)
 
 
 def browser_present():
-    if not all(os.path.exists(p) for p in CHROMIUM):
-        return False
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return browser.missing() is None
 
 
 POPPLER = ("pdftoppm", "pdftotext")

@@ -13,9 +13,6 @@ from vball_fixture import VirtualBall, deploy_firmware
 
 BIN = Path(sys.executable).parent
 CFG = {"session_limit_s": 10}
-# Not fixed yet (issue 15, peer clients): the ROM prints "\n" and takes a Ctrl-C at a prompt
-# as an interrupt (ISIG) that overtakes the bytes around it. Remove when vball/rom.py is fixed.
-NOT_YET = pytest.mark.xfail(strict=True, reason="issue 15: the virtual REPL is not a board's yet")
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +32,12 @@ def tool(*args):
     )
 
 
-@NOT_YET
 def test_rshell_lists_the_ball_s_files(ball):
     res = tool("rshell", "--port", ball.port, "--quiet", "--nocolor", "ls", "/pyboard")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "main.py" in res.stdout.split() and "ball/" in res.stdout.split(), res.stdout
 
 
-@NOT_YET
 def test_ampy_lists_the_ball_s_files_every_time(ball):
     for attempt in range(12):
         res = tool("ampy", "--port", ball.port, "ls")

@@ -2,6 +2,7 @@
 port, the flash image kept across restarts, and the real firmware running on it."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import time
 
 import pytest
 import serial
-from vball_fixture import VirtualBall
+from vball_fixture import VirtualBall, deploy_firmware
 
 from conftest import FIRMWARE_ROOT
 from knotball.runtime import compiled_firmware
@@ -69,13 +70,38 @@ def test_friendly_repl_answers_and_ctrl_c_interrupts(virtual):
     v = virtual()
     with serial.Serial(v.port, timeout=5) as s:
         s.write(b"6*7\r")
-        assert s.read_until(b"42\n").endswith(b"6*7\r\n42\n")
+        assert s.read_until(b"42\r\n").endswith(b"6*7\r\n42\r\n")  # print() as on a UART
+        # A board's traceback: the code's frames only (none of the ROM's, nor its host path)
+        tb = b'Traceback (most recent call last):\r\n  File "<stdin>", line 1, in <module>\r\n'
+        s.write(b"1/0\r")
+        assert s.read_until(b"zero\r\n").endswith(
+            b"1/0\r\n" + tb + b"ZeroDivisionError: divide by zero\r\n"
+        )
         s.write(b"while True: pass\r")
         time.sleep(0.2)
         s.write(b"\x03")
         assert s.read_until(b"KeyboardInterrupt").endswith(b"KeyboardInterrupt")
         s.write(b"\x04")  # Ctrl-D: soft reset, as on a board
         assert s.read_until(b"soft reboot\r\n").endswith(b"MPY: soft reboot\r\n")
+    v.stop()
+
+
+def test_ctrl_c_in_a_session_stops_the_app_with_motor_and_led_off(virtual, tmp_path):
+    """The ROM takes Ctrl-C as a byte at its prompts, but as an interrupt in the app."""
+    image = deploy_firmware(tmp_path, tmp_path / "flash.img", {"session_limit_s": 60})
+    trace = tmp_path / "trace.csv"
+    trace.write_text("t_ms,force_n\n0,30\n60000,30\n")  # pressed from the start
+    v = virtual("--trace", trace, image=image)
+    deadline = time.monotonic() + 20
+    while v.wait_app()["session"] != "active":
+        assert time.monotonic() < deadline, "no session started"
+        time.sleep(0.2)
+    with serial.Serial(v.port, timeout=5) as s:
+        s.write(b"\x03")
+        assert s.read_until(b"REPL is yours").endswith(b"REPL is yours")
+        assert s.read_until(b">>> ").endswith(b">>> ")
+        s.write(b"import vboard; vboard.last.rgb, vboard.last.duty\r")
+        assert s.read_until(b">>> ").endswith(b"\r\n((0, 0, 0), 0)\r\n>>> ")
     v.stop()
 
 
@@ -117,3 +143,27 @@ def test_a_bad_trace_is_refused_before_starting(tmp_path):
     )
     assert res.returncode == 2
     assert "line 2" in res.stderr
+
+
+def test_a_ball_held_up_past_a_sample_period_counts_an_overrun_and_says_so_on_stopping(
+    tmp_path,
+):
+    """Where a ball's loop would count an overrun, the virtual ball (whose clock runs on its
+    sleeps) falls behind real time: counted, and said once as it stops, never mid-run."""
+    image = deploy_firmware(tmp_path, tmp_path / "flash.img", {})
+    v = VirtualBall(tmp_path, image)
+    try:
+        v.wait_app()
+        rom = v.rom_pid()
+        os.kill(rom, signal.SIGSTOP)  # a computer too busy for the ball, for 0.3 s
+        time.sleep(0.3)
+        os.kill(rom, signal.SIGCONT)
+        v.wait_app()
+        v.proc.send_signal(signal.SIGTERM)
+        _, err = v.proc.communicate(timeout=15)
+    finally:
+        v.kill()
+    err = err.decode()
+    said = [line for line in err.splitlines() if "loop overruns" in line]
+    assert len(said) == 1 and int(said[0].split()[4]) >= 1, err
+    assert "vball:" not in err  # the ROM's own notes stay between it and the host

@@ -82,6 +82,7 @@ class Stream:
         )
         self.events = []
         self.ids = []  # each sample's id, in the order they came
+        self.nbytes = 0  # everything received, headers included
         self.closed = False
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -94,6 +95,7 @@ class Stream:
                 if not data:
                     break
                 reader.feed(data)
+                self.nbytes += len(data)
                 now = time.monotonic()
                 for name, obj in reader.events():
                     self.events.append((now, name, obj))

@@ -96,6 +96,13 @@ class VirtualBall:
             (entry,) = [f for f in link.ls() if f["name"] == name]
             return link.get(name, entry["size"], entry["crc32"])
 
+    def rom_pid(self):
+        """The pid of the MicroPython process running the ball (to stall it: SIGSTOP)."""
+        pid = self.proc.pid
+        with open("/proc/{}/task/{}/children".format(pid, pid)) as f:
+            (child,) = [int(c) for c in f.read().split()]
+        return child
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -114,8 +121,13 @@ class VirtualBall:
 
 
 def deploy_firmware(tmp, image, cfg, board="sim"):
-    """Put the firmware, hardware/boards/BOARD.json and `cfg` on a new flash image with
-    stock mpremote; returns image."""
+    """Put the firmware, hardware/boards/BOARD.json (or `board`, a profile dict) and `cfg`
+    on a new flash image with stock mpremote; returns image."""
+    if isinstance(board, dict):
+        profile = tmp / "board.json"
+        profile.write_text(json.dumps(board))
+    else:
+        profile = HARDWARE / (board + ".json")
     cfg_path = tmp / "config.json"
     cfg_path.write_text(json.dumps(cfg))
     page = tmp / "page.html.gz"
@@ -126,7 +138,7 @@ def deploy_firmware(tmp, image, cfg, board="sim"):
             "fs", "cp", "-r", compiled_firmware() / "ball", ":", "+",
             "fs", "cp", FIRMWARE_ROOT / "boot.py", ":boot.py", "+",
             "fs", "cp", FIRMWARE_ROOT / "main.py", ":main.py", "+",
-            "fs", "cp", HARDWARE / (board + ".json"), ":board.json", "+",
+            "fs", "cp", profile, ":board.json", "+",
             "fs", "cp", cfg_path, ":config.json", "+",
             "fs", "cp", page, ":page.html.gz", "+",
             "fs", "mkdir", ":logs",

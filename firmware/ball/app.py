@@ -238,7 +238,10 @@ class App:
                 self.board.reset_sensor()
             except Exception:
                 pass  # still faulty: the next reading says so
-            self._same_since = now_ms
+            if code != FAULT_STUCK:
+                # A reading after a bus or driver fault starts a fresh stuck window; a
+                # frozen reading stays a fault until it moves, however often re-initialised.
+                self._same_since = now_ms
         return ev
 
     def run(self, stop=None):

@@ -102,6 +102,18 @@ def test_frozen_reading_is_a_fault_when_the_board_checks():
     assert app.fault == 0
 
 
+def test_a_sensor_stuck_for_good_ends_the_session_as_a_fault():
+    """Re-initialising a frozen sensor that still reads the same is no cure: the fault
+    lasts, and the session ends as sensor_fault 5 s in, not at its limit."""
+    board, app, events = make(limit_s=60, stuck_ms=2000)
+    run_ticks(app, board, 0, 12000)
+    assert board.resets > 0
+    assert app.session.stop_reason == s.STOP_SENSOR_FAULT
+    stop = first(events, s.EV_STOP)
+    assert stop is not None and stop <= 2000 + 5000 + 2 * 10
+    assert first(events, s.EV_FAULT_CLEAR) is None  # never cleared while frozen
+
+
 def test_no_fault_cue_and_no_band_while_blind():
     board, app, events = make()
     t = run_ticks(app, board, 0, 1000)

@@ -19,7 +19,7 @@ from knotball.calibration.flow import (
 from knotball.calibration.guide import FLOWS
 from knotball.runtime import UsageError
 from knotball.transport import ports
-from knotball.transport.link import BallError, LinkError
+from knotball.transport.link import BallError, LinkError, LinkLost
 
 
 def add_arguments(p):
@@ -70,8 +70,8 @@ def run(args, name=None):
     with link:
         try:
             hello = link.hello()
-        except LinkError as e:
-            return fail(str(e), BAD_INPUT)
+        except LinkError as e:  # not a knotball: bad input; the ball gone: a failure
+            return fail(str(e), FAILED if isinstance(e, LinkLost) else BAD_INPUT)
         if hello.get("session") == "active":
             return fail("a session is running on the ball: let it end, then calibrate", FAILED)
         answers = Answers(sys.stdin, out)

@@ -16,7 +16,7 @@ from ball import config
 from knotball import configfile
 from knotball.runtime import UsageError
 from knotball.transport import ports
-from knotball.transport.link import BallError, LinkError
+from knotball.transport.link import BallError, LinkError, LinkLost
 
 FAILED = 1
 REFUSED = 2  # a refused change, or not a knotball on the port
@@ -148,6 +148,8 @@ def run(args):
     with link:
         try:
             link.hello()
+        except LinkLost:
+            raise  # the ball went: one line and status 1 (knotball.commands.call)
         except LinkError as e:  # not a knotball: bad input, as for pull, live and calibrate
             print("knotball config: {}".format(e), file=sys.stderr)
             return REFUSED

@@ -3,24 +3,30 @@
 A virtual ball on a temporary flash image plays the bundled session trace; `knotball flash`
 deploys the firmware to it; `knotball live` watches the session until it stops at its limit;
 `knotball pull` copies the log into a temporary history; `knotball report` prints the session
-and plots it. The virtual ball and the temporary files are gone afterwards (Ctrl-C included),
-all but the plot.
+and plots it. The ball serves its live page too: the demo shows its URL and, where headless
+Chromium is installed, leaves a picture of the page mid-session beside the plot
+(REPORT-page.png). The virtual ball and the temporary files are gone afterwards (Ctrl-C
+included), all but the plot and the picture.
 """
 
 import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+from knotball import browser
 from knotball.commands import flash, live, main, pull, report
+from knotball.commands.virtual import free_port, wait_page
 from knotball.runtime import UsageError
 from knotball.transport.link import LinkError
 from knotball.virtual.pty_ball import VirtualBall
 
 TRACE = Path(__file__).resolve().parent.parent / "data" / "demo_session.csv"
 LIVE_TIMEOUT_S = 120
+IN_SESSION = ("light", "medium", "firm", "over")  # the page's body class: a band in contact
 
 
 def add_arguments(p):
@@ -79,9 +85,7 @@ class _UntilStopped:
 
 
 def _live(port, plain, console):
-    def opener():
-        return live.connect(port)
-
+    opener = live.Usb(port)
     if plain or not sys.stdout.isatty():
         view = _UntilStopped(live.Plain(sys.stdout), thin=True)
         live.follow(opener, view, lambda t: print("live: " + t, file=sys.stderr))
@@ -92,6 +96,43 @@ def _live(port, plain, console):
         view = _UntilStopped(live.Board(screen))
         live.follow(opener, view, view.status)
     return view
+
+
+class _PageShot:
+    """A picture of the live page while a session runs, taken by headless Chromium in a
+    thread while the live step runs: `problem` says why there is none."""
+
+    def __init__(self, url, png, work):
+        self.png = png
+        self.problem = None
+        self.thread = threading.Thread(target=self._take, args=(url, work), daemon=True)
+        self.thread.start()
+
+    def _take(self, url, work):
+        try:
+            driver = browser.headless(work / "chromium")
+            try:
+                driver.get(url)
+                # The picture shows a band's colour, not a fade between two.
+                driver.execute_script("document.body.style.transition = 'none'")
+                deadline = time.monotonic() + LIVE_TIMEOUT_S
+                body = driver.find_element("tag name", "body")
+                while body.get_attribute("class") not in IN_SESSION:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the page never showed a session")
+                    time.sleep(0.05)
+                driver.save_screenshot(str(self.png))
+            finally:
+                driver.quit()
+        except Exception as e:  # noqa: BLE001 — a missing picture never fails the demo
+            self.problem = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
+
+    def result(self):
+        """The picture's path, or None (then `problem` says why)."""
+        self.thread.join(60)
+        if self.thread.is_alive():
+            self.problem = "the browser did not finish in time"
+        return None if self.problem else self.png
 
 
 def _check(status, what):
@@ -118,7 +159,7 @@ def run(args):
             "   its sensor plays {} at {:g}x speed".format(TRACE.name, args.speed),
             highlight=False,
         )
-        ball = VirtualBall(work / "flash.img", str(TRACE), args.speed)
+        ball = VirtualBall(work / "flash.img", str(TRACE), args.speed, http_port=free_port())
         if not ball.wait_ready():
             raise RuntimeError("the virtual ball did not start")
         console.print("   virtual ball on {}".format(ball.port), highlight=False)
@@ -126,7 +167,15 @@ def run(args):
         _step(console, 2, "knotball flash --board sim   (firmware compiled with mpy-cross)")
         _check(main("flash", flash, ["--port", ball.port, "--board", "sim"]), "flash")
 
+        url = wait_page(ball)
+        if url is None:
+            raise RuntimeError("the ball's live page did not answer")
         _step(console, 3, "knotball live   (until the session stops at its limit)")
+        console.print("   the ball's live page: {}".format(url), highlight=False, soft_wrap=True)
+        png = Path(args.png)
+        page_png = png.with_name(png.stem + "-page.png")
+        no_browser = browser.missing()
+        shot = None if no_browser else _PageShot(url, page_png, work)
         view = _live(ball.port, args.plain, console)
         if view.stopped is None and not view.timed_out:
             raise KeyboardInterrupt  # the user's Ctrl-C, which follow() took as its stop
@@ -149,6 +198,18 @@ def run(args):
 
         _step(console, 5, "knotball report --png {}".format(args.png))
         _check(main("report", report, ["--png", args.png]), "report")
+        if shot is not None and shot.result():
+            console.print(
+                "   the live page mid-session: {}".format(page_png),
+                highlight=False,
+                soft_wrap=True,
+            )
+        else:
+            console.print(
+                "   no picture of the live page: {}".format(no_browser or shot.problem),
+                highlight=False,
+                soft_wrap=True,
+            )
         console.print(
             "\n[bold green]demo done[/] in {:.0f} s; the plot is {}".format(
                 time.monotonic() - t0, args.png

@@ -2,12 +2,13 @@
 to read from across the room (or `--plain`, one line per sample for scripts). It only
 listens, but for two keys: `s` ends the running session as "numbness or tingling" (the
 ball logs the reason and advises rest), and `a` chooses the body area of the next sessions
-(the ball's next area, round to none and again). A reset ball or a replugged cable is waited for
-("reconnecting…") and picked up again; Ctrl-C ends it with status 0. With `--url` it
+(the ball's next area, round to none and again). A reset ball or a replugged cable is waited
+for ("reconnecting…") and picked up again — that ball only: another one found on the port
+stops live (status 1). Ctrl-C, or the reader of --plain going (`| head`), ends it with
+status 0. With `--url` it
 follows the ball's live page over Wi-Fi instead (knotball.transport.page), the same view.
 """
 
-import functools
 import os
 import select
 import sys
@@ -21,7 +22,7 @@ from ball.wire.framing import LIVE
 from knotball.runtime import UsageError
 from knotball.timeline import BAND_STYLE, cue_words
 from knotball.transport import page, ports
-from knotball.transport.link import AtTheRepl, BallError, LinkError
+from knotball.transport.link import AtTheRepl, BallError, LinkError, LinkLost
 
 NOT_KNOTBALL = 2
 SAMPLE_TIMEOUT_S = 2.0  # samples come at 20 Hz: this long without one, the link is gone
@@ -50,21 +51,44 @@ def add_arguments(p):
     )
 
 
-def connect(path):
-    """Open the ball, check it is a knotball, read its config and start the live stream.
-    Returns (link, config)."""
+class OtherBall(LinkError):
+    """The port answers, but as another ball than the one live was following."""
+
+
+class Usb:
+    """Opens the ball on `path`: the first time whichever knotball answers, after that
+    only the same ball (its id from `KB hello`): a reconnect never follows another one."""
+
+    def __init__(self, path):
+        self.path = path
+        self.ball_id = None
+
+    def __call__(self):
+        link, cfg, self.ball_id = connect(self.path, self.ball_id)
+        return link, cfg
+
+
+def connect(path, ball_id=None):
+    """Open the ball, check it is a knotball (and, given `ball_id`, that ball: OtherBall if
+    not), read its config and start the live stream. Returns (link, config, the ball's id,
+    "" for firmware without one: a ball that cannot be told apart)."""
     link = ports.open_link(path)
     try:
-        link.hello()
+        found = link.hello().get("id") or ""
+        if ball_id and found != ball_id:
+            raise OtherBall(
+                "another ball answers on {} now (id {}, not {}, the one followed); start "
+                "`knotball live` again to follow it".format(path, found or "unknown", ball_id)
+            )
         try:
             cfg = link.cfg()
         except LinkError:
             cfg = dict(config.DEFAULTS)
         link.request("live on")
     except BaseException:
-        link.close()
+        _close(link)
         raise
-    return link, cfg
+    return link, cfg, found
 
 
 SYMPTOM_KEYS = "sS"
@@ -113,15 +137,15 @@ class Keys:
 
 def first_contact(opener, say, wait_s=FIRST_CONTACT_S, sleep=time.sleep, clock=time.monotonic):
     """opener() until it works, for up to wait_s (saying once that it waits): a ball just
-    reset answers only once its app runs. A port that cannot be opened, or that shows the
-    REPL prompt, is not waited for; the last LinkError is raised when the ball never
-    answered."""
+    reset answers only once its app runs. A port that cannot be opened, that shows the
+    REPL prompt or that fails under us, is not waited for; the last LinkError is raised
+    when the ball never answered."""
     deadline = clock() + wait_s
     waited = False
     while True:
         try:
             return opener()
-        except (ports.PortError, AtTheRepl):
+        except (ports.PortError, AtTheRepl, LinkLost):
             raise
         except LinkError:
             if clock() >= deadline:
@@ -158,9 +182,11 @@ def next_area(link):
 
 def follow(opener, view, status, sleep=time.sleep, keys=None):
     """Samples from opener()'s link to view.sample() until Ctrl-C; on a read error or a
-    silence, status("reconnecting…") and opener() again every second until it works.
-    `s` from keys ends the session as a symptom stop, `a` chooses the next area. The first
-    opener() call's errors are the caller's. Returns 0."""
+    silence, status("reconnecting…") and opener() again every second until it works (an
+    OtherBall from it ends the wait). `s` from keys ends the session as a symptom stop, `a`
+    chooses the next area. The first opener() call's errors are the caller's, as are the
+    view's (BrokenPipeError: its reader went). Returns 0; the ball stops streaming whatever
+    ends it."""
     link, cfg = opener()
     view.connected(cfg)
     try:
@@ -184,6 +210,8 @@ def follow(opener, view, status, sleep=time.sleep, keys=None):
                 if any(c in AREA_KEYS for c in typed):
                     status(next_area(link))
                 continue
+            except BrokenPipeError:
+                raise  # the view's reader went, not the ball
             except (LinkError, OSError):  # pyserial's SerialException is an OSError
                 _close(link)
                 link = None
@@ -192,18 +220,21 @@ def follow(opener, view, status, sleep=time.sleep, keys=None):
                 sleep(1)
                 try:
                     link, cfg = opener()
+                except OtherBall:
+                    raise
                 except (LinkError, OSError):
                     pass
             status("connected")
             view.connected(cfg)
     except KeyboardInterrupt:
+        return 0
+    finally:
         if link is not None:
             try:
                 link.request("live off", timeout=1)
             except (LinkError, OSError):
                 pass  # unplugged right now: the ball stops streaming at its next reset
             _close(link)
-        return 0
 
 
 def _close(link):
@@ -448,13 +479,13 @@ def run(args):
         connect_to = page.Resuming(args.url)
     try:
         if not args.url:
-            connect_to = functools.partial(connect, ports.choose(args.port))
+            connect_to = Usb(ports.choose(args.port))
 
         first = first_contact(
             connect_to,
             lambda text: print("knotball live: " + text, file=sys.stderr, flush=True),
         )
-    except ports.PortError as e:
+    except (ports.PortError, LinkLost) as e:
         print("knotball live: {}".format(e), file=sys.stderr)
         return 1
     except LinkError as e:
@@ -477,11 +508,24 @@ def run(args):
         def status(text):
             print("knotball live: " + text, file=sys.stderr, flush=True)
 
-        with Keys(sys.stdin) as keys:
-            return follow(opener, Plain(sys.stdout), status, keys=keys)
+        try:
+            with Keys(sys.stdin) as keys:
+                return follow(opener, Plain(sys.stdout), status, keys=keys)
+        except BrokenPipeError:
+            # The reader went (`| head -1`): done. Python's documented way out: stdout to
+            # devnull, so the flush at exit does not fail on the closed pipe again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        except OtherBall as e:
+            print("knotball live: {}".format(e), file=sys.stderr)
+            return 1
     from rich.live import Live
 
-    with Keys(sys.stdin) as keys:
-        with Live(auto_refresh=False, screen=True, redirect_stderr=False) as live:
-            board = Board(live)
-            return follow(opener, board, board.status, keys=keys)
+    try:
+        with Keys(sys.stdin) as keys:
+            with Live(auto_refresh=False, screen=True, redirect_stderr=False) as live:
+                board = Board(live)
+                return follow(opener, board, board.status, keys=keys)
+    except OtherBall as e:  # said once the screen is restored
+        print("knotball live: {}".format(e), file=sys.stderr)
+        return 1

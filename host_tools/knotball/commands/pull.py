@@ -25,7 +25,7 @@ from knotball.history import advice, guidance, store
 from knotball.history.logs import brief, damage_dicts, date_from_uptime, describe_damage
 from knotball.runtime import UsageError
 from knotball.transport import ports
-from knotball.transport.link import BallError, LinkError
+from knotball.transport.link import BallError, LinkError, LinkLost, TooSlow
 
 OK, FAILED, NOT_KNOTBALL = 0, 1, 2
 
@@ -177,6 +177,9 @@ def run(args):
     with link:
         try:
             hello = link.hello()
+        except LinkLost as e:
+            _say("{}; nothing pulled".format(e))
+            return FAILED
         except LinkError as e:
             _say("{}; nothing pulled".format(e))
             return NOT_KNOTBALL
@@ -198,6 +201,9 @@ def run(args):
             link.clock()
             files = [f for f in link.ls() if _wanted(f)]
             _pull_all(job, files, args.json)
+        except TooSlow as e:  # pulling again would stop the same way
+            _say("{}; nothing unverified was deleted".format(e))
+            return FAILED
         except (LinkError, SerialException) as e:
             _say(
                 "the link to {} failed: {}; nothing unverified was deleted, run "

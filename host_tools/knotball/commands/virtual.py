@@ -2,6 +2,7 @@
 itself is knotball.virtual.pty_ball."""
 
 import contextlib
+import fcntl
 import os
 import signal
 import socket
@@ -92,6 +93,29 @@ def wait_page(ball, timeout=30):
     return None
 
 
+def lock_image(image):
+    """Hold IMAGE.lock (beside the image, kept there) for as long as this ball runs, so a
+    second virtual ball never writes the same image: UsageError naming the image and the
+    ball that has it. The lock goes with this process, however it ends."""
+    path = Path(str(image) + ".lock")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise UsageError("--flash {}: cannot make {} ({})".format(image, path, e.strerror))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise UsageError(
+            "--flash {}: another virtual ball (pid {}) is using this image; stop it first, "
+            "or give another image".format(image, holder)
+        )
+    os.ftruncate(fd, 0)
+    os.write(fd, "{}\n".format(os.getpid()).encode())
+    return fd
+
+
 def write_atomic(path, text):
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
@@ -112,6 +136,7 @@ def run(args):
     problem = image_problem(args.flash)
     if problem:
         raise UsageError("--flash {}: {}".format(args.flash, problem))
+    lock = lock_image(args.flash)
     hand = None
     if keys.in_foreground(sys.stdin):
         registry.directory().mkdir(parents=True, exist_ok=True)
@@ -121,6 +146,7 @@ def run(args):
     finally:
         if hand:
             hand.close()
+        os.close(lock)
 
 
 def _run(args, hand):
@@ -171,6 +197,12 @@ def _run(args, hand):
         return 0
     finally:
         ball.close()
+        if ball.overruns:  # the computer was too busy for this --speed
+            print(
+                "knotball virtual: loop overruns: {} (the ball fell more than a sample behind"
+                " real time)".format(ball.overruns),
+                file=sys.stderr,
+            )
         if entry:
             entry.unlink(missing_ok=True)
         for f in (port_file, url_file):

@@ -7,18 +7,31 @@ firmware's print() output): they are collected in `Link.text`, or given to `on_t
 """
 
 import json
+import termios
 import time
 import zlib
 
 from ball.wire import PROTO
 from ball.wire import framing as fr
-from ball.wire.console import unpack_data, unpack_live, unpack_reply
+from ball.wire.console import DATA_MAX, unpack_data, unpack_live, unpack_reply
 
 _READ_SIZE = 4096
+MIN_BAUD = 300  # the slowest link a transfer waits for (10 bits a byte, as --baud counts)
+_REPLY_ROOM = 128  # bytes of the 'R' frame that ends a `get`
 
 
 class LinkError(Exception):
     """The link failed: no ball, not knotball firmware, a timeout, a corrupt transfer."""
+
+
+class LinkLost(LinkError):
+    """The port itself failed: the cable pulled, a native-USB ball reset, the virtual ball
+    gone (pyserial's errors, or the OS's, while reading or writing)."""
+
+
+class TooSlow(LinkError):
+    """Bytes kept coming, but slower than MIN_BAUD: the transfer would not finish in the
+    time it may take (trying again on the same link will not help)."""
 
 
 class AtTheRepl(LinkError):
@@ -55,6 +68,15 @@ class Link:
         self.text = bytearray()  # console text seen so far (when on_text is None)
         self._buf = bytearray()
         self._frames_seen = 0
+        self.bytes_in = 0  # bytes read from the port so far
+        self._heard = 0.0  # time.monotonic() of the last bytes read
+
+    def _lost(self, error):
+        return LinkLost(
+            "{} went away ({}); check that the ball is connected".format(
+                self.name, str(error) or type(error).__name__
+            )
+        )
 
     def close(self):
         self.port.close()
@@ -97,19 +119,27 @@ class Link:
                 return got
             if time.monotonic() > deadline:
                 return None
-            data = self.port.read(_READ_SIZE)
+            try:
+                data = self.port.read(_READ_SIZE)
+            except OSError as e:  # pyserial's SerialException is one
+                raise self._lost(e)
             if data:
                 self._buf += data
+                self.bytes_in += len(data)
+                self._heard = time.monotonic()
             elif not hasattr(self.port, "timeout"):
                 time.sleep(0.005)  # a raw file object returned at once: don't spin
 
     def send(self, command):
         if "\n" in command or "\x03" in command:
             raise ValueError("a console command is one line without control characters")
-        self.port.write(("KB " + command + "\n").encode())
-        flush = getattr(self.port, "flush", None)
-        if flush:
-            flush()
+        try:
+            self.port.write(("KB " + command + "\n").encode())
+            flush = getattr(self.port, "flush", None)
+            if flush:
+                flush()
+        except (OSError, termios.error) as e:  # tcdrain on a port gone raises termios.error
+            raise self._lost(e)
 
     def _no_reply(self, command):
         if not self._frames_seen:
@@ -125,13 +155,38 @@ class Link:
             "no reply from {} to `{}` within {} s".format(self.name, command, self.timeout)
         )
 
-    def _wait(self, command, deadline, on_frame=None):
-        """Frames until the 'R' or 'E' answering `command`; others go to on_frame."""
+    def _too_slow(self, start, bytes_before):
+        seconds = time.monotonic() - start
+        return TooSlow(
+            "{} is too slow to finish: {} bytes in {:.0f} s ({:.0f} bytes/s), under the {} "
+            "bytes/s ({} baud) a transfer needs; connect the ball straight to this computer "
+            "(or give the virtual ball a higher --baud)".format(
+                self.name,
+                self.bytes_in - bytes_before,
+                seconds,
+                (self.bytes_in - bytes_before) / seconds,
+                MIN_BAUD // 10,
+                MIN_BAUD,
+            )
+        )
+
+    def _wait(self, command, deadline, on_frame=None, bound=None):
+        """Frames until the 'R' or 'E' answering `command`; others go to on_frame. With a
+        `bound` (a later time), a slow link is waited for: the deadline moves on while
+        bytes keep coming (the last ones less than `timeout` ago), up to the bound; past it,
+        TooSlow."""
         name = command.split()[0]
+        start, bytes_before = time.monotonic(), self.bytes_in
         while True:
             got = self.frame(deadline)
             if got is None:
-                raise self._no_reply(command)
+                now = time.monotonic()
+                if bound is None or self._heard < now - self.timeout:
+                    raise self._no_reply(command)
+                if now >= bound:
+                    raise self._too_slow(start, bytes_before)
+                deadline = min(self._heard + self.timeout, bound)
+                continue
             rtype, payload = got
             if rtype in (fr.REPLY, fr.ERROR):
                 reply = unpack_reply(payload)
@@ -198,10 +253,14 @@ class Link:
             want = size - len(data)
             command = "get {} {} {}".format(name, len(data), want)
             self.send(command)
-            # The deadline grows with the size: 1 KiB frames at USB speed are fast, a
-            # throttled link (--baud) is not.
-            deadline = time.monotonic() + self.timeout + want / 5000
-            end = self._wait(command, deadline, on_frame)
+            # USB sends the whole file in a blink; a slow link (a throttled virtual ball)
+            # is waited for while its bytes keep coming, as long as the bytes to come
+            # take at MIN_BAUD.
+            frames = -(-want // DATA_MAX)  # each with its framing and a u32 offset
+            expected = want + frames * (fr.FRAME_OVERHEAD + 4) + _REPLY_ROOM
+            now = time.monotonic()
+            bound = now + self.timeout + expected * 10 / MIN_BAUD
+            end = self._wait(command, now + self.timeout, on_frame, bound)
             if len(data) >= size or end["end"] >= end["size"] and not skipping[0]:
                 break
         if len(data) != size:

@@ -3,9 +3,10 @@
 The MicroPython unix port runs the virtual ball's ROM (vball/rom.py): the root filesystem is
 a littlefs2 image file (`--flash`, kept across restarts), boot.py and main.py run from it as
 on a real board, and the REPL speaks what stock mpremote needs (raw REPL, soft reset). Its
-stdin/stdout are a pty kept raw but with ISIG, so Ctrl-C interrupts the app as on a board;
-a relay copies bytes between that pty and a second one whose path users connect to
-(written to `--port-file`), throttled to `--baud` when given.
+stdin/stdout are a raw pty on which the ROM turns ISIG on while code runs, so Ctrl-C
+interrupts the app as on a board and is a plain byte at the prompts; a relay copies bytes
+between that pty and a second one whose path users connect to (written to `--port-file`),
+throttled to `--baud` when given.
 """
 
 import os
@@ -46,12 +47,13 @@ def image_problem(path):
     return None
 
 
-def raw_with_isig(fd):
-    """Bytes pass unchanged, but 0x03 raises SIGINT in the ball, as Ctrl-C does on USB.
-    NOFLSH: the bytes mpremote sends right after its Ctrl-C (Ctrl-A) must not be lost."""
+def raw_pty(fd, isig=False):
+    """Bytes pass unchanged; with ISIG (the ROM turns it on while code runs) 0x03 raises
+    SIGINT in the ball, as Ctrl-C does on USB, and no other byte does (no quit or suspend
+    character). NOFLSH: the bytes mpremote sends right after its Ctrl-C must not be lost."""
     tty.setraw(fd)
     attrs = termios.tcgetattr(fd)
-    attrs[3] |= termios.ISIG | termios.NOFLSH
+    attrs[3] |= termios.NOFLSH | (termios.ISIG if isig else 0)
     attrs[6][termios.VQUIT] = 0
     attrs[6][termios.VSUSP] = 0
     termios.tcsetattr(fd, termios.TCSANOW, attrs)
@@ -74,7 +76,7 @@ class VirtualBall:
         self.image.parent.mkdir(parents=True, exist_ok=True)
         blocks = self.image.stat().st_size // BLOCK if self.image.exists() else DEFAULT_BLOCKS
         self.ball_m, ball_s = os.openpty()
-        raw_with_isig(ball_s)
+        raw_pty(ball_s)
         self.host_m, self.host_s = os.openpty()
         tty.setraw(self.host_s)
         os.set_blocking(self.host_m, False)  # nobody connected and the buffer full: drop
@@ -82,9 +84,11 @@ class VirtualBall:
         self.byte_s = 10.0 / baud if baud else 0.0
         self.ready = threading.Event()
         self.http = None  # (port, token) once the ball serves its live page
+        self.overruns = 0  # times the ball fell more than a sample behind real time x speed
         self.running = True
         args = [str(VBALL_DIR), str(self.image), str(blocks), trace or "-", repr(speed)]
         args += [str(press or "-"), str(keys or "-"), "-" if http_port is None else str(http_port)]
+        args.append(str(termios.ISIG))
         self.proc = subprocess.Popen(
             [micropython_exe(), str(VBALL_DIR / "rom.py")] + args,
             stdin=ball_s,
@@ -102,13 +106,16 @@ class VirtualBall:
             t.start()
 
     def _stderr(self):
-        """The ROM says when the image is mounted; anything else it prints goes to ours."""
+        """The ROM says when the image is mounted, where its page is and when it fell behind
+        (counted); anything else it prints goes to ours."""
         for line in self.proc.stderr:
             if line.strip() == b"vball: ready":
                 self.ready.set()
             elif line.startswith(b"vball: http "):
                 port, token = line.split()[2:4]
                 self.http = (int(port), token.decode())
+            elif line.startswith(b"vball: overrun "):
+                self.overruns += 1
             else:
                 sys.stderr.buffer.write(line)
                 sys.stderr.flush()

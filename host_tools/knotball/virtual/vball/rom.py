@@ -3,14 +3,23 @@
 # image file as the root filesystem, then runs the boot sequence of an ESP32 port (boot.py,
 # main.py in the friendly mode, the REPL) and the REPL protocol stock mpremote speaks: the
 # friendly and raw REPLs, Ctrl-D soft reset. The unix port's own REPL has no raw mode.
-# Run: micropython rom.py VBALL_DIR IMAGE BLOCKS TRACE|- SPEED PRESS|- KEYS|- HTTP_PORT|-
+# It talks as a board's REPL does on its UART, so other tools (rshell, ampy) work too:
+# - Ctrl-C interrupts only the code the REPL runs (pyexec sets the interrupt character just
+#   around it); at a prompt it is a byte in the stream that clears the line, in its place
+#   among the bytes around it (an interrupt there would overtake them).
+# - print() and the REPL's own text end lines with "\r\n"; sys.stdout.buffer stays raw (the
+#   console's binary frames pass unchanged). sys.stdout.write() is not cooked: the unix
+#   port does not let sys.stdout be replaced.
+# Run: micropython rom.py VBALL_DIR IMAGE BLOCKS TRACE|- SPEED PRESS|- KEYS|- HTTP_PORT|- ISIG
 # (PRESS: a press script, press.py; KEYS: the file the host writes the arrow keys' force to;
-# HTTP_PORT: the live page's port on 127.0.0.1, if served)
-# stdin/stdout are the ball's pty (raw, with ISIG: Ctrl-C arrives as KeyboardInterrupt).
+# HTTP_PORT: the live page's port on 127.0.0.1, if served; ISIG: termios.ISIG's value)
+# stdin/stdout are the ball's pty, raw; ISIG (0x03 raises SIGINT) only while code runs.
+import builtins
 import gc
 import io
 import os
 import sys
+import termios
 
 _BLOCK = 4096
 _ID_MAGIC = b"KBID"
@@ -19,6 +28,29 @@ _RAW = b"raw REPL; CTRL-B to exit\r\n"
 
 
 HardReset = None  # machine.HardReset, once the virtual machine module is loaded
+_print = builtins.print  # the unix port's: "\n" goes out as it is
+
+
+def _cooked(text):
+    """What a board's UART sends for text printed: "\n" as "\r\n"."""
+    sys.stdout.buffer.write(text.replace("\n", "\r\n").encode())
+
+
+def _board_print(*args, **kw):
+    """print() as on a board (MicroPython's print takes sep, end and file)."""
+    out = kw.pop("file", None)
+    if out is not None and out is not sys.stdout:
+        return _print(*args, file=out, **kw)
+    buf = io.StringIO()
+    _print(*args, file=buf, **kw)
+    _cooked(buf.getvalue())
+
+
+def _board_repl_print(value):
+    """What the friendly REPL shows for an expression, cooked; `_` is the last one."""
+    if value is not None:
+        _board_print(repr(value))
+        builtins._ = value
 
 
 class FileFlash:
@@ -84,13 +116,31 @@ def mount_root(image, blocks):
 
 
 class Repl:
-    def __init__(self, vboard):
+    def __init__(self, vboard, isig):
         self.vboard = vboard
         self.inp = sys.stdin.buffer
         self.out = sys.stdout.buffer
         self.raw = False
         self.modules = set(sys.modules)
         self.ns = {}
+        self.tty = termios.tcgetattr(0)
+        self.isig = isig
+        self.lflag = self.tty[3] & ~isig
+        self.interrupts(False)
+
+    def interrupts(self, on):
+        """Ctrl-C raises KeyboardInterrupt (on) or is a byte read at the prompt (off)."""
+        self.tty[3] = (self.lflag | self.isig) if on else self.lflag
+        while True:
+            try:
+                termios.tcsetattr(0, termios.TCSANOW, self.tty)
+                for _ in (0, 1):
+                    pass  # a pending Ctrl-C is raised here, at a jump
+                return
+            except KeyboardInterrupt:
+                if on:
+                    raise  # the code about to run is interrupted at once
+                # Sent as the code ended, too late for it: gone (pyexec drops it too).
 
     def write(self, s):
         self.out.write(s if isinstance(s, bytes) else s.encode())
@@ -99,7 +149,29 @@ class Repl:
         b = self.inp.read(1)
         if not b:
             raise SystemExit(0)  # the pty is gone: the virtual ball was switched off
+        if b[0] == 3:
+            raise KeyboardInterrupt  # Ctrl-C at a prompt: the REPLs clear the line
         return b[0]
+
+    def print_exception(self, e):
+        """As pyexec prints it: the code's frames, not the ROM's (nor its path on the host)."""
+        buf = io.StringIO()
+        sys.print_exception(e, buf)
+        _cooked("\n".join(line for line in buf.getvalue().split("\n") if __file__ not in line))
+
+    def call(self, code):
+        """Run compiled code in the REPL's globals, Ctrl-C interrupting it; the exception it
+        ended with (SystemExit for a soft reset), or None."""
+        try:
+            self.interrupts(True)
+            exec(code, self.ns)
+        except HardReset:
+            raise
+        except BaseException as e:  # KeyboardInterrupt included, as pyexec reports it
+            return e
+        finally:
+            self.interrupts(False)
+        return None
 
     def reset_state(self):
         """What a soft reset clears: modules imported since the ROM, globals, cwd, heap."""
@@ -108,6 +180,7 @@ class Repl:
                 del sys.modules[name]
         sys.path[:] = ["", "/lib"]
         self.ns = {"__name__": "__main__"}
+        self.vboard.last = None  # the app's board goes with the app
         os.chdir("/")
         gc.collect()
 
@@ -120,15 +193,18 @@ class Repl:
         self.execute(src, name, "exec")
 
     def execute(self, src, name, mode):
-        """Run code in the REPL's globals; True when it asked for a soft reset."""
+        """Run code in the REPL's globals, printing how it failed; True when it asked for a
+        soft reset."""
         try:
-            exec(compile(src, name, mode), self.ns)
-        except SystemExit:
+            code = compile(src, name, mode)
+        except Exception as e:  # SyntaxError, MemoryError
+            self.print_exception(e)
+            return False
+        e = self.call(code)
+        if isinstance(e, SystemExit):
             return True
-        except HardReset:
-            raise
-        except BaseException as e:  # KeyboardInterrupt included, as pyexec prints it
-            sys.print_exception(e, sys.stdout)
+        if e is not None:
+            self.print_exception(e)
         return False
 
     def boot(self, friendly):
@@ -192,27 +268,18 @@ class Repl:
                 self.write("\r\n")
                 return True
             try:
-                src = bytes(line).decode()
-                code = compile(src, "<stdin>", "exec")
-            except BaseException as e:
+                code = compile(bytes(line).decode(), "<stdin>", "exec")
+            except Exception as e:  # SyntaxError, UnicodeError, MemoryError
                 self.write(b"\x04")
-                sys.print_exception(e, sys.stdout)
+                self.print_exception(e)
                 self.write(b"\x04")
                 continue
-            err = io.StringIO()
-            reset = False
-            try:
-                exec(code, self.ns)
-            except SystemExit:
-                reset = True
-            except HardReset:
-                raise
-            except BaseException as e:
-                sys.print_exception(e, err)
+            e = self.call(code)
             self.write(b"\x04")
-            self.write(err.getvalue())
+            if e is not None and not isinstance(e, SystemExit):
+                self.print_exception(e)
             self.write(b"\x04")
-            if reset:
+            if isinstance(e, SystemExit):
                 return True
 
     def friendly_repl(self):
@@ -269,7 +336,7 @@ class Repl:
 
 def main(argv):
     global HardReset
-    vball_dir, image, blocks, trace, speed, press, keys, http = argv
+    vball_dir, image, blocks, trace, speed, press, keys, http, isig = argv
     http_port = None if http == "-" else int(http)
     sys.path.insert(0, vball_dir)
     import machine  # the virtual machine module: loaded now, kept through soft resets
@@ -291,8 +358,10 @@ def main(argv):
     io_log = open(io_path, "w") if io_path else None
     bdev = mount_root(image, int(blocks))
     vboard.configure(trace_file, float(speed), bdev.ball_id(), hand, keys_file, http_port, io_log)
+    builtins.print = _board_print
+    builtins.__repl_print__ = _board_repl_print
     sys.stderr.write("vball: ready\n")
-    Repl(vboard).run()
+    Repl(vboard, int(isig)).run()
 
 
 main(sys.argv[1:])

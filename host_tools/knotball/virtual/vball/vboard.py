@@ -13,6 +13,7 @@ PROFILE_PATH = "/board.json"
 CONFIG_PATH = "/config.json"
 _BAROMETERS = ("bmp280", "bmp388", "bmp390")
 _REF_N = 20.0  # sim_counts_per_n is the counts per newton at this force
+_LATE_MS = 10  # one sample period (ball/app.py PERIOD_MS)
 _trace = None  # the trace file, opened by the ROM while the host's files were still visible
 _speed = 1.0
 _id = ""
@@ -131,6 +132,7 @@ def Board(profile):
     """The virtual board, sharing the firmware's board interface (ball/__init__.py). That
     is read from the image, as main.py is, when main.py builds its board: this module is
     loaded before the image is mounted, and the image may hold another firmware."""
+    global last
     from ball import BoardBase
 
     cls = _classes.get(BoardBase)
@@ -138,10 +140,12 @@ def Board(profile):
         cls = type("Board", (VirtualBoard, BoardBase), {})
         _classes.clear()
         _classes[BoardBase] = cls
-    return cls(profile)
+    last = cls(profile)
+    return last
 
 
 _classes: dict = {}
+last = None  # the board built last: what its LED and motor do, seen at the REPL
 
 
 class VirtualBoard:
@@ -164,6 +168,8 @@ class VirtualBoard:
         self.rgb = (0, 0, 0)
         self.duty = 0
         self.clock_offset = None
+        self.on_time = False  # caught up with real time (x speed) since boot
+        self.overruns = 0
 
     # The board's clock is virtual: it moves only by what the loop sleeps, so every sample
     # is exactly one period after the last and the trace is read at the same instants on
@@ -188,6 +194,16 @@ class VirtualBoard:
         ahead_ms = self.vt / _speed - self.real_ms
         if ahead_ms > 0:
             time.sleep_us(int(ahead_ms * 1000))
+            self.on_time = True
+        elif ahead_ms < -_LATE_MS and self.on_time:
+            # Where a ball's loop counts an overrun (app.py: more than a sample late, then
+            # it resynchronises), this ball is behind real time; said once per episode to
+            # the host (pty_ball counts them). Booting is not counted.
+            self.on_time = False
+            self.overruns += 1
+            import sys
+
+            sys.stderr.write("vball: overrun {} ({} ms behind)\n".format(self.overruns, -ahead_ms))
 
     def read_sensor(self):
         if self.cal is None:
