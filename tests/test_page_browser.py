@@ -254,6 +254,8 @@ def test_after_the_tap_for_sound_a_band_change_plays_a_tone_and_a_cue_is_spoken(
         assert "tone 330" in later and "tone 440" in later, heard
         assert later.index("tone 330") < later.index("tone 440")  # idle -> light -> medium
         seen(browser, lambda d: "say hold effective" in d.execute_script("return kbSound"))
+    finally:
+        p.ball.kill()
 
 
 def test_the_area_picker_chooses_the_area_the_next_session_is_logged_with(
