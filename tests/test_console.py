@@ -284,3 +284,12 @@ def test_a_port_without_knotball_firmware_is_named_as_such(tmp_path):
 
     with pytest.raises(LinkError, match="not the REPL"):
         Link(Echo(), timeout=0.2).hello()
+
+
+@pytest.mark.parametrize("arg", ["calves", "x" * 300, "two words", "none"])
+def test_area_on_a_ball_without_a_days_count_is_refused_naming_why(ball, arg):
+    with pytest.raises(BallError, match="keeps no day's count") as e:
+        ball.link.request("area " + arg)
+    assert e.value.reply["command"] == "area"
+    assert ball.link.request("area")["area"] == "none"  # the listing still answers
+    assert ball.link.hello()["proto"] == 2

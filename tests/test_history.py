@@ -31,9 +31,9 @@ def write_log(directory, builder, **cfg):
     return (directory / "00000001.kbl").read_bytes()
 
 
-def relabel(data, session_id=None, start_unix=None):
-    """The same log with another session id and/or start time in its header, as a ball with
-    its clock set (or a later session) would have written it. CRCs recomputed."""
+def relabel(data, session_id=None, start_unix=None, area=None):
+    """The same log with another session id, start time and/or body area in its header, as
+    a ball with its clock set (or a later session) would have written it. CRCs recomputed."""
     out = b""
     for offset, rtype, payload in framing.frames(data):
         assert rtype is not None, offset
@@ -43,6 +43,8 @@ def relabel(data, session_id=None, start_unix=None):
                 struct.pack_into("<I", payload, 1, session_id)
             if start_unix is not None:
                 struct.pack_into("<I", payload, 5, start_unix)
+            if area is not None:
+                records.header_set_area(payload, 0, area.encode(), len(area))
         elif session_id is not None and rtype != framing.ARCHIVED:  # v2: the id after its fields
             struct.pack_into("<I", payload, records.body_size(rtype, payload), session_id)
         out += framing.record(rtype, bytes(payload))
@@ -250,7 +252,9 @@ def test_daily_totals_flag_a_day_over_the_guidance(five_minutes, log, tmp_path, 
     )
     assert (unknown["date"], unknown["sessions"]) == (None, 1)
     human = knotball("history").stdout
-    assert "2025-03-10 11:00" in human and "clock not set" in human
+    rows = [line.split()[0] for line in human.splitlines() if line.strip()]
+    assert rows.index("2025-03-10") < rows.index("11:00") < rows.index("2025-03-11")
+    assert "clock not set" in human
     assert "over the guidance: 4 sessions that day; the advice is up to 3" in human
     assert "over the guidance: 20.0 minutes that day" in human
     assert "within the guidance" in human and "date unknown" in human

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from conftest import knotball
-from knotball.history import store
+from knotball.history import physio, store
 
 
 def v1_history(path):
@@ -15,7 +15,7 @@ def v1_history(path):
     conn.executescript(store._SCHEMA)
     conn.execute("INSERT INTO schema VALUES (1)")
     conn.execute("INSERT INTO balls (name, added_at) VALUES ('ball', 0)")
-    later = ("start_estimated", "damaged", "damage")  # schema 3 and 4 columns
+    later = ("start_estimated", "damaged", "damage", "area")  # schema 3, 4 and 5 columns
     v1_cols = tuple(c for c in store.SESSION_COLS if c not in later)
     cols = ("ball_id",) + v1_cols + ("imported_at", "source")
     values = {c: 0 for c in cols}
@@ -55,6 +55,7 @@ def test_a_schema_1_history_is_read_as_it_is_and_upgraded_by_the_first_write(tmp
     version = sqlite3.connect(path).execute("SELECT version FROM schema").fetchone()
     assert version == (store.SCHEMA_VERSION,)
     assert [s["id"] for s in h.sessions()] == [7]  # the sessions are all still there
+    assert physio.area_of(h.sessions()[0]) == "unspecified"  # schema 5: no area recorded
     assert len(h.calibrations()) == 1
 
 

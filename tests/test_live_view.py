@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from ball import config
+from ball import config, dose
 from ball.wire import CUE_NAMES
 from ball.wire import console as wconsole
 from ball.wire.framing import LIVE
@@ -191,3 +191,28 @@ def test_a_port_that_cannot_be_opened_or_shows_the_repl_is_not_waited_for(error)
     with pytest.raises(type(error)):
         live.first_contact(opener, said.append, 15, clock.sleep, clock)
     assert clock.now == 0 and said == []
+
+
+class AreaLink(FakeLink):
+    """Answers `area` as the ball does: calves chosen."""
+
+    def request(self, what, timeout=None):
+        self.requests.append(what)
+        if what == "area":
+            return {"area": "calves", "areas": list(dose.AREAS), "today": {}}
+        return {"area": what.split()[1], "applies": "from the next session"}
+
+
+def test_the_a_key_chooses_the_balls_next_area_and_says_so():
+    link = AreaLink([payload(state=0)])
+    screen = Screen()
+    board = live.Board(screen)
+    live.follow(lambda: (link, CFG), board, board.status, keys=OneKey("a"))
+    assert link.requests[:2] == ["area", "area soles"]  # calves, then soles in the list
+    assert board.note == "area: soles, from the next session"
+    last = AreaLink([payload(state=0)])
+    last.request = lambda what, timeout=None: (
+        last.requests.append(what) or {"area": "none", "areas": ["calves"]}
+    )
+    live.follow(lambda: (last, CFG), live.Board(Screen()), lambda text: None, keys=OneKey("a"))
+    assert last.requests[1] == "area calves"  # after none, round to the first again

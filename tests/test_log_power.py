@@ -61,3 +61,15 @@ def test_boot_recovery_on_real_littlefs_never_cuts_or_deletes_a_damaged_log(tmp_
     print(line)
     flips = 8 * (len(data) + fifth)
     assert line.startswith("damage-boot sweep: {} flips, 0 cut, 0 deleted".format(flips)), line
+
+
+def test_power_cuts_never_give_an_area_back_a_session_or_seconds_it_used():
+    """The day per area on real littlefs: before and halfway through every erase and write
+    of a run with two sessions on one area, the boot finds the area chosen, its count never
+    lower than before, its seconds the running session's limit or the real length, and its
+    6 minutes used up once the second session (limited to what was left) has started."""
+    res = run_micropython(TESTS / "mp" / "areacut.py", path=[TESTS / "mp"])
+    assert res.returncode == 0, res.stdout + res.stderr
+    line = res.stdout.strip().splitlines()[-1]
+    print(line)
+    assert cut_points(line, r"area power-cut sweep: (\d+) cut points, 0 failures") > 100

@@ -256,3 +256,35 @@ def test_after_the_tap_for_sound_a_band_change_plays_a_tone_and_a_cue_is_spoken(
         seen(browser, lambda d: "say hold effective" in d.execute_script("return kbSound"))
     finally:
         p.ball.kill()
+
+
+def test_the_area_picker_chooses_the_area_the_next_session_is_logged_with(
+    firmware_image, tmp_path, browser
+):
+    from selenium.webdriver.support.ui import Select
+
+    image = tmp_path / "flash.img"
+    shutil.copyfile(firmware_image, image)
+    rows = [(0, 0), (20000, 0), (20100, 25), (24000, 25), (24100, 0)]
+    p = PagedBall(tmp_path, image, "--trace", write_trace(tmp_path / "press.csv", rows))
+    try:
+        browser.get(p.url)
+        seen(browser, lambda d: len(Select(d.find_element("id", "area")).options) > 10)
+        picker = Select(browser.find_element("id", "area"))
+        assert picker.first_selected_option.get_attribute("value") == "none"
+        assert "upper back left" in [o.text for o in picker.options]
+        picker.select_by_value("calves")
+        seen(browser, lambda d: text(d, "note") == "area: calves, from the next session")
+        shot(browser, tmp_path, "page-area.png")
+        p.ball.wait_finished(timeout=60)
+        res = knotball("pull", "--port", p.ball.port, "--json")
+        assert res.returncode == 0, res.stderr
+        res = knotball("history", "--json")
+        assert res.returncode == 0, res.stderr
+        assert [s["area"] for s in json.loads(res.stdout)["sessions"]] == ["calves"]
+        browser.refresh()  # the ball keeps the area chosen
+        seen(browser, lambda d: Select(d.find_element("id", "area")).options[0].text == "none")
+        chosen = Select(browser.find_element("id", "area")).first_selected_option
+        assert chosen.get_attribute("value") == "calves"
+    finally:
+        p.ball.kill()

@@ -100,7 +100,7 @@ def test_the_sessions_table_runs_over_as_many_pages_as_it_needs(logs, tmp_path):
     assert "2025-04-08 17:00" in tables[1] and "2025-04-08 17:00" not in tables[0]
     assert "30 too-hard moments" in safety  # one in each session
     assert "No pressure threshold measured between 2025-03-10 and 2025-04-08" in threshold
-    assert "knotball calibrate bands" in threshold  # and how to measure one
+    assert "knotball measure AREA" in threshold  # and how to measure one
 
 
 def test_a_range_without_sessions_is_one_page_that_says_so(logs, tmp_path):

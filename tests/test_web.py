@@ -14,6 +14,7 @@ import pytest
 from ball import VirtualClock, config
 from ball.app import App
 from ball.control import Control
+from ball.dose import Dose
 from ball.feedback import START
 from ball.web import MOTOR_HOLD_MS, Server, load_token, new_token
 from ball.wire.events import EVERY_MS, EventReader
@@ -44,7 +45,7 @@ def server(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = App(Board(), config.validate({}))
+    app = App(Board(), config.validate({}), dose=Dose())
     web = Server(Control(app), "127.0.0.1", port, token=TOKEN, page_path=str(page))
     running = True
     t0 = time.monotonic()
@@ -125,6 +126,25 @@ def test_post_symptom_with_the_token_asks_the_app_to_stop(server):
     web, port = server
     res, body = request(port, "POST", "/symptom?k=" + TOKEN.decode())
     assert res.status == 200 and json.loads(body) == {"stopped": False}  # none was running
+
+
+def test_the_area_picker_lists_the_areas_and_chooses_one_with_the_token(server):
+    web, port = server
+    k = "?k=" + TOKEN.decode()
+    res, body = request(port, "GET", "/area" + k)
+    state = json.loads(body)
+    assert res.status == 200 and state["area"] == "none" and "calves" in state["areas"]
+    res, body = request(port, "POST", "/area?a=calves")  # no token: nothing changes
+    assert res.status == 401 and web.control.app.dose.area == ""
+    res, body = request(port, "POST", "/area" + k + "&a=calves")
+    assert res.status == 200 and json.loads(body)["area"] == "calves"
+    assert web.control.app.dose.area == "calves"
+    for bad in ("shoulders", "..%2F", "%FF", ""):
+        res, body = request(port, "POST", "/area" + k + "&a=" + bad)
+        assert res.status == 400 and "area" in json.loads(body)["error"], bad
+    assert web.control.app.dose.area == "calves"
+    res, body = request(port, "POST", "/area" + k + "&a=none")
+    assert json.loads(body)["area"] == "none" and web.control.app.dose.area == ""
 
 
 def test_a_new_token_ends_the_streams_of_the_old_one(server):
@@ -294,3 +314,20 @@ def test_a_gap_longer_than_the_ring_is_told_and_the_kept_seconds_follow(stepped)
     got = st.read(s, EventReader(), st.web.ring.seq)
     assert got[1][0] == "gap" and got[1][2] == {"missing": -1}
     s.close()
+
+
+def test_two_requests_whole_in_the_same_poll_are_both_answered():
+    """One request is answered a poll: one that was whole in the same poll waits for the
+    next, and is answered then (the page asks /live and /area at once when it opens)."""
+    st = Stepped()
+    socks = [socket.create_connection(("127.0.0.1", st.port), timeout=5) for _ in range(2)]
+    st.run(50)  # both accepted, nothing asked yet
+    for s in socks:
+        s.sendall("POST /symptom?k={} HTTP/1.1\r\n\r\n".format(TOKEN.decode()).encode())
+    time.sleep(0.2)  # both requests wait whole in the server's socket buffers
+    st.run(500)  # well within the 3 s a request may take
+    for s in socks:
+        s.setblocking(False)
+        assert s.recv(4096).startswith(b"HTTP/1.1 200 OK")
+        s.close()
+    st.web.close()

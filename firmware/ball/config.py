@@ -12,6 +12,7 @@ except ImportError:
 # The session time limit may never be configured past this: "at most 5-6 minutes on an area".
 HARD_CAP_S = 360
 
+
 # Band edges in newtons for a ball between a back and a wall. Leaning into a wall turns a
 # fraction of body weight into force on the ball: self-massage presses are tens of newtons.
 # Pressure-pain thresholds on back muscles are ~300-600 kPa on a 1 cm^2 algometer tip
@@ -38,6 +39,7 @@ DEFAULTS: "dict[str, Any]" = {
     # newton are suspect too. A sealed barometric ball drifts ~6-17 N per kelvin (0.34 %/K
     # of ~100 kPa at 20-60 Pa/N), followed harmlessly: give it ~150 (+-15 K at 40 Pa/N).
     "drift_max_n": 10.0,
+    "areas": [],  # body areas the person adds to ball.dose.AREAS
 }
 
 BAND_KEYS = ("light_n", "medium_n", "firm_n", "over_n")
@@ -97,7 +99,7 @@ def validate(user: Any) -> dict:
     cfg = dict(DEFAULTS)
     cfg.update(user)
     for key in cfg:
-        if key != "cal_points":
+        if key not in ("cal_points", "areas"):
             _number(cfg, key)
     limit = cfg["session_limit_s"]
     if limit > HARD_CAP_S:
@@ -136,6 +138,10 @@ def validate(user: Any) -> dict:
         )
     _cal_points(cfg)
     _number(cfg, "drift_max_n", 1, 2000)
+    if cfg["areas"] != []:
+        from ball.dose import check_areas  # only for a config that names areas: heap
+
+        check_areas(cfg["areas"])
     return cfg
 
 

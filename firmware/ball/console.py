@@ -50,12 +50,13 @@ _COMMANDS = (
     "wifi",
     "clock",
     "symptom",
+    "area",
 )
 _NO_ARGS = ("hello", "ls", "symptom")
 _USAGE = (
     "commands: KB hello | KB live on|off | KB ls | KB get NAME OFFSET LENGTH | "
     "KB rm NAME CRC32 | KB cfg [JSON] | KB clock UNIX_SECONDS [UTC_OFFSET_S] | KB symptom | "
-    "KB calib on|off | KB buzz MS | KB wifi [set JSON|off|ap|new-token]"
+    "KB calib on|off | KB buzz MS | KB wifi [set JSON|off|ap|new-token] | KB area [NAME|none]"
 )
 
 
@@ -387,3 +388,12 @@ class Console:
             return
         elapsed = self.control.status()["elapsed_ms"]
         self.reply(name, {"stopped": True, "reason": "symptom", "elapsed_ms": elapsed})
+
+    def cmd_area(self, name, arg):
+        # The body area of the sessions from now on (a running one keeps its own): one of
+        # the config's areas, or `none`. Without one, the reply tells the day per area.
+        if arg:
+            area = self.control.set_area(arg)  # Refused, naming the problem
+            self.reply(name, {"area": area, "applies": "from the next session"})
+            return
+        self.reply(name, self.control.areas())

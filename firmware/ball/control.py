@@ -37,7 +37,9 @@ class Control:
             "sessions_today": s.sessions_today,
             "max_sessions_per_day": s.max_per_day,
             # The next contact would get the rest signal (as Session.step decides).
-            "rest": s.resting or s.sessions_today >= s.max_per_day,
+            "rest": s.rest_due(),
+            # The body area the next session is for ("none": the whole body's count).
+            "area": (self.app.dose.area if self.app.dose is not None else "") or "none",
             # This power-on and the seconds since it: the host dates sessions recorded
             # before the clock was set from their own boot and uptime_s in the log.
             "boot": self.app.boot_id,
@@ -175,6 +177,46 @@ class Control:
                 app.log.save_day()
                 app.log.service(False)  # the lowest step first: this save
         app.board.set_time(unix)
+
+    def areas(self):
+        """The area chosen ("none"), the areas there are, and the day so far per area: {NAME:
+        [sessions, seconds]}, "none" for sessions without one."""
+        from ball.dose import NO_AREA, areas
+
+        dose = self.app.dose
+        today = {} if dose is None else dose.today()
+        if "" in today:
+            today[NO_AREA] = today.pop("")
+        s = self.app.session
+        return {
+            "area": (dose.area if dose is not None else "") or NO_AREA,
+            "areas": areas(self.app.cfg),
+            "today": today,
+            "left_s": s.left_ms // 1000 if dose is not None and dose.area else None,
+            "rest": s.rest_due(),
+        }
+
+    def set_area(self, name):
+        """Choose the area of the sessions from now on (`none`: no area). Saved with the
+        day's count. Returns its name; raises console.Refused naming the problem."""
+        from ball.console import Refused
+        from ball.dose import NO_AREA, area_problem, areas
+
+        dose = self.app.dose
+        if dose is None:
+            raise Refused("this ball keeps no day's count: areas need one")
+        if name != NO_AREA:
+            why = area_problem(name)
+            if why is None and name not in areas(self.app.cfg):
+                why = "is not an area of this ball; add it with `knotball area --add {}`".format(
+                    name
+                )
+            if why:
+                raise Refused("area {}: {}".format(name[:24], why))
+        dose.set_area("" if name == NO_AREA else name, self.app.session)
+        if self.app.log is not None:
+            self.app.log.save_day()  # kept on flash: the ball uses it until another is chosen
+        return name
 
     def unix_time(self):
         """Unix seconds, or 0 when no host has set the clock since the app started. From

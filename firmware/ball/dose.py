@@ -19,20 +19,83 @@
 # no day is shorter than a real one on the ball's own clock, and a bigger change that brings
 # midnight earlier (travelling east) makes one day longer instead. The day's end is saved
 # with the count, so a reboot or a power cut keeps it.
+#
+# Areas: each count also keeps the body area its session was for ("" none) and the seconds it
+# used. With an area chosen (set_area: `KB area`, the phone page), the session's count and
+# rest are that area's: up to the config's max_sessions_per_day sessions on it, and at most
+# AREA_DAY_S (6 minutes) on it in all, so a session's limit is what the area has left today.
+# A session's seconds are counted as its whole limit from its start (a power cut cannot hide
+# them) and as its real length once it stops. Without an area the whole body's count holds
+# (every session of the day counts), as on a ball nobody chose an area on. A symptom stop
+# rests the whole body, whatever the area: numbness is a warning about more than one spot.
 from ball import const
 from ball.session import EV_START, EV_STOP, STOP_SYMPTOM
 
 DAY_S = const(86400)
 _MIN_DAY_S = const(23 * 3600)  # the shortest local day: daylight saving starting
-KEEP = const(24)  # counts kept: the config allows at most 24 sessions a day
+KEEP = const(64)  # counts kept: 3 a day on each of the 18 areas a config can name, and more;
+# a day with KEEP sessions still counted gets the rest signal (none is ever forgotten)
+AREA_DAY_S = const(360)  # the most one area gets in a day (config.HARD_CAP_S)
+_MIN_LEFT_S = const(10)  # an area with less left than this has had its day
+NO_CAP_MS = const(1 << 29)  # Session.left_ms when no area limits it
 _CHECK_MS = const(1000)  # the count is brought up to date once a second
-# First word of the saved text, naming its layout. day3: B, RTC seconds, unix offset, UTC
-# offset, B the day ends (0: no clock set yet), B the symptom rest ends (0: none), then B
-# each count ends. Read only: day2, the same without the day's end; day1, as day2 but the
-# symptom stop's B ("-": none) and the starts' B, each taken to count 24 h.
-TAG = "day3"
+# Body areas a session can be for (the log and the host keep the name). The person may add
+# up to AREAS_MAX names of their own (the config's "areas"), each 1 to AREA_LEN characters
+# of a-z, 0-9, "_" and "-", beginning with a letter: one word on a console line, one short
+# field in a log header (ball/wire/records.py AREA_LEN). Here, not in config.py: the sim
+# and a small heap never load them.
+AREAS = (
+    "upper_back_left", "upper_back_right", "neck_shoulder_left", "neck_shoulder_right",
+    "lower_back", "glutes_left", "glutes_right", "hamstrings", "calves", "soles",
+)  # fmt: skip
+AREAS_MAX = 8
+AREA_LEN = 20
+NO_AREA = "none"  # `KB area none`: sessions for no area in particular (the whole-body limit)
+# First word of the saved text, naming its layout. day4: B, RTC seconds, unix offset, UTC
+# offset, B the day ends (0: no clock set yet), B the symptom rest ends (0: none), the area
+# chosen ("-": none), then each count: the B it ends, or "B,AREA,SECONDS" for a session on
+# an area. Read only: day3, the same without the area chosen and with plain counts; day2, as
+# day3 without the day's end; day1, as day2 but the symptom stop's B ("-": none) and the
+# starts' B, each taken to count 24 h.
+TAG = "day4"
+_DAY3 = "day3"
 _DAY2 = "day2"
 _DAY1 = "day1"
+
+
+def area_problem(name):
+    """Why `name` cannot be an area's name, or None."""
+    import json
+
+    if not isinstance(name, str) or not 1 <= len(name) <= AREA_LEN:
+        return "must be 1 to {} characters, got {}".format(AREA_LEN, json.dumps(name)[:40])
+    for ch in name:
+        if not ("a" <= ch <= "z" or "0" <= ch <= "9" or ch in "_-"):
+            return "may hold only a-z, 0-9, _ and -, got {}".format(json.dumps(name)[:40])
+    if not "a" <= name[0] <= "z":
+        return "must begin with a letter (a-z), got {}".format(json.dumps(name))
+    if name == NO_AREA:
+        return '"{}" means no area; choose another name'.format(NO_AREA)
+    return None
+
+
+def check_areas(names):
+    """The config's "areas" (config.validate): config.ConfigError naming what is wrong."""
+    from ball.config import ConfigError
+
+    if not isinstance(names, list) or len(names) > AREAS_MAX:
+        raise ConfigError("areas", "must be a list of up to {} names".format(AREAS_MAX))
+    for i, n in enumerate(names):
+        why = area_problem(n)
+        if why is None and (n in AREAS or n in names[:i]):
+            why = "{} is already an area".format(n)
+        if why:
+            raise ConfigError("areas", "name {}: {}".format(i + 1, why))
+
+
+def areas(cfg):
+    """Every area a session can be for with this config: the built-in ones, then the person's."""
+    return list(AREAS) + list(cfg.get("areas", ()))
 
 
 def _opt(v):
@@ -49,7 +112,13 @@ class Dose:
         # again after a power loss (the ESP32's RTC); None when the board has none.
         self.rtc = rtc
         self.ends = [0] * KEEP  # B at which each session still counted ends, oldest first
+        self.areas = [""] * KEEP  # the area of each ("": none)
+        self.used = [0] * KEEP  # the seconds each used (its limit while it runs)
         self.n = 0
+        self.area = ""  # the area chosen for the next session ("": none)
+        self.area_b = b""  # the same, as the log's header takes it
+        self.left_ms = NO_CAP_MS  # what the chosen area has left today
+        self._running = False  # the newest count is a session still running
         self.rest_end = 0  # B at which the last symptom stop's rest ends
         self.b0 = 0  # B at loop time ms0
         self.ms0 = 0
@@ -88,30 +157,81 @@ class Dose:
         if ev & EV_START:
             if self.n == KEEP:
                 self._drop(0)
-            self.ends[self.n] = self._end(b)
+            i = self.n
+            self.ends[i] = self._end(b)
+            self.areas[i] = self.area
+            self.used[i] = (sess.limit_ms + 999) // 1000
             self.n += 1
+            self._running = True
             save = True
-        if ev & EV_STOP and sess.stop_reason == STOP_SYMPTOM:
-            self.rest_end = self._end(b)
-            save = True
-        self.count = self.n
+        if ev & EV_STOP:
+            if self._running:
+                self.used[self.n - 1] = (sess.elapsed_ms + 999) // 1000
+                self._running = False
+                save = True
+            if sess.stop_reason == STOP_SYMPTOM:
+                self.rest_end = self._end(b)
+                save = True
         self.resting = self.rest_end > b
+        self._tally()
         self.sync(sess)
         return save
 
+    def _tally(self):
+        """The chosen area's count and what it has left (all sessions without an area)."""
+        a = self.area
+        if not a:
+            self.count = self.n
+            self.left_ms = NO_CAP_MS if self.n < KEEP else 0
+            return
+        count = 0
+        secs = 0
+        i = 0
+        while i < self.n:
+            if self.areas[i] == a:
+                count += 1
+                secs += self.used[i]
+            i += 1
+        self.count = count
+        left = AREA_DAY_S - secs
+        # A full record would forget a count to make room: rest until one ends instead.
+        self.left_ms = left * 1000 if left >= _MIN_LEFT_S and self.n < KEEP else 0
+
     def sync(self, sess):
-        """Give the session the day's count and resting flag (also at boot, before the
-        first sample: a press may be what woke the ball)."""
+        """Give the session the day's count, resting flag and what its area has left (also
+        at boot, before the first sample: a press may be what woke the ball)."""
         sess.sessions_today = self.count
         sess.resting = self.resting
+        sess.left_ms = self.left_ms
+
+    def set_area(self, area, sess):
+        """The area of the sessions from now on ("": none), between samples; a running
+        session keeps its own. Saved with the day (the caller asks the log to)."""
+        self.area = area
+        self.area_b = area.encode()
+        self._tally()
+        self.sync(sess)
+
+    def today(self):
+        """{area: [sessions, seconds]} of the counts still running ("" for no area)."""
+        out: dict = {}
+        for i in range(self.n):
+            t = out.setdefault(self.areas[i], [0, 0])
+            t[0] += 1
+            t[1] += self.used[i]
+        return out
 
     def _end(self, b):
         """When what starts at B b stops counting: the day's end, or 24 h on."""
         return self.day_end if self.day_end else b + DAY_S
 
     def _drop(self, i):
+        if i == self.n - 1:
+            self._running = False  # (the running session's day ended under it)
         while i < self.n - 1:
             self.ends[i] = self.ends[i + 1]
+            self.areas[i] = self.areas[i + 1]
+            self.used[i] = self.used[i + 1]
             i += 1
         self.n -= 1
 
@@ -158,29 +278,42 @@ class Dose:
         words = [TAG, str(self.b), _opt(rtc), _opt(self.unix_off), str(self.utc_off)]
         words.append(str(self.day_end))
         words.append(str(self.rest_end))
+        words.append(self.area or "-")
         for i in range(self.n):
-            words.append(str(self.ends[i]))
+            w = str(self.ends[i])
+            if self.areas[i]:
+                w += ",{},{}".format(self.areas[i], self.used[i])
+            words.append(w)
         return " ".join(words)
 
     def restore(self, text, unix_now=0, now_ms=0):
         """At boot, from text() as saved (empty: a new ball). unix_now is the board's clock,
         0 when it is not set. Returns None, or why the saved state was not used."""
         day_end = 0
+        area = ""
+        counts = []  # (B it ends, area, seconds)
         if not text:
-            b, rtc_save, off, utc, rest, ends = 0, None, None, 0, 0, []
+            b, rtc_save, off, utc, rest = 0, None, None, 0, 0
         else:
             try:
                 w = text.split()
-                if w[0] not in (TAG, _DAY2, _DAY1):
+                if w[0] not in (TAG, _DAY3, _DAY2, _DAY1):
                     raise ValueError("not " + TAG)
                 b, rtc_save, off = int(w[1]), _int_opt(w[2]), _int_opt(w[3])
                 utc = int(w[4])
-                if w[0] == TAG:
+                if w[0] in (TAG, _DAY3):
                     day_end = int(w[5])
                     w.pop(5)  # the rest as in day2
-                ends = [int(x) for x in w[6:]]
+                if w[0] == TAG:
+                    area = w.pop(6)
+                    area = "" if area == "-" else area
+                for x in w[6:]:
+                    c = x.split(",")
+                    if len(c) not in (1, 3):
+                        raise ValueError("count " + x[:30])
+                    counts.append((int(c[0]), c[1], int(c[2])) if len(c) == 3 else (int(x), "", 0))
                 if w[0] == _DAY1:  # starts and a stop: each counted 24 h, the longest a day
-                    ends = [x + DAY_S for x in ends]
+                    counts = [(e + DAY_S, a, u) for e, a, u in counts]
                     rest = 0 if w[5] == "-" else int(w[5]) + DAY_S
                 else:
                     rest = int(w[5])
@@ -201,13 +334,16 @@ class Dose:
         self.day_end = day_end  # kept through a power cut too: the day ends when B says
         if unix_now:
             self._link(b, unix_now, utc)
-        ends = ends[-KEEP:]
-        self.n = len(ends)
+        counts = counts[-KEEP:]
+        self.n = len(counts)
         for i in range(self.n):
-            self.ends[i] = ends[i]
+            self.ends[i], self.areas[i], self.used[i] = counts[i]
+        self._running = False
+        self.area = area
+        self.area_b = area.encode()
         self.rest_end = rest
         self._recount(b)
-        self.count = self.n
+        self._tally()
         self.resting = rest > b
         self._check_at = 0
         return None

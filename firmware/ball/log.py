@@ -255,6 +255,10 @@ class SessionLog:
         rec.header_set_id(out, fr.FRAME_HEAD, self.session_id, start or 0)
         if self.uptime_s is not None:
             rec.header_set_start(out, fr.FRAME_HEAD, self.boot_id, self.uptime_s())
+        # The session's own limit (its area's time left may shorten it) and its area.
+        rec.header_set_limit(out, fr.FRAME_HEAD, sess.limit_ms)
+        area = self.day.area_b if self.day is not None else b""
+        rec.header_set_area(out, fr.FRAME_HEAD, area, len(area))
         self.out_len = fr.frame_head(out, 0, fr.HEADER, n)
         self._seq = 0
         self._unframed = 0

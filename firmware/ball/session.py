@@ -88,6 +88,9 @@ class Session:
         self.configure(cfg)
         self.sessions_today = 0
         self.resting = False  # the day is over early (a symptom stop): rest, no session
+        # What the chosen body area has left today (dose.py; 0: it has had its day). A
+        # session's limit is the config's, or this when it is less.
+        self.left_ms = 1 << 29
         self.state = READY
         self.band = IDLE
         self.force_mn = 0
@@ -108,14 +111,19 @@ class Session:
             h = e * _HYST_PCT // 100
             self.edges[i + 1] = e
             self.down[i + 1] = e - (h if h > _HYST_MIN_MN else _HYST_MIN_MN)
-        self.limit_ms = int(cfg["session_limit_s"] * 1000)
-        # The warning comes warn_before_s before the limit, but never in the first half.
-        warn = int(cfg["warn_before_s"] * 1000)
-        self.warn_ms = self.limit_ms - (warn if warn < self.limit_ms // 2 else self.limit_ms // 2)
+        self.cfg_limit_ms = int(cfg["session_limit_s"] * 1000)
+        self.warn_before_ms = int(cfg["warn_before_s"] * 1000)
+        self._set_limit(self.cfg_limit_ms)
         self.idle_stop_ms = int(cfg["idle_stop_s"] * 1000)
         self.hold_min_ms = int(cfg["hold_min_s"] * 1000)
         self.hold_max_ms = int(cfg["hold_max_s"] * 1000)
         self.max_per_day = cfg["max_sessions_per_day"]
+
+    def _set_limit(self, limit_ms):
+        self.limit_ms = limit_ms
+        # The warning comes warn_before_s before the limit, but never in the first half.
+        warn = self.warn_before_ms
+        self.warn_ms = limit_ms - (warn if warn < limit_ms // 2 else limit_ms // 2)
 
     def _clear(self):
         # Zero in place: a session start in the sampling loop must not allocate.
@@ -149,6 +157,10 @@ class Session:
         self._last_ms = 0
         self.band_changed_ms = 0
         self._sq[_G_END] = -1
+
+    def rest_due(self):
+        """The next contact gets the rest signal, not a session."""
+        return self.resting or self.sessions_today >= self.max_per_day or self.left_ms <= 0
 
     def new_day(self):
         self.sessions_today = 0
@@ -195,12 +207,14 @@ class Session:
         state = self.state
         if state == READY:
             if band != IDLE:
-                if self.resting or self.sessions_today >= self.max_per_day:
+                if self.rest_due():
                     self.state = STOPPED
                     self._idle_since = now_ms
                     ev = (ev & ~CUE_TOO_HARD) | CUE_REST
                 else:
                     self._clear()
+                    lim = self.cfg_limit_ms
+                    self._set_limit(self.left_ms if self.left_ms < lim else lim)
                     self.sessions_today += 1
                     self.state = ACTIVE
                     self.start_ms = now_ms

@@ -15,7 +15,8 @@
 # made here once: streaming allocates nothing per sample (answering a request does,
 # between samples). Without the token a request gets 401
 # and no data, and nothing a request does writes to flash, except POST /symptom with the
-# token (it ends the session, which the log records).
+# token (it ends the session, which the log records) and POST /area?a=NAME with the token
+# (the area chosen, kept with the day's count).
 import os
 import select
 import socket
@@ -326,6 +327,8 @@ class Server:
 
     def _read(self, c, now_ms):
         """Take what arrived; True once the request's head is whole."""
+        if c.n > 3 and c.req.find(b"\r\n\r\n", 0, c.n) >= 0:
+            return True  # whole already: it waited while another request was answered
         room = _REQ_MAX - c.n
         if room <= 0:
             self.refused += 1
@@ -371,7 +374,13 @@ class Server:
         method, target = first[0], first[1]
         q = target.find(b"?")
         path = target if q < 0 else target[:q]
-        known = (method, path) in ((b"GET", b"/"), (b"GET", b"/live"), (b"POST", b"/symptom"))
+        known = (method, path) in (
+            (b"GET", b"/"),
+            (b"GET", b"/live"),
+            (b"POST", b"/symptom"),
+            (b"GET", b"/area"),
+            (b"POST", b"/area"),
+        )
         if not known:
             self._reply(c, now_ms, "404 Not Found", "text/plain", b"not found\n")
         elif not self._authed(head, target):
@@ -380,10 +389,35 @@ class Server:
             self._page(c, now_ms)
         elif path == b"/live":
             self._start_stream(c, head, now_ms)
+        elif path == b"/area":
+            self._area(c, now_ms, method == b"POST", target)
         else:
             stopped = self.control.request_stop(STOP_SYMPTOM)
             body = b'{"stopped":true}\n' if stopped else b'{"stopped":false}\n'
             self._reply(c, now_ms, "200 OK", "application/json", body)
+
+    def _area(self, c, now_ms, choose, target):
+        """GET /area: the area chosen, the areas and the day per area (as `KB area`);
+        POST /area?a=NAME: choose one for the sessions from now on (`none`: no area)."""
+        import json
+
+        from ball.console import Refused
+
+        status, obj = "200 OK", None
+        if choose:
+            name = ""
+            for part in target[target.find(b"?") + 1 :].split(b"&"):
+                if part.startswith(b"a="):
+                    try:
+                        name = bytes(part[2:]).decode()
+                    except UnicodeError:
+                        name = "?"  # refused by set_area as not a name
+            try:
+                self.control.set_area(name)
+            except Refused as e:
+                status, obj = "400 Bad Request", {"error": str(e)}
+        body = json.dumps(obj or self.control.areas()).encode()
+        self._reply(c, now_ms, status, "application/json", body)
 
     def _reply(self, c, now_ms, status, ctype, body, extra=""):
         head = _HEAD.format(status, ctype) + extra

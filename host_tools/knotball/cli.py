@@ -21,8 +21,13 @@ COMMANDS = {
     "virtual": ("virtual", "a ball without hardware, on a pty mpremote can use"),
     "calibrate": ("calibrate", "fit the sensor with a kitchen scale, or set the bands"),
     "flash": ("flash", "deploy firmware, board profile, config and clock to the ball"),
+    "measure": (
+        "measure",
+        "an area's pressure threshold: three slow presses, kept in the history",
+    ),
     "config": ("config", "show the ball's config, or change keys: KEY=VALUE ..."),
     "wifi": ("wifi", "the ball's Wi-Fi for its live page: state, URL and QR code"),
+    "area": ("area", "the body area of the sessions: choose one, add one, the day per area"),
     "demo": ("demo", "the whole job on a virtual ball: flash, live, pull, report"),
 }
 

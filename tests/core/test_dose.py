@@ -3,7 +3,7 @@
 # and the count kept with the log's next id.
 import os
 
-from ball import config, log
+from ball import config, dose, log
 from ball import session as s
 from ball.app import App
 from ball.dose import KEEP, Dose
@@ -24,7 +24,7 @@ def make(max_per_day=3):
 
 def rest_due(sess):
     """The next contact would get the rest signal (what `KB hello` reports as rest)."""
-    return sess.resting or sess.sessions_today >= sess.max_per_day
+    return sess.rest_due()
 
 
 def fresh(rtc=None):
@@ -194,7 +194,7 @@ def test_a_reboot_after_a_clock_jump_keeps_the_days_end():
     d.set_clock(60 * 1000, AT_23H + 3590, UTC_PLUS_1)  # "23:59:50"
     look(d, sess, 61 * 1000)
     saved = d.text()
-    assert saved.startswith("day3 ")
+    assert saved.startswith("day4 ")
     for unix_now in (AT_23H + 3595, 0):  # woken 5 s later by the RTC; a power cut
         again, sess2 = Dose(), make(1)
         assert again.restore(saved, unix_now=unix_now) is None
@@ -232,7 +232,7 @@ def test_a_power_cut_after_a_clock_jump_keeps_the_days_count_and_rest():
     d.set_clock(70 * 1000, AT_23H + 3599, UTC_PLUS_1)  # "23:59:59"
     look(d, sess, 71 * 1000)
     saved = d.text()
-    assert saved.startswith("day3 ")
+    assert saved.startswith("day4 ")
     again, sess2 = Dose(), make(1)  # the power comes back: no RTC, no clock
     assert again.restore(saved) is None
     again.sync(sess2)
@@ -250,7 +250,7 @@ def test_the_old_saved_layout_still_reads_counting_each_start_for_24_hours():
     assert look(d, sess, DAY_MS - 7200 * 1000 - 1000) == 2 and sess.resting
     assert look(d, sess, DAY_MS - 7200 * 1000) == 1
     assert look(d, sess, DAY_MS - 3600 * 1000) == 0 and not sess.resting
-    assert d.text().startswith("day3 ")
+    assert d.text().startswith("day4 ")
     # day2: as day3 without the day's end; the day ends at the midnight the clock gives.
     d, sess = Dose(), make()
     assert d.restore("day2 0 - {} 3600 0 3600".format(AT_23H)) is None
@@ -265,7 +265,7 @@ def test_more_starts_than_a_day_allows_keep_the_latest():
         start(d, sess, i * 60 * 1000)
     assert d.n == KEEP and d.ends[0] == 6 * 60 + 86400
     assert d.ends[KEEP - 1] == (KEEP + 5) * 60 + 86400
-    assert len(d.text().split()) == 7 + KEEP
+    assert len(d.text().split()) == 8 + KEEP
 
 
 def test_a_reboot_without_clock_or_rtc_assumes_no_time_passed():
@@ -376,7 +376,7 @@ def test_the_count_is_saved_with_the_next_id_and_read_back_at_boot():
     wlog.close()
     with open(root + "/" + log.NEXT_ID) as f:
         lines = f.read().split("\n")
-    assert lines[0] == "2" and lines[1].startswith("day3 ")
+    assert lines[0] == "2" and lines[1].startswith("day4 ")
     boot = log.SessionLog(root, cfg, "test")
     assert boot.next_id == 2 and boot.day_text == lines[1]
     d, sess = Dose(), s.Session(cfg)
@@ -443,3 +443,145 @@ def test_the_hosts_clock_is_saved_with_the_day_before_the_rtc_moves():
     Control(app).set_clock(AT_23H, UTC_PLUS_1)
     (saved,) = seen
     assert saved.split()[3] == str(AT_23H - 3)  # the new link from B to unix time
+
+
+# ---- per area: sessions a day and 6 minutes a day on each area ----
+
+
+def area_app(name, limit_s=300, max_per_day=3):
+    """An App with a Dose and a log in a fresh directory `name`: (app, board, log)."""
+    cfg = config.validate({"session_limit_s": limit_s, "max_sessions_per_day": max_per_day})
+    root = tmp_path(name)
+    os.mkdir(root)
+    wlog = log.SessionLog(root, cfg, "test")
+    board = FakeBoard(counts=0)
+    return App(board, cfg, None, wlog, dose=fresh()), board, wlog
+
+
+def session_of(app, board, t, press_ms):
+    """A press of press_ms (the session stops at its limit, or idle 20 s after), the log
+    written; returns (the time after, the session's length ms or None: rest signalled)."""
+    starts = app.session.sessions_today
+    board.counts = 25000
+    t = run_ticks(app, board, t, press_ms)
+    board.counts = 0
+    while app.session.state == s.ACTIVE:
+        t = run_ticks(app, board, t, 1000)
+    t = run_ticks(app, board, t, 3000)
+    app.log.close()
+    return t, (app.session.elapsed_ms if app.session.sessions_today > starts else None)
+
+
+def test_each_area_gets_its_own_sessions_a_day_and_no_area_keeps_the_whole_body_limit():
+    d, sess = fresh(), make(2)
+    d.set_area("calves", sess)
+    start(d, sess, 0)
+    start(d, sess, 1000)
+    assert sess.sessions_today == 2 and rest_due(sess)
+    d.set_area("soles", sess)
+    assert sess.sessions_today == 0 and not rest_due(sess)  # another area: its own count
+    start(d, sess, 2000)
+    assert sess.sessions_today == 1 and not rest_due(sess)
+    d.set_area("", sess)  # none chosen: every session of the day counts, as before areas
+    assert sess.sessions_today == 3 and rest_due(sess)
+    # No stop seen: each still counts its whole limit (60 s) as used.
+    assert d.today() == {"calves": [2, 120], "soles": [1, 60]}
+
+
+def test_an_areas_session_limit_is_what_is_left_of_its_6_minutes_today():
+    app, board, _ = area_app("dose-area-left")
+    app.dose.set_area("lower_back", app.session)
+    t, first = session_of(app, board, 0, 400 * 1000)
+    assert first == 300 * 1000  # the config's limit
+    t, second = session_of(app, board, t, 400 * 1000)
+    assert second == 60 * 1000  # 6 minutes a day on the area: 60 s were left
+    assert app.dose.left_ms == 0 and app.session.rest_due()
+    t, third = session_of(app, board, t, 5000)
+    assert third is None and app.session.sessions_today == 2  # rest, though 3 are allowed
+    app.dose.set_area("calves", app.session)
+    t, other = session_of(app, board, t, 400 * 1000)
+    assert other == 300 * 1000  # the 360 s hard cap and the config's limit are unchanged
+
+
+def test_a_short_session_leaves_its_area_the_rest_of_its_minutes():
+    app, board, _ = area_app("dose-area-short")
+    app.dose.set_area("hamstrings", app.session)
+    t, first = session_of(app, board, 0, 100 * 1000)
+    assert 119 * 1000 <= first <= 121 * 1000  # 100 s pressed, then 20 s idle: an idle stop
+    used = (first + 999) // 1000
+    assert app.dose.today() == {"hamstrings": [1, used]}
+    t, second = session_of(app, board, t, 400 * 1000)
+    assert second == (360 - used) * 1000  # less than the config's 300 s
+
+
+def test_the_areas_day_and_the_area_chosen_survive_a_reboot_and_a_power_cut_mid_session():
+    d, sess = fresh(), make()
+    d.set_area("glutes_left", sess)
+    sess.limit_ms = 200 * 1000
+    start(d, sess, 0)
+    sess.elapsed_ms = 120 * 1000
+    d.step(120 * 1000, s.EV_STOP, sess)  # a stop: the seconds it really used
+    sess.limit_ms = 200 * 1000
+    start(d, sess, 200 * 1000)
+    cut = d.text()  # saved at that start: then the power is cut, the session never stops
+    assert cut.split()[7] == "glutes_left"
+    again, sess2 = Dose(), make()
+    assert again.restore(cut) is None
+    again.sync(sess2)
+    assert again.area == "glutes_left" and again.area_b == b"glutes_left"
+    assert sess2.sessions_today == 2
+    # The cut session counts its whole limit: 360 - 120 - 200 = 40 s left.
+    assert sess2.left_ms == 40 * 1000 and not rest_due(sess2)
+    assert again.today() == {"glutes_left": [2, 320]}
+    again.set_area("", sess2)
+    assert again.text().split()[7] == "-"
+
+
+def test_the_day3_and_day2_layouts_still_read_as_sessions_without_an_area():
+    for old in ("day3 7200 - - 0 0 0 90000 91000", "day2 7200 - - 0 0 90000 91000"):
+        d, sess = Dose(), make()
+        assert d.restore(old) is None
+        d.sync(sess)
+        assert sess.sessions_today == 2 and d.area == "" and d.today() == {"": [2, 0]}, old
+
+
+def test_an_area_with_under_10_s_left_has_had_its_day():
+    d, sess = fresh(), make()
+    d.restore("day4 0 - - 0 0 0 calves 86400,calves,351")
+    d.sync(sess)
+    assert sess.left_ms == 0 and rest_due(sess)
+    d.restore("day4 0 - - 0 0 0 calves 86400,calves,350")
+    d.sync(sess)
+    assert sess.left_ms == 10 * 1000 and not rest_due(sess)
+
+
+def test_a_garbled_area_count_is_reported_and_counting_starts_from_zero():
+    d = Dose()
+    assert "unreadable" in d.restore("day4 0 - - 0 0 0 calves 86400,calves")
+    assert d.n == 0 and d.area == ""
+
+
+def test_the_session_log_records_the_area_chosen():
+    from ball.wire import logfile
+
+    app, board, wlog = area_app("dose-area-log", limit_s=5)
+    t, _ = session_of(app, board, 0, 6000)
+    app.dose.set_area("neck_shoulder_left", app.session)
+    t, _ = session_of(app, board, t, 6000)
+    areas = []
+    for sid in (1, 2):
+        with open(wlog.root + "/" + log.session_file(sid), "rb") as f:
+            areas.append(logfile.parse(f.read())[0][0]["area"])
+    assert areas == ["", "neck_shoulder_left"]
+
+
+def test_a_day_with_every_count_kept_in_use_rests_rather_than_forget_one():
+    d, sess = fresh(), make(24)
+    sess.limit_ms = 5000  # short sessions: 7 on an area take 35 of its 360 s
+    for i in range(KEEP):
+        d.set_area(dose.AREAS[i % 10], sess)
+        assert not rest_due(sess), i
+        start(d, sess, i * 1000)
+    assert d.n == KEEP and rest_due(sess)  # whatever the area: no count is dropped
+    d.set_area("", sess)
+    assert rest_due(sess)

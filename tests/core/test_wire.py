@@ -2,7 +2,7 @@
 # (firmware/LOG-FORMAT.md). The ball packs with ball.wire and the host reads with it: a
 # change to either side that breaks one of these literals breaks every reader and every
 # ball in the field. Bump the version instead.
-from ball import app, session
+from ball import app, dose, session
 from ball.wire import (
     BAND_NAMES,
     CUE_NAMES,
@@ -56,6 +56,12 @@ FAULT = bytes.fromhex("4b4246050068100000012160b456")
 # Version 2 (what the ball writes now): the same header with version 2; 'F', 'T' and 'S' end
 # with the session id (7) and the record's number in the session (the 'H' is 0).
 HEADER_V2 = bytes.fromhex(
+    "4b42485300020700000000812469640088130000204e0000b8880000d8d6000060ea0000204e00008813"
+    "000060ea0000102700000305302e312e302a0000005a0000000663616c76657300000000000000000000"
+    "00000000f4b3e875"
+)
+# A version-2 header written before the area field (never released, still read).
+HEADER_V2_NO_AREA = bytes.fromhex(
     "4b42483e00020700000000812469640088130000204e0000b8880000d8d6000060ea0000204e00008813"
     "000060ea0000102700000305302e312e302a0000005a00000098e81eba"
 )
@@ -110,15 +116,36 @@ def test_names_are_the_indices_the_ball_writes():
 
 def test_header_bytes():
     head = records.header_payload(7, 1764000000, CFG, "0.1.0", boot=42, uptime_s=90)
-    assert framing.record(framing.HEADER, head) == HEADER_V2
+    assert head[-21:] == bytes(21)  # no area chosen: n = 0
     buf = bytearray(records.header_payload(0, 0, CFG, "0.1.0"))
+    records.header_set_area(buf, 0, b"lower_back", 10)
     records.header_set_id(buf, 0, 7, 1764000000)
     records.header_set_start(buf, 0, 42, 90)
+    records.header_set_area(buf, 0, b"calves", 6)  # a shorter name clears the longer one
     assert framing.record(framing.HEADER, bytes(buf)) == HEADER_V2
-    for frame in (HEADER, HEADER_V2):
+    for frame in (HEADER, HEADER_V2, HEADER_V2_NO_AREA):
         h = records.unpack_header(payload(frame))
         assert h["boot"] == 42 and h["uptime_s"] == 90 and h["firmware"] == "0.1.0"
     assert records.unpack_header(payload(HEADER_V2))["version"] == 2
+    assert records.unpack_header(payload(HEADER_V2))["area"] == "calves"
+
+
+def test_the_area_reads_as_none_chosen_from_older_headers_and_travels_in_archives():
+    for frame, area in ((HEADER, ""), (HEADER_V2_NO_AREA, ""), (HEADER_V2, "calves")):
+        sessions, damage = logfile.parse(frame + FAULT_V2 + TRACE_V2 + SUMMARY_V2)
+        assert sessions[0]["area"] == area and damage is None
+    sessions, _ = logfile.parse(HEADER_V2 + FAULT_V2 + TRACE_V2 + SUMMARY_V2)
+    archived = framing.record(framing.ARCHIVED, logfile.archived_payload(sessions[0]))
+    again, damage = logfile.parse(archived)
+    assert again[0]["area"] == "calves" and again[0]["archived"] and damage is None
+    old = framing.record(framing.ARCHIVED, logfile.archived_payload(sessions[0])[:-7])
+    assert logfile.parse(old)[0][0]["area"] == ""
+
+
+def test_the_area_names_fit_the_log_header():
+    assert dose.AREA_LEN == records.AREA_LEN
+    for name in dose.AREAS:
+        assert dose.area_problem(name) is None and len(name) <= records.AREA_LEN
 
 
 def _with_ids(frame, rtype, seq):
@@ -322,7 +349,8 @@ def test_archived_summary_keeps_the_summary_without_the_trace():
     a = logfile.parse(archived)[0][0]
     assert a["archived"] and a["id"] == 7 and "trace" not in a
     assert a["summary_values"] == s["summary_values"]
-    assert len(archived) == framing.FRAME_OVERHEAD + records.ARCHIVED_PREFIX + records.SUMMARY_SIZE
+    size = records.ARCHIVED_PREFIX + records.SUMMARY_SIZE + 1  # + the area: none (n = 0)
+    assert len(archived) == framing.FRAME_OVERHEAD + size and archived[-5] == 0
 
 
 def test_force_codes_saturate():

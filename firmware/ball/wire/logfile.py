@@ -86,6 +86,7 @@ def archived_payload(session):
         edges,
         h["session_limit_ms"],
         session["summary_values"],
+        h.get("area", ""),
     )
 
 
@@ -144,6 +145,7 @@ def _session(header, values, trace, archived, complete, checkpoints):
     out["complete"] = complete  # ended by its own 'S' or 'A' record
     out["checkpoints"] = checkpoints
     out["start_unix"] = header["start_unix"]
+    out["area"] = header.get("area", "")  # "": none chosen, or a version-1 log
     out["header"] = header
     out["summary_values"] = list(values)
     out["archived"] = archived

@@ -11,7 +11,10 @@
 #       sessions per day, u8 n + n bytes firmware version (ASCII); then (added within v1:
 #       readers that stop after the version skip them) u32 boot id (random per power-on or
 #       reset, 0: unknown), u32 seconds since that boot at the session's start, so the host
-#       can date a session recorded before the clock was set.
+#       can date a session recorded before the clock was set; then (version 2) u8 n + 20
+#       bytes: the body area the session was for, its first n bytes (ASCII, dose.py's
+#       rules; n = 0: none chosen), the rest zero. Without it (a version-1 header) the area
+#       is unknown; readers show both as "unspecified".
 #   'T' trace chunk (also the checkpoint): u32 t0 = session time of its first sample,
 #       u8 n samples, u8 nb band changes, u8 band of the first sample, u8 holds so far,
 #       u8 too-hard count so far, u8 x6 cue counts so far (CUE_NAMES order), u32 peak force
@@ -30,8 +33,9 @@
 #       knows a record's session when its 'H' is lost. A payload's length tells the two
 #       versions apart (ids(): with or without the 6 bytes), so one reader reads both.
 #   'A' archived summary (the file summaries.kbl): u32 session id, u32 start time,
-#       u32 x4 band edges, u32 session limit ms, then an 'S' payload. Written when a
-#       session's trace is dropped to free flash; the summary stays.
+#       u32 x4 band edges, u32 session limit ms, then an 'S' payload, then (version 2)
+#       u8 n + n bytes: the session's area as its 'H' gave it. Written when a session's
+#       trace is dropped to free flash; the summary stays.
 import struct
 
 from ball.wire import LOG_VERSION
@@ -57,6 +61,7 @@ FLAG_RECOVERED = 1
 FLAG_DAMAGED = 2  # a rebuilt summary of a session whose log was damaged
 _IDS = "<IH"
 IDS_SIZE = 6
+AREA_LEN = 20  # the longest area name (ball/dose.py checks names against it)
 
 # ---- 'H' header ----
 
@@ -83,12 +88,33 @@ def header_payload(session_id, start_unix, cfg, firmware, boot=0, uptime_s=0):
         int(cfg["warn_before_s"] * ms),
         cfg["max_sessions_per_day"],
     )
-    return head + bytes([len(fw)]) + fw + struct.pack(_BOOT, boot, uptime_s)
+    return head + bytes([len(fw)]) + fw + struct.pack(_BOOT, boot, uptime_s) + bytes(1 + AREA_LEN)
+
+
+def _area_at(buf, off):
+    """Index of the area field of the header payload at buf[off]."""
+    return off + HEADER_FIXED + 1 + buf[off + HEADER_FIXED] + 8
+
+
+def header_set_area(buf, off, area, n):
+    """Set the area of the header payload at buf[off]: the first n bytes of `area` (n = 0:
+    none). Allocation-free."""
+    q = _area_at(buf, off)
+    buf[q] = n
+    i = 0
+    while i < AREA_LEN:
+        buf[q + 1 + i] = area[i] if i < n else 0
+        i += 1
 
 
 def header_set_id(buf, off, session_id, start_unix):
     """Set the id and start time of the header payload at buf[off]."""
     struct.pack_into("<II", buf, off + 1, session_id, start_unix)
+
+
+def header_set_limit(buf, off, limit_ms):
+    """Set the session limit (ms) of the header payload at buf[off]: the session's own."""
+    struct.pack_into("<I", buf, off + 27, limit_ms)
 
 
 def header_set_start(buf, off, boot, uptime_s):
@@ -121,7 +147,18 @@ def unpack_header(p):
     }
     if len(p) >= HEADER_FIXED + 1 + n + 8:
         out["boot"], out["uptime_s"] = struct.unpack_from(_BOOT, p, HEADER_FIXED + 1 + n)
+    q = _area_at(p, 0)
+    if len(p) > q:
+        out["area"] = _area(p, q)
     return out
+
+
+def _area(p, q):
+    """The area name at p[q] (u8 n + n bytes); ValueError when it cannot be one."""
+    n = p[q]
+    if n > AREA_LEN or len(p) < q + 1 + n:
+        raise ValueError("area longer than its field")
+    return bytes(p[q + 1 : q + 1 + n]).decode()
 
 
 # ---- v2: the record's place, after a 'T', 'F' or 'S' payload ----
@@ -261,11 +298,13 @@ def unpack_fault(p):
 # ---- 'A' archived summary ----
 
 
-def archived_payload(session_id, start_unix, edges_mn, limit_ms, summary_values):
-    """An 'A' payload: `edges_mn` the 4 band edges, then the summary's 19 values."""
+def archived_payload(session_id, start_unix, edges_mn, limit_ms, summary_values, area=""):
+    """An 'A' payload: `edges_mn` the 4 band edges, then the summary's 19 values, then the
+    area ("": none)."""
     e = edges_mn
     head = struct.pack(_A, session_id, start_unix, e[0], e[1], e[2], e[3], limit_ms)
-    return head + summary_payload(summary_values)
+    a = area.encode()[:AREA_LEN]
+    return head + summary_payload(summary_values) + bytes([len(a)]) + a
 
 
 def unpack_archived(p):
@@ -280,4 +319,7 @@ def unpack_archived(p):
         "over_mn": a[5],
         "session_limit_ms": a[6],
     }
+    q = ARCHIVED_PREFIX + SUMMARY_SIZE
+    if len(p) > q:
+        header["area"] = _area(p, q)
     return header, unpack_summary(p, ARCHIVED_PREFIX)

@@ -227,8 +227,9 @@ class Flow:
             self.say("  the reading moved: hands off the ball and the book, please…")
         raise Stop("the ball's reading would not settle at rest: check the sensor's wiring")
 
-    def save(self, kind, values, quality, points):
-        """Merge `values` into the ball's config, save it there, then in the history."""
+    def save(self, kind, values, quality, points, area=None):
+        """Merge `values` into the ball's config, save it there, then in the history (with
+        the body area it was measured on, if any)."""
         current = self.link.request("cfg", on_frame=self.ball.keep)
         if current.get("problem"):
             self.say(
@@ -257,6 +258,7 @@ class Flow:
                 board=self.hello.get("board"),
                 sensor=self.hello.get("like") or self.hello.get("sensor"),
                 firmware=self.hello.get("firmware"),
+                area=area,
             )
         except store.StoreError as e:
             self.result.update(saved=True, applied=bool(reply.get("applied")))
@@ -269,6 +271,25 @@ class Flow:
             )
         )
         self.result.update(saved=True, applied=bool(reply.get("applied")), history_id=row)
+
+    def record(self, kind, quality, points, area):
+        """Keep a measurement in the history only (the ball's config unchanged)."""
+        try:
+            row = store.History().add_calibration(
+                self.hello.get("id") or "?",
+                kind,
+                {},
+                quality,
+                points,
+                board=self.hello.get("board"),
+                sensor=self.hello.get("like") or self.hello.get("sensor"),
+                firmware=self.hello.get("firmware"),
+                area=area,
+            )
+        except store.StoreError as e:
+            raise Stop("not kept in the history: {}".format(e))
+        self.result.update(history_id=row)
+        return row
 
     def decide(self, verdict):
         if verdict == "poor":

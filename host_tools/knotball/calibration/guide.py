@@ -28,7 +28,7 @@ where the body starts to fight back.
 
 from ball import config
 from knotball.calibration import fit as calfit
-from knotball.calibration.flow import WAIT_PRESS_MS, Stop
+from knotball.calibration.flow import BAD_INPUT, WAIT_PRESS_MS, Stop
 
 BUZZ_GOT_IT = 250  # ms: the ball has the reading
 BUZZ_AGAIN = 500  # ms: too fast, do it again
@@ -185,7 +185,10 @@ def _counts_per_n(value):
         return int(round(value))
 
 
-def bands(flow):
+def presses(flow):
+    """Three (args.trials) slow presses to "strong but good", as a physiotherapist's
+    algometer reading: (the ball's config, level N, spread %, the presses). Stop when a
+    press cannot be measured or the level is too low to trust."""
     args, say, ball, answers = flow.args, flow.say, flow.ball, flow.answers
     current = flow.link.request("cfg", on_frame=ball.keep)["config"]
     contact = current["light_n"]
@@ -239,15 +242,48 @@ def bands(flow):
             "{:.1f} N is too low to set bands by (at least {:g} N): is the ball calibrated "
             "(knotball calibrate scale)? Nothing saved".format(level, calfit.LEVEL_MIN_N)
         )
+    return current, level, spread, peaks
+
+
+def _new_bands(flow, current, level, spread, peaks):
+    """The band edges from a level, shown beside the ball's; (values, quality, points)."""
     values = calfit.band_edges(level)
-    say("  {:<8} {:>7} {:>7}".format("edge", "now", "new"))
+    flow.say("  {:<8} {:>7} {:>7}".format("edge", "now", "new"))
     for key, new in values.items():
-        say("  {:<8} {:>5.1f} N {:>5.1f} N".format(key[:-2], current[key], new))
+        flow.say("  {:<8} {:>5.1f} N {:>5.1f} N".format(key[:-2], current[key], new))
     quality = {"level_n": round(level, 2), "spread_pct": round(spread, 1)}
     points = [{"peak_n": p.peak_n, "rise_ms": p.rise_ms} for p in peaks]
     flow.result.update(values=values, quality=quality, points=points)
+    return values, quality, points
+
+
+def bands(flow):
+    values, quality, points = _new_bands(flow, *presses(flow))
     flow.decide("good")
     flow.save("bands", values, quality, points)
 
 
-FLOWS = {"scale": scale, "bands": bands}
+def measure(flow):
+    """`knotball measure AREA`: the area's pressure threshold, kept in the history with the
+    area and the date; the bands are set from it only when the person says so."""
+    area = flow.args.area
+    known = flow.link.request("area", on_frame=flow.ball.keep)["areas"]
+    if area not in known:
+        raise Stop(
+            "AREA {} is not an area of this ball (add it with `knotball area --add {}`); "
+            "nothing measured".format(area, area),
+            BAD_INPUT,
+        )
+    flow.say("Measuring on {}.".format(area.replace("_", " ")))
+    flow.result["area"] = area
+    values, quality, points = _new_bands(flow, *presses(flow))
+    if flow.args.keep_bands or not (
+        flow.args.yes or flow.answers.confirm(flow.ball, "Set the bands from it too?")
+    ):
+        row = flow.record("threshold", quality, points, area)
+        flow.say("Kept in the history (measurement {}); the bands are unchanged.".format(row))
+        return
+    flow.save("bands", values, quality, points, area=area)
+
+
+FLOWS = {"scale": scale, "bands": bands, "measure": measure}

@@ -46,7 +46,8 @@ def add_arguments(p):
         )
 
 
-def run(args):
+def run(args, name=None):
+    """The flow args.what (a key of guide.FLOWS) on the ball, as `name` (the command)."""
     # Options are checked before the ball is touched (bad ones: UsageError, exit 2).
     if args.what == "scale":
         try:
@@ -56,7 +57,7 @@ def run(args):
     elif not 1 <= args.trials <= 10:
         raise UsageError("--trials: use 1 to 10 presses")
     out = sys.stderr if args.json else sys.stdout
-    name = "knotball calibrate " + args.what
+    name = name or "knotball calibrate " + args.what
 
     def fail(message, status):
         print("{}: {}".format(name, message), file=sys.stderr, flush=True)

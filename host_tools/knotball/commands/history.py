@@ -62,19 +62,28 @@ def _session_json(s):
         "has_trace",
     )
     out = {k: s[k] for k in keys}
+    out["area"] = physio.area_of(s)
     out["date"] = day_of(s)
     out["over_guidance"] = s["duration_ms"] > SESSION_MAX_MS
     out["notes"] = session_notes(s)
     return out
 
 
+def _at(s):
+    """A session's start time of day (its date heads its day's rows)."""
+    when = started(s)
+    return when if not s["start_unix"] else when[: -len("YYYY-MM-DD HH:MM")] + when[-5:]
+
+
 def _sessions_table(sessions, show_ball):
-    # One space between columns when a ball column is added: the table still fits 80.
-    t = Table(box=None, header_style="bold", pad_edge=False, collapse_padding=show_ball)
+    # Each day heads its own rows, so a row gives only the time of day, and one space parts
+    # the columns: the table, its area and ball columns included, fits 80 columns.
+    t = Table(box=None, header_style="bold", pad_edge=False, collapse_padding=True)
     t.add_column("started", no_wrap=True)
     if show_ball:
         t.add_column("ball", no_wrap=True)
     t.add_column("id", justify="right", no_wrap=True)
+    t.add_column("area", max_width=15)
     t.add_column("time", justify="right", no_wrap=True)
     t.add_column("stopped", no_wrap=True)
     for band in ("light", "medium", "firm", "over"):
@@ -83,11 +92,14 @@ def _sessions_table(sessions, show_ball):
     last_day = ()
     for s in sessions:
         day = day_of(s)
-        if last_day != () and day != last_day:
-            t.add_row()  # a blank line between days
+        if day != last_day:
+            if last_day != ():
+                t.add_row()  # a blank line between days
+            t.add_row(Text(day or UNKNOWN_DAY, "bold"))
         last_day = day
         over = s["duration_ms"] > SESSION_MAX_MS
-        row = [started(s)] + ([s["ball"]] if show_ball else []) + [str(s["id"])]
+        row = [_at(s)] + ([s["ball"]] if show_ball else []) + [str(s["id"])]
+        row.append(physio.area_of(s).replace("_", " "))
         row.append(Text(short_minutes(s["duration_ms"]), style="yellow" if over else ""))
         reason = stops.phrase(s["stop_reason"])
         row.append(reason + ("*" if session_notes(s) else ""))
@@ -189,6 +201,28 @@ def run_week(args, history, sessions):
     return 0
 
 
+def _print_thresholds(console, trends):
+    """Each area's pressure threshold over time (`knotball measure`), if any was measured."""
+    if not trends:
+        return
+    console.print(
+        Text.assemble(
+            ("Pressure threshold per area", "bold"),
+            " — three slow presses to strong but good (knotball measure AREA)",
+        )
+    )
+    for area, ms in trends.items():
+        console.print(
+            "{}: {}; last {} (presses differ {:.0f} %)".format(
+                area.replace("_", " "),
+                physio.trend_text(ms),
+                ms[-1]["date"],
+                ms[-1]["spread_pct"] or 0,
+            )
+        )
+    console.print()
+
+
 def run(args):
     history = store.History()
     try:
@@ -216,6 +250,10 @@ def run(args):
         b: advice.suggest([s for s in sessions if s["ball"] == b], everyone=everyone)
         for b in shown
     }
+    try:
+        trends = physio.threshold_trends(history.calibrations())
+    except store.StoreError as e:
+        raise UsageError(str(e))
     if args.json:
         print(
             json.dumps(
@@ -224,6 +262,13 @@ def run(args):
                     "sessions": [_session_json(s) for s in sessions],
                     "days": day_rows,
                     "advice": tips,
+                    "thresholds": {
+                        area: [
+                            {k: m[k] for k in ("date", "level_n", "peaks_n", "spread_pct")}
+                            for m in ms
+                        ]
+                        for area, ms in trends.items()
+                    },
                 }
             )
         )
@@ -231,6 +276,7 @@ def run(args):
     console = Console(highlight=False)
     if not sessions:
         console.print(EMPTY)
+        _print_thresholds(console, trends)
         return 0
     several = len(shown) > 1
     n = len(sessions)
@@ -257,6 +303,7 @@ def run(args):
     )
     console.print(_days_table(day_rows, several))
     console.print()
+    _print_thresholds(console, trends)
     rest = [tip for tip in tips.values() if tip["kind"] == "rest"]
     # Rest is for the person, whichever ball: said once, not once per ball.
     for ball, tip in [("", rest[0])] if rest else list(tips.items()):

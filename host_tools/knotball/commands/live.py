@@ -1,8 +1,9 @@
 """knotball live: the ball's pressure, band and session time as the person rolls, big enough
 to read from across the room (or `--plain`, one line per sample for scripts). It only
-listens, but for one key: `s` ends the running session as "numbness or tingling" (the
-ball logs the reason and advises rest). A reset ball or a replugged cable is waited for
-("reconnecting…") and picked up again — that ball only: another one found on the port
+listens, but for two keys: `s` ends the running session as "numbness or tingling" (the
+ball logs the reason and advises rest), and `a` chooses the body area of the next sessions
+(the ball's next area, round to none and again). A reset ball or a replugged cable is waited
+for ("reconnecting…") and picked up again — that ball only: another one found on the port
 stops live (status 1). Ctrl-C, or the reader of --plain going (`| head`), ends it with
 status 0. With `--url` it
 follows the ball's live page over Wi-Fi instead (knotball.transport.page), the same view.
@@ -15,7 +16,7 @@ import time
 
 from serial import SerialException
 
-from ball import config
+from ball import config, dose
 from ball.wire.console import unpack_live
 from ball.wire.framing import LIVE
 from knotball.runtime import UsageError
@@ -91,6 +92,7 @@ def connect(path, ball_id=None):
 
 
 SYMPTOM_KEYS = "sS"
+AREA_KEYS = "aA"
 SYMPTOM_TEXT = (
     "session ended: numbness or tingling, recorded on the ball. Rest this area; if it "
     "happens again, stop using the ball there and see a physiotherapist or doctor"
@@ -164,12 +166,27 @@ def symptom(link):
     return SYMPTOM_TEXT, True
 
 
+def next_area(link):
+    """The `a` key: the ball's next area (its list, then none, then round again). Returns
+    what to say."""
+    try:
+        state = link.request("area")
+        names = state["areas"] + [dose.NO_AREA]
+        i = names.index(state["area"]) if state["area"] in names else -1
+        new = names[(i + 1) % len(names)]
+        link.request("area " + new)
+    except BallError as e:
+        return "area not changed: {}".format(e)
+    return "area: {}, from the next session".format(new.replace("_", " "))
+
+
 def follow(opener, view, status, sleep=time.sleep, keys=None):
     """Samples from opener()'s link to view.sample() until Ctrl-C; on a read error or a
     silence, status("reconnecting…") and opener() again every second until it works (an
-    OtherBall from it ends the wait). `s` from keys ends the session as a symptom stop.
-    The first opener() call's errors are the caller's, as are the view's (BrokenPipeError:
-    its reader went). Returns 0; the ball stops streaming whatever ends it."""
+    OtherBall from it ends the wait). `s` from keys ends the session as a symptom stop, `a`
+    chooses the next area. The first opener() call's errors are the caller's, as are the
+    view's (BrokenPipeError: its reader went). Returns 0; the ball stops streaming whatever
+    ends it."""
     link, cfg = opener()
     view.connected(cfg)
     try:
@@ -184,11 +201,14 @@ def follow(opener, view, status, sleep=time.sleep, keys=None):
                     view.sample(got[1])
                 elif got[0] == page.GAP:  # --url: samples the ball no longer had
                     status(page.gap_text(got[1]))
-                if keys is not None and any(c in SYMPTOM_KEYS for c in keys.poll()):
+                typed = keys.poll() if keys is not None else ""
+                if any(c in SYMPTOM_KEYS for c in typed):
                     text, ended = symptom(link)
                     if ended:
                         view.stopped("symptom")
                     status(text)
+                if any(c in AREA_KEYS for c in typed):
+                    status(next_area(link))
                 continue
             except BrokenPipeError:
                 raise  # the view's reader went, not the ball
@@ -411,7 +431,7 @@ def render(s, cfg, cue, note, width=MIN_COLUMNS, stop_reason=None):
     return Panel(
         Group(*parts),
         title="knotball live",
-        subtitle="s: numbness or tingling (ends the session) · Ctrl-C to quit",
+        subtitle="s: numbness or tingling (ends the session) · a: next area · Ctrl-C to quit",
     )
 
 

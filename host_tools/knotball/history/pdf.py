@@ -32,9 +32,9 @@ GUIDANCE = "the guidance: up to {} sessions a day on an area, 5–6 minutes each
     guidance.SESSIONS_PER_DAY
 )
 HOW_TO_MEASURE = (
-    "Measure it with 'knotball calibrate bands': three slow presses into the ball, each built "
-    "up over about 5 s until the pressure feels strong but good. Repeat it every week or two "
-    "on the same area to see a trend."
+    "Measure it with 'knotball measure AREA' (or 'knotball calibrate bands'): three slow "
+    "presses into the ball on that area, each built up over about 5 s until the pressure "
+    "feels strong but good. Repeat it every week or two on the same area to see a trend."
 )
 
 
@@ -241,15 +241,6 @@ def _safety_page(pages, days, sessions):
     pages.save(fig)
 
 
-def _trend(points):
-    first, last = points[0]["level_n"], points[-1]["level_n"]
-    if len(points) < 2:
-        return "{:.1f} N (one measurement)".format(first)
-    return "{:.1f} N → {:.1f} N ({:+.1f} N, {:+.0f} %)".format(
-        first, last, last - first, 100 * (last - first) / first
-    )
-
-
 def _threshold_page(pages, measured, first, last):
     span = physio.range_text(first, last)
     if not [m for m in measured if not m["before"]]:
@@ -267,9 +258,12 @@ def _threshold_page(pages, measured, first, last):
         pages.save(fig)
         return
     areas = sorted({m["area"] for m in measured})
-    trends = ["{}: {}".format(a, _trend([m for m in measured if m["area"] == a])) for a in areas]
+    trends = [
+        "{}: {}".format(a, physio.trend_text([m for m in measured if m["area"] == a]))
+        for a in areas
+    ]
     subtitle = (
-        "The level of three slow presses up to 'strong but good' (knotball calibrate bands): "
+        "The level of three slow presses up to 'strong but good' (knotball measure AREA): "
         "the dot is their mean, the bar their range.\nA level that rises over the weeks means "
         "the area takes more pressure before it hurts. " + " · ".join(trends)
     )

@@ -3,8 +3,9 @@
 area against the guidance, too-hard moments and symptom stops, and the pressure threshold
 over time. Read-only: it works on what store.History returns.
 
-Areas: the log has no area field yet, so every session is "unspecified"; `area_of` is the
-one place that says so, and the totals are already kept per area.
+Areas: each session's log records the area chosen on the ball, each `knotball measure`
+the area it measured; `area_of` is the one place that says "unspecified" for those without
+one (logs from before areas, no area chosen, `knotball calibrate bands`).
 """
 
 import datetime
@@ -163,14 +164,15 @@ def local_date(unix):
 
 
 def thresholds(calibrations, first, last):
-    """The pressure thresholds measured by `knotball calibrate bands` (the level of three
-    slow presses to "strong but good") from `first` to `last`, oldest first, each with
-    area, date, at_unix, level_n, peaks_n, spread_pct and ball. Per area, the last one
-    measured before `first` comes too, with before=True: the level the range started from."""
+    """The pressure thresholds measured by `knotball calibrate bands` or `knotball measure
+    AREA` (the level of three slow presses to "strong but good") from `first` to `last`,
+    oldest first, each with area, date, at_unix, level_n, peaks_n, spread_pct and ball. Per
+    area, the last one measured before `first` comes too, with before=True: the level the
+    range started from."""
     lo, hi = first.isoformat(), last.isoformat()
     inside, before = [], {}
     for c in sorted(calibrations, key=lambda c: (c["at_unix"], c["id"])):
-        if c["kind"] != "bands" or "level_n" not in c["quality"]:
+        if c["kind"] not in ("bands", "threshold") or "level_n" not in c["quality"]:
             continue
         day = local_date(c["at_unix"])
         m = {
@@ -188,3 +190,22 @@ def thresholds(calibrations, first, last):
         elif day <= hi:
             inside.append(m)
     return list(before.values()) + inside
+
+
+def trend_text(points):
+    """An area's threshold from its first measurement to its last, in words."""
+    first, last = points[0]["level_n"], points[-1]["level_n"]
+    if len(points) < 2:
+        return "{:.1f} N (one measurement)".format(first)
+    return "{:.1f} N → {:.1f} N ({:+.1f} N, {:+.0f} %)".format(
+        first, last, last - first, 100 * (last - first) / first
+    )
+
+
+def threshold_trends(calibrations):
+    """{area: [measurement, ...]} of every threshold measured (as thresholds() gives them),
+    oldest first."""
+    out: dict = {}
+    for m in thresholds(calibrations, datetime.date.min, datetime.date.max):
+        out.setdefault(m["area"], []).append(m)
+    return dict(sorted(out.items()))

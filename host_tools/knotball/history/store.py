@@ -4,7 +4,7 @@
 Where: $KNOTBALL_HOME/history.sqlite when KNOTBALL_HOME is set, else
 $XDG_DATA_HOME/knotball/history.sqlite (XDG_DATA_HOME defaults to ~/.local/share).
 
-Schema, version 4 (`schema` holds the version; a newer one is refused, never guessed at; an
+Schema, version 5 (`schema` holds the version; a newer one is refused, never guessed at; an
 older one is brought up to date by the first command that writes):
   balls     id, name (unique: the friendly name the person sees and can change with
             `knotball pull --ball NAME`; "sim" for imported files), added_at, and (since
@@ -21,7 +21,9 @@ older one is brought up to date by the first command that writes):
             not), archived (the ball had dropped the trace), imported_at, source, and (since
             version 4) damaged (1: the copy came from a log with damage in this session: a
             record lost, repeated, out of order or its header lost) and damage (JSON: the
-            [offset, reason] pairs found in it, NULL when none)
+            [offset, reason] pairs found in it, NULL when none), and (since version 5) area:
+            the body area the ball recorded for it (NULL: none chosen, or a log from
+            before areas; shown as "unspecified")
   damaged_files  (since version 4) the bytes of a damaged log file exactly as the ball held
             it (checked against the ball's CRC-32), kept by `knotball pull` before it
             removes the file from the ball: ball_id, name, crc32, data, pulled_at
@@ -35,7 +37,9 @@ older one is brought up to date by the first command that writes):
             name, which the user chooses per command), board, sensor, at_unix, kind
             ("scale" or "bands"), and JSON texts: values (the config keys saved on the
             ball), quality (fit errors, verdict, or the spread of the presses), points (the
-            raw measurements the values came from)
+            raw measurements the values came from), and (since version 5) area: the body
+            area a threshold was measured on (`knotball measure AREA`; kind "threshold", or
+            "bands" when the bands were set from it; NULL for `calibrate`)
 
 A session id is unique per ball. Adding a session already stored is a duplicate (no-op).
 A stored copy is replaced only by a more complete copy of the same session that agrees with
@@ -60,7 +64,7 @@ from urllib.parse import quote
 
 from ball.wire import BAND_NAMES, CUE_NAMES, logfile
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 HEADER_COLS = tuple(
     "firmware period_ms light_mn medium_mn firm_mn over_mn session_limit_ms idle_stop_ms "
     "hold_min_ms hold_max_ms warn_before_ms max_sessions_per_day".split()
@@ -75,7 +79,7 @@ SUMMARY_COLS = (
     + ("recovered",)
 )
 FLAG_COLS = ("complete", "archived", "start_estimated", "damaged", "damage")
-SESSION_COLS = ("session_id", "start_unix") + HEADER_COLS + SUMMARY_COLS + FLAG_COLS
+SESSION_COLS = ("session_id", "start_unix") + HEADER_COLS + ("area",) + SUMMARY_COLS + FLAG_COLS
 _SAMPLE = struct.Struct("<IBI")
 
 _SCHEMA = """
@@ -154,13 +158,17 @@ CREATE TABLE damaged_files (
     PRIMARY KEY (ball_id, name, crc32)
 );
 """,
+    5: """
+ALTER TABLE sessions ADD COLUMN area TEXT;
+ALTER TABLE calibrations ADD COLUMN area TEXT;
+""",
 }
 # The friendly name a ball that reports an id gets when it first comes home: "ball-" and the
 # end of its id, longer only when another ball already has that name.
 NAME_PREFIX = "ball-"
 CALIBRATION_COLS = (
     "id", "ball", "board", "sensor", "at_unix", "kind", "firmware", "values_json",
-    "quality_json", "points_json",
+    "quality_json", "points_json", "area",
 )  # fmt: skip
 
 
@@ -199,6 +207,7 @@ def _record(s):
     cols = {"session_id": int(s["id"]), "start_unix": int(s.get("start_unix") or 0)}
     for c in HEADER_COLS:
         cols[c] = h.get(c)
+    cols["area"] = s.get("area") or h.get("area") or None
     cols.update(
         duration_ms=int(s["duration_ms"]),
         stop_reason=str(s["stop_reason"]),
@@ -249,6 +258,7 @@ def _public(cols, trace, faults, extra):
         "archived": bool(cols["archived"]),
         "start_estimated": bool(cols["start_estimated"]),
         "damage": [tuple(d) for d in json.loads(cols["damage"])] if cols["damage"] else [],
+        "area": cols["area"] or "",
         "header": header,
         "faults": faults,
         "has_trace": has_trace,
@@ -466,12 +476,13 @@ class History:
         return [(n, c, bytes(d)) for n, c, d in rows]
 
     def add_calibration(self, ball, kind, values, quality, points, board=None, sensor=None,
-                        firmware=None, at=None):  # fmt: skip
-        """Record a calibration saved on the ball `ball` (its id from `KB hello`); values,
-        quality and points are JSON-able. Returns the row id. Raises StoreError."""
+                        firmware=None, at=None, area=None):  # fmt: skip
+        """Record a calibration saved on the ball `ball` (its id from `KB hello`), or a
+        threshold measured on a body area (`knotball measure`); values, quality and points
+        are JSON-able. Returns the row id. Raises StoreError."""
         row = (
             str(ball), board, sensor, int(time.time() if at is None else at), kind, firmware,
-            json.dumps(values), json.dumps(quality), json.dumps(points),
+            json.dumps(values), json.dumps(quality), json.dumps(points), area,
         )  # fmt: skip
         conn = self._connect(write=True)
         try:

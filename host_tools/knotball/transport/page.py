@@ -1,15 +1,17 @@
 """The ball's live page over Wi-Fi as a link for `knotball live --url` (DESIGN.md contract
 6): GET /live read with ball.wire.events.EventReader, its samples handed out as
 frame(deadline) -> (SAMPLE, dict) in the fields of ball.wire.console.unpack_live (and a gap
-the ball could not fill as (GAP, {"missing": N})), and the `s` key's symptom as POST
-/symptom. The token is the URL's `k=`; messages never show it. Opened again after a drop
-(Resuming), the stream picks up after the last sample it had.
+the ball could not fill as (GAP, {"missing": N})), the `s` key's symptom as POST /symptom
+and the `a` key's area as GET and POST /area. The token is the URL's `k=`; messages never
+show it. Opened again after a drop (Resuming), the stream picks up after the last sample it
+had.
 """
 
 import http.client
+import json
 import socket
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from ball import config
 from ball.wire.events import EVERY_MS, EventReader
@@ -141,19 +143,35 @@ class PageLink:
         return s
 
     def request(self, command, timeout=None):
-        """Only the `s` key's `symptom` means something here (POST /symptom); the console's
-        `live off` has nothing to stop: closing the stream ends it."""
-        if command != "symptom":
+        """The keys' commands: `symptom` (POST /symptom), `area` (GET /area) and `area NAME`
+        (POST /area?a=NAME), answered as the console answers them; the console's `live
+        off` has nothing to stop here: closing the stream ends it."""
+        word, _, arg = command.partition(" ")
+        if word == "symptom":
+            method, path = "POST", "/symptom?k=" + self.token
+        elif word == "area":
+            method, path = ("POST", "/area?k={}&a={}".format(self.token, quote(arg)))
+            if not arg:
+                method, path = "GET", "/area?k=" + self.token
+        else:
             return {}
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout or self.timeout)
         try:
-            conn.request("POST", "/symptom?k=" + self.token, headers={"Content-Length": "0"})
+            conn.request(method, path, headers={"Content-Length": "0"})
             res = conn.getresponse()
             body = res.read()
         except OSError as e:
             raise LinkError("{}: {}".format(self.name, e))
         finally:
             conn.close()
+        if word == "area":
+            try:
+                reply = json.loads(body)
+            except ValueError:
+                reply = {"error": "the page answered {}".format(res.status)}
+            if res.status != 200 or "error" in reply:
+                raise BallError({"command": "area", "error": reply.get("error", res.status)})
+            return reply
         if res.status != 200 or b'"stopped":true' not in body:
             raise BallError({"command": "symptom", "error": "no session is running"})
         return {"stopped": True}
