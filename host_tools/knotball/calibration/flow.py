@@ -249,17 +249,7 @@ class Flow:
             raise Stop("the ball refused the config: {}; nothing saved".format(e.reply["error"]))
         history = store.History()
         try:
-            row = history.add_calibration(
-                self.hello.get("id") or "?",
-                kind,
-                values,
-                quality,
-                points,
-                board=self.hello.get("board"),
-                sensor=self.hello.get("like") or self.hello.get("sensor"),
-                firmware=self.hello.get("firmware"),
-                area=area,
-            )
+            row = self._add(history, kind, values, quality, points, area)
         except store.StoreError as e:
             self.result.update(saved=True, applied=bool(reply.get("applied")))
             raise Stop("saved on the ball, but not in the history: {}".format(e))
@@ -275,21 +265,25 @@ class Flow:
     def record(self, kind, quality, points, area):
         """Keep a measurement in the history only (the ball's config unchanged)."""
         try:
-            row = store.History().add_calibration(
-                self.hello.get("id") or "?",
-                kind,
-                {},
-                quality,
-                points,
-                board=self.hello.get("board"),
-                sensor=self.hello.get("like") or self.hello.get("sensor"),
-                firmware=self.hello.get("firmware"),
-                area=area,
-            )
+            row = self._add(store.History(), kind, {}, quality, points, area)
         except store.StoreError as e:
             raise Stop("not kept in the history: {}".format(e))
         self.result.update(history_id=row)
         return row
+
+    def _add(self, history, kind, values, quality, points, area):
+        """One calibration or measurement into the history, with what the ball said of itself."""
+        return history.add_calibration(
+            self.hello.get("id") or "?",
+            kind,
+            values,
+            quality,
+            points,
+            board=self.hello.get("board"),
+            sensor=self.hello.get("like") or self.hello.get("sensor"),
+            firmware=self.hello.get("firmware"),
+            area=area,
+        )
 
     def decide(self, verdict):
         if verdict == "poor":
