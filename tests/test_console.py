@@ -106,11 +106,26 @@ def test_rm_deletes_only_with_the_files_current_crc(finished):
     assert "00000001.kbl" not in [f["name"] for f in finished.link.ls()]
 
 
-@pytest.mark.parametrize("name", ["next_id", "blob.bin"])
+def test_rm_removes_a_threshold_file_only_with_its_current_crc(ball):
+    from ball.wire import threshold
+
+    path = ball.logdir / threshold.file_name(1)
+    path.write_bytes(threshold.pack(0, 1, 2, 30.0, 0.0, [(30.0, 5000)], "calves"))
+    crc = zlib.crc32(path.read_bytes())
+    with pytest.raises(BallError, match="nothing deleted"):
+        ball.link.rm(path.name, crc ^ 1)
+    assert path.exists()
+    ball.link.rm(path.name, crc)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("name", ["next_id", "blob.bin", "t0000001.kbt.bak"])
 def test_rm_removes_nothing_but_a_finished_session_log_even_with_its_true_crc(ball, name):
     """The day's count and the next id live in next_id: removing it would lift the
     sessions-per-day limit and reuse ids after a reset."""
     path = ball.logdir / name
+    if not path.exists():
+        path.write_bytes(b"a file pull never takes")
     before = path.read_bytes()
     with pytest.raises(BallError, match="only a finished session log") as e:
         ball.link.rm(name, zlib.crc32(before))

@@ -13,6 +13,7 @@ from ball.session import STOP_SYMPTOM
 from ball.wire import PROTO
 from ball.wire import console as wc
 from ball.wire import framing as fr
+from ball.wire import threshold
 
 try:
     from typing import Any
@@ -293,11 +294,15 @@ class Console:
         f.close()
 
     def cmd_rm(self, name, arg):
-        # Only what `pull` copies and verifies: a finished session log. The next_id file
-        # (the next id and the day's count), the config and the rest are never removed.
+        # Only what `pull` copies and verifies: a finished session log or a threshold
+        # measured on the ball (tNNNNNNN.kbt). The next_id file (the next id and the day's
+        # count), the config and the rest are never removed.
         fname, crc = self._args(arg, "KB rm NAME CRC32")
-        if not fname.endswith(".kbl"):
-            raise Refused("only a finished session log (*.kbl) can be removed, not " + fname)
+        if not fname.endswith(".kbl") and threshold.number_of(fname) is None:
+            raise Refused(
+                "only a finished session log (*.kbl) or a threshold file (t*.kbt) can be "
+                "removed, not " + fname
+            )
         if fname == self.control.writing():
             self.error(name, "{} is being written; remove it after the session".format(fname))
             return

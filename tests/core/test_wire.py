@@ -446,3 +446,52 @@ def test_a_damaged_magic_at_the_start_is_damage_not_another_kind_of_file():
     data[0] ^= 0x01
     sessions, damage = logfile.read(bytes(data))
     assert damage[0][0] == 0 and sessions[0]["id"] == 7 and sessions[0]["complete"]
+
+
+# ---- threshold files (the phone page's measurement, firmware/ball/wire/threshold.py) ----
+
+# A measurement on calves at 2026-12-05 10:00:00 UTC, boot 0x01020304, 5 s after boot:
+# level 30.5 N, spread 6.6 %, presses (29.5 N, 5200 ms), (31.5 N, 6100 ms), (30.5 N, 5800 ms).
+THRESHOLD_FILE = bytes.fromhex(
+    "4b4250"  # magic, type 'P'
+    "2500"  # payload length 37
+    "01" "a0e0136b" "04030201" "05000000"  # version, unix, boot, seconds since boot
+    "3101" "4200" "03"  # level 305 (0.1 N), spread 66 (0.1 %), 3 presses
+    "2701" "5014" "3b01" "d417" "3101" "a816"  # (peak 0.1 N, rise ms) x3
+    "06" "63616c766573"  # "calves"
+)
+
+
+def test_a_threshold_file_is_these_bytes_and_reads_back():
+    from ball.wire import threshold
+
+    presses = [(29.5, 5200), (31.5, 6100), (30.5, 5800)]
+    data = threshold.pack(1796464800, 0x01020304, 5, 30.5, 6.6, presses, "calves")
+    assert data[:-4] == THRESHOLD_FILE
+    assert framing.check(data, 0) == (len(data) - 4, None)
+    got = threshold.unpack(data)
+    assert got == {
+        "unix": 1796464800, "boot": 0x01020304, "uptime_s": 5, "level_n": 30.5,
+        "spread_pct": 6.6, "peaks_n": [29.5, 31.5, 30.5], "rise_ms": [5200, 6100, 5800],
+        "area": "calves",
+    }  # fmt: skip
+    assert threshold.file_name(12) == "t0000012.kbt"
+    assert threshold.number_of("t0000012.kbt") == 12
+    assert threshold.number_of("00000012.kbl") is None
+    assert threshold.number_of("t00000x2.kbt") is None
+
+
+def test_a_damaged_or_foreign_threshold_file_is_refused_naming_why():
+    from ball.wire import threshold
+
+    data = threshold.pack(0, 1, 2, 30.0, 0.0, [(30.0, 5000)], "soles")
+    for bad, why in (
+        (data[:-1], "torn"),
+        (data[:20] + bytes([data[20] ^ 1]) + data[21:], "CRC"),
+        (data + data, "more than one"),
+        (framing.record(framing.SUMMARY, bytes(10)), "not a threshold"),
+        (b"", "empty"),
+    ):
+        e = raises(ValueError, threshold.unpack, bad)
+        assert why in str(e), (why, str(e))
+    raises(ValueError, threshold.pack, 0, 0, 0, 1.0, 0.0, [], "soles")
