@@ -10,10 +10,9 @@ from binascii import crc32
 
 from ball import VERSION
 from ball.session import STOP_SYMPTOM
-from ball.wire import PROTO
+from ball.wire import PROTO, threshold
 from ball.wire import console as wc
 from ball.wire import framing as fr
-from ball.wire import threshold
 
 try:
     from typing import Any
