@@ -455,10 +455,21 @@ def test_a_damaged_magic_at_the_start_is_damage_not_another_kind_of_file():
 THRESHOLD_FILE = bytes.fromhex(
     "4b4250"  # magic, type 'P'
     "2500"  # payload length 37
-    "01" "a0e0136b" "04030201" "05000000"  # version, unix, boot, seconds since boot
-    "3101" "4200" "03"  # level 305 (0.1 N), spread 66 (0.1 %), 3 presses
-    "2701" "5014" "3b01" "d417" "3101" "a816"  # (peak 0.1 N, rise ms) x3
-    "06" "63616c766573"  # "calves"
+    "01"
+    "a0e0136b"
+    "04030201"
+    "05000000"  # version, unix, boot, seconds since boot
+    "3101"
+    "4200"
+    "03"  # level 305 (0.1 N), spread 66 (0.1 %), 3 presses
+    "2701"
+    "5014"
+    "3b01"
+    "d417"
+    "3101"
+    "a816"  # (peak 0.1 N, rise ms) x3
+    "06"
+    "63616c766573"  # "calves"
 )
 
 
