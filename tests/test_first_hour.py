@@ -150,3 +150,18 @@ def test_virtual_refuses_a_file_that_is_no_flash_image_and_defaults_beside_the_h
     assert res.returncode == 2 and "not a virtual ball's flash image" in one_line(res)
     assert notes.read_text() == "my notes\n"  # never formatted
     assert virtual.default_image() == tmp_path / "home" / "virtual-ball.img"  # KNOTBALL_HOME
+
+
+def test_every_ball_command_says_the_same_of_a_port_without_knotball_on_it(tmp_path):
+    """A blank virtual ball (MicroPython, no knotball app): a wrong port is bad input, exit
+    2, one line naming the port, whichever command found it."""
+    from vball_fixture import VirtualBall
+
+    v = VirtualBall(tmp_path, tmp_path / "flash.img")
+    try:
+        for command in (["config"], ["area"], ["area", "calves"], ["wifi"], ["pull"]):
+            res = knotball(*command, "--port", v.port)
+            line = one_line(res)
+            assert res.returncode == 2 and v.port in line, (command, res.returncode, line)
+    finally:
+        v.kill()

@@ -13,12 +13,9 @@ import json
 import sys
 
 from ball import config, dose
+from knotball import commands
 from knotball.runtime import UsageError
 from knotball.transport import ports
-from knotball.transport.link import BallError, LinkError
-
-FAILED = 1
-REFUSED = 2
 
 
 def add_arguments(p):
@@ -72,25 +69,12 @@ def describe(state, out=sys.stdout):
 
 def run(args):
     check(args)
-    try:
-        link = ports.connect(args.port)
-    except LinkError as e:
-        print("knotball area: {}".format(e), file=sys.stderr)
-        return FAILED
-    with link:
-        try:
-            link.hello()
-            if args.add:
-                add_area(link, args.name)
-            if args.name is not None:
-                link.request("area " + args.name)
-            state = link.request("area")
-        except BallError as e:
-            print("knotball area: {}".format(e), file=sys.stderr)
-            return REFUSED
-        except LinkError as e:
-            print("knotball area: {}".format(e), file=sys.stderr)
-            return FAILED
+    with commands.ball(args.port) as link:
+        if args.add:
+            add_area(link, args.name)
+        if args.name is not None:
+            link.request("area " + args.name)
+        state = link.request("area")
     state.pop("command", None)
     if args.json:
         print(json.dumps(state))

@@ -13,13 +13,9 @@ import json
 import sys
 
 from ball import config
-from knotball import configfile
+from knotball import commands, configfile
 from knotball.runtime import UsageError
 from knotball.transport import ports
-from knotball.transport.link import BallError, LinkError, LinkLost
-
-FAILED = 1
-REFUSED = 2  # a refused change, or not a knotball on the port
 
 
 def add_arguments(p):
@@ -140,42 +136,24 @@ def show(cfg, before=None, out=sys.stdout):
 
 def run(args):
     changes = parse_changes(args.changes)  # before the port: a typo costs no connection
-    try:
-        link = ports.connect(args.port)
-    except LinkError as e:
-        print("knotball config: {}".format(e), file=sys.stderr)
-        return FAILED
-    with link:
-        try:
-            link.hello()
-        except LinkLost:
-            raise  # the ball went: one line and status 1 (knotball.commands.call)
-        except LinkError as e:  # not a knotball: bad input, as for pull, live and calibrate
-            print("knotball config: {}".format(e), file=sys.stderr)
-            return REFUSED
-        try:
-            reply = link.request("cfg")
-            current = reply["config"]
-            if reply.get("problem"):
-                print(
-                    "knotball config: the ball runs on defaults because its config is bad: "
-                    "{}".format(reply["problem"]),
-                    file=sys.stderr,
-                )
-            if not changes:
-                if args.json:
-                    print(json.dumps(current))
-                else:
-                    show(current)
-                return 0
-            new = merged(current, changes)
-            answer = link.request("cfg " + json.dumps(new, separators=(",", ":")))
-        except BallError as e:
-            print("knotball config: the ball refused it: {}".format(e), file=sys.stderr)
-            return REFUSED
-        except LinkError as e:
-            print("knotball config: {}".format(e), file=sys.stderr)
-            return FAILED
+    with commands.ball(args.port, refused="the ball refused it: ") as link:
+        reply = link.request("cfg")
+        current = reply["config"]
+        if reply.get("problem"):
+            print(
+                "knotball config: the ball runs on defaults because its config is bad: {}".format(
+                    reply["problem"]
+                ),
+                file=sys.stderr,
+            )
+        if not changes:
+            if args.json:
+                print(json.dumps(current))
+            else:
+                show(current)
+            return 0
+        new = merged(current, changes)
+        answer = link.request("cfg " + json.dumps(new, separators=(",", ":")))
     saved = answer["saved"]
     if args.json:
         print(json.dumps(saved))

@@ -15,12 +15,9 @@ import json
 import sys
 
 from ball.wifi import WifiError, check
+from knotball import commands
 from knotball.runtime import UsageError
 from knotball.transport import ports
-from knotball.transport.link import BallError, LinkError
-
-FAILED = 1
-REFUSED = 2
 
 
 def add_arguments(p):
@@ -119,21 +116,8 @@ def _on(state):
 
 def run(args):
     command = command_for(args)  # before the port: a typo costs no connection
-    try:
-        link = ports.connect(args.port)
-    except LinkError as e:
-        print("knotball wifi: {}".format(e), file=sys.stderr)
-        return FAILED
-    with link:
-        try:
-            link.hello()
-            state = link.request(("wifi " + command).strip(), timeout=10)
-        except BallError as e:
-            print("knotball wifi: {}".format(e), file=sys.stderr)
-            return REFUSED
-        except LinkError as e:
-            print("knotball wifi: {}".format(e), file=sys.stderr)
-            return FAILED
+    with commands.ball(args.port) as link:
+        state = link.request(("wifi " + command).strip(), timeout=10)
     state.pop("command", None)
     url = page_url(state)
     if args.json:
