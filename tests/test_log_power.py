@@ -67,7 +67,8 @@ def test_power_cuts_never_give_an_area_back_a_session_or_seconds_it_used():
     """The day per area on real littlefs: before and halfway through every erase and write
     of a run with two sessions on one area, the boot finds the area chosen, its count never
     lower than before, its seconds the running session's limit or the real length, and its
-    6 minutes used up once the second session (limited to what was left) has started."""
+    day (made 6 minutes there) used up once the second session, limited to what was left,
+    has started."""
     res = run_micropython(TESTS / "mp" / "areacut.py", path=[TESTS / "mp"])
     assert res.returncode == 0, res.stdout + res.stderr
     line = res.stdout.strip().splitlines()[-1]

@@ -23,7 +23,9 @@
 # Areas: each count also keeps the body area its session was for ("" none) and the seconds it
 # used. With an area chosen (set_area: `KB area`, the phone page), the session's count and
 # rest are that area's: up to the config's max_sessions_per_day sessions on it, and at most
-# AREA_DAY_S (6 minutes) on it in all, so a session's limit is what the area has left today.
+# AREA_DAY_S on it in all (the guidance: up to three times a day, at most 6 minutes each), so
+# a session's limit is what the area has left today. At the default of 3 sessions a day the
+# sessions' own cap keeps to it; with max_sessions_per_day raised, this does.
 # A session's seconds are counted as its whole limit from its start (a power cut cannot hide
 # them) and as its real length once it stops. Without an area the whole body's count holds
 # (every session of the day counts), as on a ball nobody chose an area on. A symptom stop
@@ -35,7 +37,7 @@ DAY_S = const(86400)
 _MIN_DAY_S = const(23 * 3600)  # the shortest local day: daylight saving starting
 KEEP = const(64)  # counts kept: 3 a day on each of the 18 areas a config can name, and more;
 # a day with KEEP sessions still counted gets the rest signal (none is ever forgotten)
-AREA_DAY_S = const(360)  # the most one area gets in a day (config.HARD_CAP_S)
+AREA_DAY_S = const(3 * 360)  # the most one area gets in a day: 3 x config.HARD_CAP_S
 _MIN_LEFT_S = const(10)  # an area with less left than this has had its day
 NO_CAP_MS = const(1 << 29)  # Session.left_ms when no area limits it
 _CHECK_MS = const(1000)  # the count is brought up to date once a second
@@ -118,6 +120,7 @@ class Dose:
         self.area = ""  # the area chosen for the next session ("": none)
         self.area_b = b""  # the same, as the log's header takes it
         self.left_ms = NO_CAP_MS  # what the chosen area has left today
+        self.area_day_s = AREA_DAY_S  # (a test may make it shorter)
         self._running = False  # the newest count is a session still running
         self.rest_end = 0  # B at which the last symptom stop's rest ends
         self.b0 = 0  # B at loop time ms0
@@ -193,7 +196,7 @@ class Dose:
                 secs += self.used[i]
             i += 1
         self.count = count
-        left = AREA_DAY_S - secs
+        left = self.area_day_s - secs
         # A full record would forget a count to make room: rest until one ends instead.
         self.left_ms = left * 1000 if left >= _MIN_LEFT_S and self.n < KEEP else 0
 

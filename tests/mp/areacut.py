@@ -1,12 +1,13 @@
 # Power cuts against the day per area on real littlefs (os.VfsLfs2, MicroPython unix port),
 # for tests/test_log_power.py. One recorded run: the area "calves" chosen over the console,
 # a 100 s session on it that stops idle, then a second one, limited to what the area has
-# left of its 6 minutes, that is still running when the run ends. The flash after a power
-# cut before operation N, and halfway through it, is booted as the ball boots (mount,
-# recover, the day's count read back), and must never give the area back a session or
-# seconds it used: the count never drops as N grows, the seconds are the first session's
-# limit (while it runs) or its real length, and once the second session has started the
-# area's 6 minutes are used up, whatever the cut. Exits 1 naming the cut and the fault.
+# left of its day (made 6 minutes here, so two sessions use it up), that is still running
+# when the run ends. The flash after a power cut before operation N, and halfway through
+# it, is booted as the ball boots (mount, recover, the day's count read back), and must
+# never give the area back a session or seconds it used: the count never drops as N grows,
+# the seconds are the first session's limit (while it runs) or its real length, and once
+# the second session has started the area's day is used up, whatever the cut. Exits 1
+# naming the cut and the fault.
 import os
 
 from powerscene import ERASED, MOUNT, ROOT, Flash, VirtualBoard, apply, fail
@@ -14,12 +15,13 @@ from powerscene import ERASED, MOUNT, ROOT, Flash, VirtualBoard, apply, fail
 from ball import config, log
 from ball.app import App
 from ball.control import Control
-from ball.dose import AREA_DAY_S, Dose
+from ball.dose import Dose
 from ball.wire import logfile
 
 BLOCK_COUNT = 58  # powerscene's device
 CFG = config.validate({"session_limit_s": 300, "idle_stop_s": 5})
 AREA = "calves"
+AREA_DAY_S = 360  # the area's day in this scene: the counting is the same for any length
 
 
 def force_at(t):
@@ -39,6 +41,7 @@ def reference():
     log.recover(ROOT)
     slog = log.SessionLog(ROOT, CFG, "areacut")
     dose = Dose()
+    dose.area_day_s = AREA_DAY_S
     dose.restore(slog.day_text)
     board = VirtualBoard(force_at, CFG)
     app = App(board, CFG, None, slog, dose=dose)
@@ -59,6 +62,7 @@ def boot(image):
         log.recover(ROOT)
         slog = log.SessionLog(ROOT, CFG, "areacut")
         dose = Dose()
+        dose.area_day_s = AREA_DAY_S
         problem = dose.restore(slog.day_text)
         if problem:
             return problem

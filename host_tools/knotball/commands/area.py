@@ -6,7 +6,7 @@
     knotball area none             for no area in particular: the whole body's daily limit
     knotball area --add NAME       add NAME to the ball's areas (its config), then choose it
 
-Each area gets up to max_sessions_per_day sessions and 6 minutes a day on the ball.
+Each area gets up to max_sessions_per_day sessions and 18 minutes (3 x 6) a day on the ball.
 """
 
 import json
