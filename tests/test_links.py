@@ -234,3 +234,84 @@ def test_a_second_virtual_ball_on_the_same_image_is_refused_until_the_first_is_g
         again.stop()
     finally:
         again.kill()
+
+
+@contextlib.contextmanager
+def far_end(on_command):
+    """A raw pty whose far end runs on_command(master fd) in a thread once the host writes
+    its first command line, and stops when the test is done; yields the port's path."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    done = threading.Event()
+
+    def run():
+        heard = b""
+        while b"\n" not in heard and not done.is_set():
+            if select.select([master], [], [], 0.05)[0]:
+                heard += os.read(master, 1024)
+        if not done.is_set():
+            on_command(master, done)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    try:
+        yield os.ttyname(slave)
+    finally:
+        done.set()
+        t.join(5)
+        os.close(master)
+        os.close(slave)
+
+
+def ask(path, command, timeout):
+    """link.request(command) on a thread: (reply or the exception, whether it returned)."""
+    got = []
+
+    def run():
+        with Link(path, timeout=timeout) as link:
+            try:
+                got.append(link.request(command))
+            except LinkError as e:
+                got.append(e)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(60)  # a guard against a hang only: the answer comes in seconds
+    return (got[0] if got else None), not t.is_alive()
+
+
+def test_live_samples_streaming_never_keep_a_command_without_reply_waiting_for_ever():
+    from ball.wire import framing
+    from ball.wire.console import LIVE_SIZE, live_pack_into
+
+    def stream(master, done):  # samples at 20 Hz, and never the reply
+        payload = bytearray(LIVE_SIZE)
+        live_pack_into(payload, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        sample = framing.record(framing.LIVE, payload)
+        while not done.is_set():
+            os.write(master, sample)
+            time.sleep(0.05)
+
+    with far_end(stream) as path:
+        got, returned = ask(path, "calib on", timeout=1)
+    assert returned and isinstance(got, LinkError) and "no reply" in str(got), got
+
+
+def test_a_long_reply_on_a_slow_link_is_waited_for_while_it_keeps_coming():
+    from ball.wire import framing
+
+    files = [{"name": "{:08d}.kbl".format(i), "size": 5000, "crc32": i} for i in range(40)]
+    reply = framing.record(framing.REPLY, json.dumps({"command": "ls", "files": files}).encode())
+
+    def slowly(master, done):  # about 1000 bytes/s: 2.5 s for the reply, timeout 1 s
+        for i in range(0, len(reply), 100):
+            if done.is_set():
+                return
+            os.write(master, reply[i : i + 100])
+            time.sleep(0.1)
+
+    assert len(reply) > 2000
+    with far_end(slowly) as path:
+        got, returned = ask(path, "ls", timeout=1)
+    assert returned and not isinstance(got, Exception), got
+    assert got["files"] == files

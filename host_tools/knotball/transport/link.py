@@ -172,21 +172,28 @@ class Link:
 
     def _wait(self, command, deadline, on_frame=None, bound=None):
         """Frames until the 'R' or 'E' answering `command`; others go to on_frame. With a
-        `bound` (a later time), a slow link is waited for: the deadline moves on while
-        bytes keep coming (the last ones less than `timeout` ago), up to the bound; past it,
-        TooSlow."""
+        `bound` (a later time), a slow link is waited for: the deadline moves on while the
+        answer keeps coming (its bytes, or other frames than live samples, less than
+        `timeout` ago), up to the bound; past it, TooSlow. Live samples streaming meanwhile
+        are no answer: they never keep a command waiting past its deadline."""
         name = command.split()[0]
         start, bytes_before = time.monotonic(), self.bytes_in
+        progress = start  # the last sign of the answer coming
         while True:
             got = self.frame(deadline)
-            if got is None:
-                now = time.monotonic()
-                if bound is None or self._heard < now - self.timeout:
+            now = time.monotonic()
+            if got is not None and got[0] != fr.LIVE:
+                progress = now
+            elif got is None and self._buf:
+                progress = max(progress, self._heard)  # part of a frame came
+            if got is None or now > deadline:
+                if bound is None or progress < now - self.timeout:
                     raise self._no_reply(command)
                 if now >= bound:
                     raise self._too_slow(start, bytes_before)
-                deadline = min(self._heard + self.timeout, bound)
-                continue
+                deadline = min(progress + self.timeout, bound)
+                if got is None:
+                    continue
             rtype, payload = got
             if rtype in (fr.REPLY, fr.ERROR):
                 reply = unpack_reply(payload)
@@ -200,10 +207,15 @@ class Link:
 
     def request(self, command, timeout=None, on_frame=None):
         """Send one command and return the ball's reply (a dict). Raises BallError when the
-        ball refuses it, LinkError when nothing valid comes back in time. Other frames
-        that arrive meanwhile go to on_frame(type, payload), or are dropped."""
+        ball refuses it, LinkError when nothing valid comes back in time: `timeout` for it
+        to begin, and while it keeps coming, as long as the longest reply takes at
+        MIN_BAUD. Other frames that arrive meanwhile go to on_frame(type, payload), or are
+        dropped."""
         self.send(command)
-        return self._wait(command, time.monotonic() + (timeout or self.timeout), on_frame)
+        now = time.monotonic()
+        wait = timeout or self.timeout
+        bound = now + wait + fr.MAX_PAYLOAD * 10 / MIN_BAUD
+        return self._wait(command, now + wait, on_frame, bound)
 
     # ---- commands ----
 
