@@ -135,7 +135,7 @@ def test_pull_history_report_and_pull_again(vball, tmp_path, capsys):
     assert status == 0, err
     again = json.loads(out)
     assert again.pop("advice")["kind"] == "stay"  # one comfortable session so far
-    assert again == {"pulled": 0, "deleted": 0, "sessions": []}
+    assert again == {"pulled": 0, "deleted": 0, "sessions": [], "thresholds": []}
 
     listing = v.mpremote("fs", "ls", ":logs")  # stock mpremote: the files are gone
     assert not any(n in listing for n in names), listing
