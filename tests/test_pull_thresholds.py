@@ -235,3 +235,57 @@ def test_a_threshold_measured_before_the_clock_was_set_is_dated_from_the_balls_u
     stored = {c["area"]: c for c in measurements()}
     assert stored["calves"]["quality"]["dated"] == "uptime"
     assert stored["soles"]["quality"]["dated"] == "pull"
+
+
+# ---- knotball inspect and import of threshold files ------------------------------------------
+
+
+def run(capsys, *args):
+    status = cli.main([*map(str, args)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_inspect_reads_a_threshold_file_and_names_damage_and_foreign_files(tmp_path, capsys):
+    good, bad, foreign = tmp_path / NAME1, tmp_path / NAME2, tmp_path / "t0000003.kbt"
+    good.write_bytes(CALVES)
+    damaged = bytearray(GLUTES)
+    damaged[9] ^= 0x01
+    bad.write_bytes(bytes(damaged))
+    foreign.write_bytes(b"#!/bin/sh\n")
+    status, out, err = run(capsys, "inspect", good)
+    assert status == 0, err
+    assert "calves threshold 30.5 N (spread 6 %), presses 29.0, 31.5, 31.0 N" in out, out
+    status, out, err = run(capsys, "inspect", "--json", good, bad)
+    assert status == 3
+    first, second = map(json.loads, out.splitlines())
+    assert first["threshold"]["peaks_n"] == [29.0, 31.5, 31.0] and first["damage"] is None
+    assert second["threshold"] is None and "CRC" in second["damage"]["reason"]
+    assert "{}: damage at byte 0".format(bad) in err, err
+    status, out, err = run(capsys, "inspect", bad, foreign)
+    assert status == 2 and "not a knotball file" in err and "Traceback" not in err
+
+
+def test_import_stores_a_threshold_file_once_and_a_pulled_copy_is_not_added_again(
+    tmp_path, capsys
+):
+    copies = tmp_path / "copies"
+    d = tmp_path / "ball"
+    d.mkdir()
+    b = Ball(d, blob=False, ball_id="24a1c3f0b7e2", files={NAME1: CALVES})
+    try:
+        b.link.close()
+        status, out, err = pull(capsys, "--port", b.port, "--out", copies)
+    finally:
+        b.close()
+    assert status == 0, err
+    assert len(measurements()) == 1
+    status, out, err = run(capsys, "import", "--ball", "ball-b7e2", copies / NAME1)
+    assert status == 0, err
+    assert "already in the history" in out and len(measurements()) == 1
+    # The same file under another ball name is that ball's measurement: stored once.
+    for _ in range(2):
+        status, out, err = run(capsys, "import", copies / NAME1)
+        assert status == 0, err
+    assert "sim: 0 added, 0 replaced, 0 already in the history; 0 thresholds added" in out
+    assert len(measurements()) == 2

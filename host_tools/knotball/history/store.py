@@ -720,6 +720,13 @@ class History:
     def balls(self):
         return [r[0] for r in self._read("SELECT name FROM balls ORDER BY name")]
 
+    def uid_of(self, name):
+        """The own id of the ball the history calls `name` (from `KB hello`), or None."""
+        if not self._read("SELECT 1 FROM pragma_table_info('balls') WHERE name = 'uid'"):
+            return None  # a history from before ids were kept (schema 2)
+        rows = self._read("SELECT uid FROM balls WHERE name = ?", (name,))
+        return rows[0][0] if rows else None
+
     def sessions(self, ball=None):
         """Every session (without its trace and faults) as a dict, with "ball", "imported_at",
         "source" and "has_trace"; ordered by ball name and id."""

@@ -8,6 +8,7 @@ time, boot id, seconds since that boot) and the area, so pulling a file again (t
 when the cable came out) or importing a pulled copy adds nothing.
 """
 
+import os
 import time
 
 from ball import dose
@@ -60,6 +61,48 @@ def read(data):
     if why:
         raise ValueError("its area {}".format(why))
     return m
+
+
+def is_threshold_file(path):
+    """Whether `path` names a threshold file: its name ends in .kbt, or its bytes begin as a
+    threshold record does (a copy renamed)."""
+    if str(path).endswith(threshold.SUFFIX):
+        return True
+    try:
+        with open(path, "rb") as f:
+            return looks_like(f.read(3))
+    except OSError:
+        return False
+
+
+def read_file(path):
+    """(measurement, damage, error, data) of a threshold file on this computer: error
+    (a message) when it cannot be read, is not a knotball file or is of a newer format
+    (NEWER: what to do) and damage ([{"offset", "reason"}]) when it is damaged; the
+    measurement is None then."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return None, [], "cannot read it ({})".format(e.strerror), b""
+    try:
+        return read(data), [], None, data
+    except Newer as e:
+        return None, [], "{}: {}".format(e, NEWER), data
+    except NotAThreshold as e:
+        return None, [], str(e), data
+    except ValueError as e:
+        bad = [off for off, rtype, _ in fr.frames(data) if rtype is None]
+        return None, [{"offset": bad[0] if bad else 0, "reason": str(e)}], None, data
+
+
+NEWER = "update knotball to read it"
+
+
+def file_time(path):
+    """(the file's modification time, BY_FILE): the date of a measurement the ball took before
+    its clock was set, when only a copy of its file is at hand."""
+    return int(os.stat(path).st_mtime), BY_FILE
 
 
 def dated(m, hello=None, hello_at=None, fallback=None):
