@@ -17,7 +17,7 @@ import pytest
 from serial import SerialException
 from vball_fixture import VirtualBall, deploy_firmware, put_and_reset, sim_log, write_trace
 
-from ball.wire import framing, logfile
+from ball.wire import framing, logfile, threshold
 from conftest import knotball
 from knotball import cli
 from knotball.history import store
@@ -135,7 +135,7 @@ def test_pull_history_report_and_pull_again(vball, tmp_path, capsys):
     assert status == 0, err
     again = json.loads(out)
     assert again.pop("advice")["kind"] == "stay"  # one comfortable session so far
-    assert again == {"pulled": 0, "deleted": 0, "sessions": []}
+    assert again == {"pulled": 0, "deleted": 0, "sessions": [], "thresholds": []}
 
     listing = v.mpremote("fs", "ls", ":logs")  # stock mpremote: the files are gone
     assert not any(n in listing for n in names), listing
@@ -283,6 +283,62 @@ def test_a_corrupt_log_is_named_and_leaves_the_ball_only_once_its_bytes_are_in_t
     assert s["id"] == 1 and s["complete"] and not s["damage"]  # the intact copy
     kept = store.History().damaged_files(s["ball"])
     assert kept == [("00000009.kbl", zlib.crc32(bad), bytes(bad))]
+    v.stop()
+
+
+def test_thresholds_measured_on_the_ball_are_pulled_once_and_shown_in_the_history(
+    vball, tmp_path, capsys
+):
+    """Issue 14: a threshold the ball measured by itself (a tNNNNNNN.kbt file on its flash)
+    comes home with pull, leaves the ball, shows in the history's trend, and is stored once
+    however often it is pulled: kept on the ball (--keep), or put back as when the `rm` was
+    lost."""
+    at = 1_796_464_800
+    files = {
+        threshold.file_name(1): threshold.pack(
+            at, 77, 30, 30.5, 6.2, [(29.0, 1500), (31.5, 1800), (31.0, 1700)], "calves"
+        ),
+        threshold.file_name(2): threshold.pack(
+            at + 86400, 78, 40, 33.0, 3.0, [(32.5, 1400), (33.5, 1600)], "calves"
+        ),
+    }
+    local = {}
+    for name, data in files.items():
+        local[name] = tmp_path / name
+        local[name].write_bytes(data)
+
+    def on_ball_kbt():
+        return sorted(f["name"] for f in v.files() if f["name"].endswith(".kbt"))
+
+    v = vball()
+    put_and_reset(v, local)
+    status, out, err = pull(capsys, "--port", v.port, "--json", "--keep")
+    assert status == 0, err
+    result = json.loads(out)
+    assert [m["level_n"] for m in result["thresholds"]] == [30.5, 33.0]
+    assert result["deleted"] == 0 and on_ball_kbt() == sorted(files)
+
+    status, out, err = pull(capsys, "--port", v.port)
+    assert status == 0, err
+    assert "0 thresholds stored, 2 files deleted from the ball" in out, out
+    assert "already in the history" in out and on_ball_kbt() == []
+
+    put_and_reset(v, local)  # the rm was lost: the same files again
+    status, out, err = pull(capsys, "--port", v.port, "--json")
+    assert status == 0, err
+    result = json.loads(out)
+    assert result["thresholds"] == [] and result["deleted"] == 2 and on_ball_kbt() == []
+
+    res = knotball("history", "--json")
+    assert res.returncode == 0, res.stderr
+    trend = json.loads(res.stdout)["thresholds"]["calves"]
+    assert [(m["level_n"], m["peaks_n"]) for m in trend] == [
+        (30.5, [29.0, 31.5, 31.0]),
+        (33.0, [32.5, 33.5]),
+    ]
+    res = knotball("history")
+    assert res.returncode == 0, res.stderr
+    assert "calves: 30.5 N → 33.0 N (+2.5 N, +8 %)" in res.stdout, res.stdout
     v.stop()
 
 

@@ -71,7 +71,7 @@ def test_pull_stores_the_session_deletes_it_and_a_second_pull_brings_nothing(bal
     assert status == 0, err
     again = json.loads(out)
     assert again.pop("advice")["kind"] == "stay"  # one comfortable session so far
-    assert again == {"pulled": 0, "deleted": 0, "sessions": []}
+    assert again == {"pulled": 0, "deleted": 0, "sessions": [], "thresholds": []}
     assert len(stored()) == 1
 
 

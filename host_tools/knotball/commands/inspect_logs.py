@@ -1,4 +1,5 @@
-"""knotball inspect: read session log files as the ball stores them (contract 5)."""
+"""knotball inspect: read session log files as the ball stores them (contract 5), and threshold
+files (tNNNNNNN.kbt: a threshold the ball measured by itself, as `pull --out` copies it)."""
 
 import json
 import sys
@@ -8,13 +9,19 @@ from rich.console import Console
 from rich.table import Table
 
 from knotball import stops
+from knotball.history import thresholds
 from knotball.history.logs import brief, describe_damage, read
 
 OK, NOT_A_LOG, DAMAGED = 0, 2, 3
 
 
 def add_arguments(p):
-    p.add_argument("files", nargs="+", metavar="FILE", help="session log files (*.kbl)")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="session log files (*.kbl), threshold files (*.kbt)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per file")
 
 
@@ -54,10 +61,55 @@ def _table(sessions):
     return t
 
 
+def _measured(m):
+    if m["unix"]:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(m["unix"]))
+    return "at an unknown time (the ball's clock was not set: {} s after boot {})".format(
+        m["uptime_s"], m["boot"]
+    )
+
+
+def _threshold(path, args, console):
+    """Print one threshold file; its exit status."""
+    m, damage, error, _ = thresholds.read_file(path)
+    if args.json:
+        obj = {"file": path, "sessions": [], "threshold": m}
+        obj.update(damage=damage[0] if damage else None, damages=damage)
+        if error:
+            obj["error"] = error
+        print(json.dumps(obj))
+    if error:
+        print("knotball inspect: {}: {}".format(path, error), file=sys.stderr)
+        return NOT_A_LOG
+    if damage:
+        print(
+            "knotball inspect: {}: damage {}; no measurement could be read".format(
+                path, describe_damage(damage)
+            ),
+            file=sys.stderr,
+        )
+        return DAMAGED
+    if not args.json:
+        console.print(
+            "[bold]{}[/bold]: {}, presses {} N, measured {}".format(
+                path,
+                thresholds.describe(m),
+                ", ".join("{:.1f}".format(p) for p in m["peaks_n"]),
+                _measured(m),
+            ),
+            soft_wrap=True,
+        )
+    return OK
+
+
 def run(args):
     worst = OK
     console = Console(highlight=False)
     for path in args.files:
+        if thresholds.is_threshold_file(path):
+            status = _threshold(path, args, console)
+            worst = status if status == NOT_A_LOG or worst == OK else worst
+            continue
         sessions, damage, error = read(path)
         if error:
             worst = NOT_A_LOG

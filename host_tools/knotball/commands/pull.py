@@ -8,6 +8,12 @@ if the file changed since. Anything short of that leaves the file on the ball fo
 A damaged log is named and the pull fails, but what it holds is stored (marked damaged) and
 the file's own bytes are kept in the history (verified against the ball's CRC) before it is
 removed: a damaged file never makes every later pull fail, and nothing of it is lost.
+
+Threshold files (tNNNNNNN.kbt: a body area's threshold the ball measured by itself, from the
+phone page) come in the same way and in the same order: got, kept in --out, stored in the
+history as a "threshold" measurement (once: a file pulled again adds nothing), then removed.
+A damaged one is named, its bytes kept in the history and it is removed; one of a newer
+format stays on the ball until knotball is updated.
 """
 
 import json
@@ -21,7 +27,7 @@ from serial import SerialException
 
 from ball.wire import logfile
 from knotball import stops
-from knotball.history import advice, guidance, store
+from knotball.history import advice, guidance, store, thresholds
 from knotball.history.logs import brief, damage_dicts, date_from_uptime, describe_damage
 from knotball.runtime import UsageError
 from knotball.transport import ports
@@ -48,8 +54,10 @@ def _say(message):
 
 
 def _wanted(entry):
-    """A session log the ball has finished with: not the file being written, not other files."""
-    return entry["name"].endswith(".kbl") and not entry["active"]
+    """A session log the ball has finished with (not the file being written) or a threshold
+    file; not other files."""
+    name = entry["name"]
+    return (name.endswith(".kbl") or thresholds.is_threshold_name(name)) and not entry["active"]
 
 
 def _write_atomic(path, data):
@@ -73,7 +81,11 @@ class Pull:
         # before its clock was set (history.logs.date_from_uptime).
         self.hello, self.hello_at = hello, time.time()
         self.sessions = []  # sessions new to the history (added or replacing a lesser copy)
+        self.thresholds = []  # measurements new to the history (thresholds.brief + "file")
+        self.threshold_files = 0
         self.deleted = 0
+        # Measurements are kept under the ball's own id, as `knotball measure` keeps them.
+        self.uid = hello.get("id") or ball
         self.status = OK
 
     def note(self, message):
@@ -85,15 +97,10 @@ class Pull:
         the caller stops there, with this file still on the ball."""
         name, crc = entry["name"], entry["crc32"]
         data = self.link.get(name, entry["size"], crc)
-        if self.args.out:
-            try:
-                _write_atomic(Path(self.args.out) / name, data)
-            except OSError as e:
-                raise store.StoreError(
-                    "--out {}: cannot write {} there ({})".format(
-                        self.args.out, name, e.strerror or e
-                    )
-                )
+        self.copy_out(name, data)
+        if thresholds.is_threshold_name(name):
+            self.threshold(name, crc, data)
+            return
         try:
             sessions, damage = logfile.read(data)
             date_from_uptime(sessions, self.hello, self.hello_at)
@@ -144,12 +151,64 @@ class Pull:
             self.history.keep_file(self.ball, name, crc, data)
         elif self.args.keep:
             return
+        self.remove(name, crc)
+
+    def copy_out(self, name, data):
+        if self.args.out:
+            try:
+                _write_atomic(Path(self.args.out) / name, data)
+            except OSError as e:
+                raise store.StoreError(
+                    "--out {}: cannot write {} there ({})".format(
+                        self.args.out, name, e.strerror or e
+                    )
+                )
+
+    def remove(self, name, crc):
         try:
             self.link.rm(name, crc)
         except BallError as e:  # it changed since ls (e.g. summaries.kbl grew): next time
             _say("{}: kept on the ball: {}".format(name, e))
             return
         self.deleted += 1
+
+    def threshold(self, name, crc, data):
+        """Store one threshold file's measurement (verified copy in `data`), then remove it."""
+        self.threshold_files += 1
+        try:
+            m = thresholds.read(data)
+        except thresholds.Newer as e:
+            _say("{}: {}; left on the ball: update knotball to pull it".format(name, e))
+            self.status = FAILED
+            return
+        except ValueError as e:
+            self.status = FAILED
+            _say(
+                "{}: damaged threshold file ({}){}".format(
+                    name,
+                    e,
+                    "" if self.args.keep else "; its bytes are kept in the history",
+                )
+            )
+            if self.args.keep:
+                return
+            self.history.keep_file(self.ball, name, crc, data)
+            self.remove(name, crc)
+            return
+        at, how = thresholds.dated(m, self.hello, self.hello_at)
+        _, added = thresholds.store(self.history, self.uid, m, at, how, self.hello)
+        self.note(
+            "{}: {}, measured {}, {}".format(
+                name,
+                thresholds.describe(m),
+                thresholds.when(at, how),
+                "stored" if added else "already in the history",
+            )
+        )
+        if added:
+            self.thresholds.append(dict(thresholds.brief(m, at, how), file=name))
+        if not self.args.keep:
+            self.remove(name, crc)
 
 
 def _out_dir(out):
@@ -220,14 +279,19 @@ def run(args):
         tip = None  # the pull itself said what went wrong with the history
     if args.json:
         out = {"pulled": len(job.sessions), "deleted": job.deleted, "sessions": job.sessions}
+        out["thresholds"] = job.thresholds
         out["advice"] = tip
         print(json.dumps(out))
     else:
+        n = len(job.thresholds)
         print(
-            "{}: {} session{} pulled, {} file{} deleted from the ball{}.".format(
+            "{}: {} session{} pulled, {}{} file{} deleted from the ball{}.".format(
                 ball,
                 len(job.sessions),
                 "" if len(job.sessions) == 1 else "s",
+                "{} threshold{} stored, ".format(n, "" if n == 1 else "s")
+                if job.threshold_files
+                else "",
                 job.deleted,
                 "" if job.deleted == 1 else "s",
                 " (--keep)" if args.keep else "",

@@ -4,7 +4,7 @@
 Where: $KNOTBALL_HOME/history.sqlite when KNOTBALL_HOME is set, else
 $XDG_DATA_HOME/knotball/history.sqlite (XDG_DATA_HOME defaults to ~/.local/share).
 
-Schema, version 5 (`schema` holds the version; a newer one is refused, never guessed at; an
+Schema, version 6 (`schema` holds the version; a newer one is refused, never guessed at; an
 older one is brought up to date by the first command that writes):
   balls     id, name (unique: the friendly name the person sees and can change with
             `knotball pull --ball NAME`; "sim" for imported files), added_at, and (since
@@ -39,7 +39,11 @@ older one is brought up to date by the first command that writes):
             ball), quality (fit errors, verdict, or the spread of the presses), points (the
             raw measurements the values came from), and (since version 5) area: the body
             area a threshold was measured on (`knotball measure AREA`; kind "threshold", or
-            "bands" when the bands were set from it; NULL for `calibrate`)
+            "bands" when the bands were set from it; NULL for `calibrate`), and (since
+            version 6) source: the identity of a measurement the ball took by itself and
+            `knotball pull` or `import` brought from a threshold file (tNNNNNNN.kbt): "kbt:"
+            and the ball's id, the file's unix time, boot id, seconds since boot and area
+            (unique: a file pulled twice is stored once; NULL for the others)
 
 A session id is unique per ball. Adding a session already stored is a duplicate (no-op).
 A stored copy is replaced only by a more complete copy of the same session that agrees with
@@ -64,7 +68,7 @@ from urllib.parse import quote
 
 from ball.wire import BAND_NAMES, CUE_NAMES, logfile
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 HEADER_COLS = tuple(
     "firmware period_ms light_mn medium_mn firm_mn over_mn session_limit_ms idle_stop_ms "
     "hold_min_ms hold_max_ms warn_before_ms max_sessions_per_day".split()
@@ -162,13 +166,17 @@ CREATE TABLE damaged_files (
 ALTER TABLE sessions ADD COLUMN area TEXT;
 ALTER TABLE calibrations ADD COLUMN area TEXT;
 """,
+    6: """
+ALTER TABLE calibrations ADD COLUMN source TEXT;
+CREATE UNIQUE INDEX calibrations_source ON calibrations(source);
+""",
 }
 # The friendly name a ball that reports an id gets when it first comes home: "ball-" and the
 # end of its id, longer only when another ball already has that name.
 NAME_PREFIX = "ball-"
 CALIBRATION_COLS = (
     "id", "ball", "board", "sensor", "at_unix", "kind", "firmware", "values_json",
-    "quality_json", "points_json", "area",
+    "quality_json", "points_json", "area", "source",
 )  # fmt: skip
 
 
@@ -480,25 +488,54 @@ class History:
         """Record a calibration saved on the ball `ball` (its id from `KB hello`), or a
         threshold measured on a body area (`knotball measure`); values, quality and points
         are JSON-able. Returns the row id. Raises StoreError."""
-        row = (
-            str(ball), board, sensor, int(time.time() if at is None else at), kind, firmware,
-            json.dumps(values), json.dumps(quality), json.dumps(points), area,
-        )  # fmt: skip
+        row = _calibration_row(
+            ball, kind, values, quality, points, board, sensor, firmware, at, area, None
+        )
         conn = self._connect(write=True)
         try:
-            cur = conn.execute(
-                "INSERT INTO calibrations ({}) VALUES ({})".format(
-                    ", ".join(CALIBRATION_COLS[1:]), ", ".join("?" * len(row))
-                ),
-                row,
-            )
-            return cur.lastrowid
+            return _insert_calibration(conn, row)
         except sqlite3.Error as e:
             raise StoreError(
                 "cannot write the history {}: {}; nothing was changed".format(self.path, _why(e))
             )
         finally:
             conn.close()
+
+    def add_once(self, source, ball, kind, values, quality, points, board=None, sensor=None,
+                 firmware=None, at=None, area=None):  # fmt: skip
+        """add_calibration() of a measurement known by its `source` (a threshold file the
+        ball wrote), unless the history already holds one from that source: one transaction,
+        read back afterwards. Returns (row id, added). Raises StoreError."""
+        row = _calibration_row(
+            ball, kind, values, quality, points, board, sensor, firmware, at, area, source
+        )
+        conn = self._connect(write=True)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            had = conn.execute("SELECT id FROM calibrations WHERE source = ?", (source,))
+            had = had.fetchone()
+            rowid = had[0] if had else _insert_calibration(conn, row)
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError(
+                "cannot write the history {}: {}; nothing was changed".format(self.path, _why(e))
+            )
+        finally:
+            conn.close()
+        if not had:
+            back = [c for c in self.calibrations(ball) if c["id"] == rowid]
+            want = dict(zip(CALIBRATION_COLS[1:], row, strict=True), id=rowid)
+            for key in ("values", "quality", "points"):
+                want[key] = json.loads(want.pop(key + "_json"))
+            if back != [want]:
+                raise StoreError(
+                    "measurement {} reads back differently from what was written to {}".format(
+                        source, self.path
+                    )
+                )
+        return rowid, not had
 
     def calibrations(self, ball=None):
         """Calibrations in the order they were made (of one ball, by its id), as dicts with
@@ -512,7 +549,11 @@ class History:
             ).fetchone()
             if not has:
                 return []  # a history from before calibrations (schema 1)
-            query = "SELECT {} FROM calibrations".format(", ".join(CALIBRATION_COLS))
+            # A history not yet upgraded lacks the later columns (area, source): read as NULL.
+            there = {r[1] for r in conn.execute("PRAGMA table_info(calibrations)")}
+            query = "SELECT {} FROM calibrations".format(
+                ", ".join(c if c in there else "NULL" for c in CALIBRATION_COLS)
+            )
             args: tuple = ()
             if ball is not None:
                 query += " WHERE ball = ?"
@@ -679,6 +720,13 @@ class History:
     def balls(self):
         return [r[0] for r in self._read("SELECT name FROM balls ORDER BY name")]
 
+    def uid_of(self, name):
+        """The own id of the ball the history calls `name` (from `KB hello`), or None."""
+        if not self._read("SELECT 1 FROM pragma_table_info('balls') WHERE name = 'uid'"):
+            return None  # a history from before ids were kept (schema 2)
+        rows = self._read("SELECT uid FROM balls WHERE name = ?", (name,))
+        return rows[0][0] if rows else None
+
     def sessions(self, ball=None):
         """Every session (without its trace and faults) as a dict, with "ball", "imported_at",
         "source" and "has_trace"; ordered by ball name and id."""
@@ -720,6 +768,25 @@ class History:
         finally:
             conn.close()
         return _public(*rec, {"ball": ball, "imported_at": row[0], "source": row[1]})
+
+
+def _calibration_row(ball, kind, values, quality, points, board, sensor, firmware, at, area,
+                     source):  # fmt: skip
+    """The calibrations row (every column but id) of one calibration or measurement."""
+    return (
+        str(ball), board, sensor, int(time.time() if at is None else at), kind, firmware,
+        json.dumps(values), json.dumps(quality), json.dumps(points), area, source,
+    )  # fmt: skip
+
+
+def _insert_calibration(conn, row):
+    cur = conn.execute(
+        "INSERT INTO calibrations ({}) VALUES ({})".format(
+            ", ".join(CALIBRATION_COLS[1:]), ", ".join("?" * len(row))
+        ),
+        row,
+    )
+    return cur.lastrowid
 
 
 def _run_script(conn, script):
