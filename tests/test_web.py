@@ -5,6 +5,7 @@ runs in a thread on a clock 10x faster than real time, so the 3 s request timeou
 
 import http.client
 import json
+import shutil
 import socket
 import threading
 import time
@@ -180,6 +181,10 @@ def test_measuring_a_threshold_over_http_needs_the_token_names_bad_requests_and_
         (tmp_path / "logs" / "t{:07d}.kbt".format(n)).write_bytes(b"x")
     res, body = request(port, "POST", "/measure" + k + "&a=calves")
     assert res.status == 409 and "pull first" in json.loads(body)["error"]
+    shutil.rmtree(tmp_path / "logs")  # the flash fails: the page is told and stays up
+    res, body = request(port, "POST", "/measure" + k + "&a=calves")
+    assert res.status == 500 and "flash" in json.loads(body)["error"]
+    assert request(port, "GET", "/measure" + k)[0].status == 200
     app.board.read_sensor = lambda: 30000  # a press: a session starts
     while app.session.state != ACTIVE:
         time.sleep(0.01)

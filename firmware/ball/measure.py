@@ -205,7 +205,7 @@ class Measurement:
             data = threshold.pack(unix, boot, uptime_s, level, self.spread_pct, presses, self.area)
             self.file = write(self.root, data)
             self.state = DONE
-        except OSError as e:
+        except Exception as e:  # in the loop itself (CalibMode.spare): nothing may stop it
             self.state = FAILED
             self.error = "could not keep it on the ball's flash ({}): pull, then again".format(e)
 

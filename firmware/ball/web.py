@@ -458,6 +458,8 @@ class Server:
             status, obj = "409 Conflict", {"error": str(e)}
         except Refused as e:
             status, obj = "400 Bad Request", {"error": str(e)}
+        except OSError as e:  # the flash: said to the page, which stays up
+            status, obj = "500 Internal Server Error", {"error": "the ball's flash: {}".format(e)}
         self._reply(c, now_ms, status, "application/json", json.dumps(obj).encode())
 
     def _reply(self, c, now_ms, status, ctype, body, extra=""):
