@@ -319,15 +319,20 @@ def test_a_threshold_measured_from_the_page_is_shown_and_can_set_the_bands(
         browser.get(p.url)
         seen(browser, lambda d: len(Select(d.find_element("id", "area")).options) > 10)
         Select(browser.find_element("id", "area")).select_by_value("calves")
+        browser.find_element("id", "sound").click()
         browser.find_element("id", "mb").click()
         seen(browser, lambda d: text(d, "cue") == "press 1 of 3: build up slowly over 5 s")
         assert text(browser, "mb") == "cancel"
+        shot(browser, tmp_path, "page-measure-start.png")
         seen(browser, lambda d: text(d, "cue").startswith("got "), timeout=60)
         seen(browser, lambda d: text(d, "cue").startswith("threshold "), timeout=60)
         level = float(text(browser, "cue").split()[1])
         assert 38.8 <= level <= 41.2
         assert "kept on the ball — knotball pull adds it to the history" in note(browser)
         assert text(browser, "mb") == "measure" and text(browser, "sb") == "set bands from it"
+        heard = browser.execute_script("return kbSound")
+        assert "say press 1 of 3: build up slowly over 5 s" in heard
+        assert "say " + text(browser, "cue") in heard  # the threshold spoken too
         shot(browser, tmp_path, "page-measure-portrait.png")
         fits_every_phone(browser, tmp_path, KEY + ("area", "mb", "sb"), "page-measure-{}.png")
         viewport(browser, 390, 844)
