@@ -70,6 +70,14 @@ def test_calibration_mode_samples_with_the_heap_locked():
     assert "ok heap-locked calibration ticks 12000" in res.stdout
 
 
+def test_a_threshold_measurement_steps_with_the_heap_locked():
+    """The phone page's measurement: presses detected, buzzes given, allocation-free; the
+    file written between samples."""
+    res = run_micropython(TESTS / "mp" / "loopcheck.py", "measure", path=[TESTS / "mp"])
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "ok heap-locked measurement ticks 2980 file t0000001.kbt" in res.stdout
+
+
 def test_a_timer_wake_on_the_virtual_board_sleeps_again_without_the_safe_mode_window():
     """boot to deep sleep after a timer wake, as a flashed ball runs it (compiled firmware,
     cold imports); `make bench` prints how long it took."""

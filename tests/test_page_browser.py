@@ -294,3 +294,53 @@ def test_the_area_picker_chooses_the_area_the_next_session_is_logged_with(
         assert browser.execute_script("return document.getElementById('area').value") == "calves"
     finally:
         p.ball.kill()
+
+
+def test_a_threshold_measured_from_the_page_is_shown_and_can_set_the_bands(
+    firmware_image, tmp_path, browser
+):
+    """Pick an area, tap measure, the trace's three slow presses (40, 36, 44 N): the page
+    says what to do, then the threshold and where it is kept, and sets the bands on a tap.
+    At --speed 4 the page's one request a second renews the measurement every 4 s of the
+    ball's time (it lapses after 10)."""
+    from selenium.webdriver.support.ui import Select
+
+    from knotball import traces
+
+    image = tmp_path / "flash.img"
+    shutil.copyfile(firmware_image, image)
+    b = traces.TraceBuilder(seed=5).rest(60)
+    for peak in (40, 36, 44):
+        b.ramp(5, peak).ramp(1.5, 0).rest(3)
+    trace = tmp_path / "presses.csv"
+    traces.write_csv(trace, b.build(noise_pct=0.5, floor_n=0.02, spike_rate=0))
+    p = PagedBall(tmp_path, image, "--trace", trace, "--speed", 4)
+    try:
+        browser.get(p.url)
+        seen(browser, lambda d: len(Select(d.find_element("id", "area")).options) > 10)
+        Select(browser.find_element("id", "area")).select_by_value("calves")
+        browser.find_element("id", "sound").click()
+        browser.find_element("id", "mb").click()
+        seen(browser, lambda d: text(d, "cue") == "press 1 of 3: build up slowly over 5 s")
+        assert text(browser, "mb") == "cancel"
+        shot(browser, tmp_path, "page-measure-start.png")
+        seen(browser, lambda d: text(d, "cue").startswith("got "), timeout=60)
+        seen(browser, lambda d: text(d, "cue").startswith("threshold "), timeout=60)
+        level = float(text(browser, "cue").split()[1])
+        assert 38.8 <= level <= 41.2
+        assert "kept on the ball — knotball pull adds it to the history" in note(browser)
+        assert text(browser, "mb") == "measure" and text(browser, "sb") == "set bands from it"
+        heard = browser.execute_script("return kbSound")
+        assert "say press 1 of 3: build up slowly over 5 s" in heard
+        assert "say " + text(browser, "cue") in heard  # the threshold spoken too
+        shot(browser, tmp_path, "page-measure-portrait.png")
+        fits_every_phone(browser, tmp_path, KEY + ("area", "mb", "sb"), "page-measure-{}.png")
+        viewport(browser, 390, 844)
+        browser.find_element("id", "sb").click()
+        seen(browser, lambda d: note(d).startswith("bands set: medium "))
+        with p.ball.link() as link:
+            assert link.cfg()["over_n"] == pytest.approx(level, abs=0.05)
+        kbt = [f["name"] for f in p.ball.files() if f["name"].endswith(".kbt")]
+        assert kbt == ["t0000001.kbt"]
+    finally:
+        p.ball.kill()

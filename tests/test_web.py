@@ -5,17 +5,19 @@ runs in a thread on a clock 10x faster than real time, so the 3 s request timeou
 
 import http.client
 import json
+import shutil
 import socket
 import threading
 import time
 
 import pytest
 
-from ball import VirtualClock, config
+from ball import VirtualClock, config, log
 from ball.app import App
 from ball.control import Control
 from ball.dose import Dose
 from ball.feedback import START
+from ball.session import ACTIVE
 from ball.web import MOTOR_HOLD_MS, Server, load_token, new_token
 from ball.wire.events import EVERY_MS, EventReader
 
@@ -145,6 +147,50 @@ def test_the_area_picker_lists_the_areas_and_chooses_one_with_the_token(server):
     assert web.control.app.dose.area == "calves"
     res, body = request(port, "POST", "/area" + k + "&a=none")
     assert json.loads(body)["area"] == "none" and web.control.app.dose.area == ""
+
+
+def test_measuring_a_threshold_over_http_needs_the_token_names_bad_requests_and_waits(
+    server, tmp_path
+):
+    web, port = server
+    app = web.control.app
+    k = "?k=" + TOKEN.decode()
+    for method, path in (("GET", "/measure"), ("POST", "/measure?a=calves")):
+        res, body = request(port, method, path)
+        assert res.status == 401 and b"knotball wifi" in body
+    assert not app.calib
+    res, body = request(port, "POST", "/measure" + k + "&a=calves")  # nowhere to keep it
+    assert res.status == 400 and "keeps no files" in json.loads(body)["error"]
+    (tmp_path / "logs").mkdir()
+    app.log = log.SessionLog(str(tmp_path / "logs"), app.cfg, "test")
+    for query, says in (("&a=elbows", "not an area"), ("&a=%FF", "a-z"), ("", "?a=AREA")):
+        res, body = request(port, "POST", "/measure" + k + query)
+        assert res.status == 400 and says in json.loads(body)["error"], query
+    res, body = request(port, "POST", "/measure" + k + "&bands=1")
+    assert res.status == 409 and "measure first" in json.loads(body)["error"]
+    assert not app.calib
+    res, body = request(port, "POST", "/measure" + k + "&a=calves")
+    got = json.loads(body)
+    assert res.status == 200 and got["state"] == "waiting" and got["area"] == "calves"
+    res, body = request(port, "GET", "/measure" + k)
+    got = json.loads(body)
+    assert res.status == 200 and got["press"] == 1 and got["of"] == 3 and app.calib
+    res, body = request(port, "POST", "/measure" + k + "&stop=1")
+    assert res.status == 200 and json.loads(body)["state"] == "idle" and not app.calib
+    for n in range(1, 21):
+        (tmp_path / "logs" / "t{:07d}.kbt".format(n)).write_bytes(b"x")
+    res, body = request(port, "POST", "/measure" + k + "&a=calves")
+    assert res.status == 409 and "pull first" in json.loads(body)["error"]
+    shutil.rmtree(tmp_path / "logs")  # the flash fails: the page is told and stays up
+    res, body = request(port, "POST", "/measure" + k + "&a=calves")
+    assert res.status == 500 and "flash" in json.loads(body)["error"]
+    assert request(port, "GET", "/measure" + k)[0].status == 200
+    app.board.read_sensor = lambda: 30000  # a press: a session starts
+    while app.session.state != ACTIVE:
+        time.sleep(0.01)
+    res, body = request(port, "POST", "/measure" + k + "&a=calves")
+    assert res.status == 409 and "session is running" in json.loads(body)["error"]
+    assert not app.calib
 
 
 def test_a_new_token_ends_the_streams_of_the_old_one(server):

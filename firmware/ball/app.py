@@ -263,6 +263,8 @@ class App:
                     self._battery_at = -_BATTERY_EVERY_MS
                     self.session.rebase()
                 self.tick(self.now)
+                if self.calib:
+                    self._calib.spare(self.now)  # a measurement's result: never in a sample
                 self._check_battery(self.now)
                 if self.session.state != ACTIVE:
                     if self.pending_cfg is not None:

@@ -26,6 +26,7 @@ class CalibMode:
         self.led = -1  # what the LED shows (-1: not known)
         self.duty = 0
         self.buzz_until = 0
+        self.job = None  # a measure.Measurement stepped in this mode (the phone page's)
 
     def set(self, on, now_ms):
         app = self.app
@@ -41,6 +42,9 @@ class CalibMode:
         # writes its colour afresh. A cue still playing is dropped.
         app.feedback.off()
         if not on:
+            if self.job is not None:
+                self.job.end(now_ms - self.until >= 0)  # a measurement ends with the mode
+                self.job = None
             # The session was not stepped: its idle time restarts now (no deep sleep right
             # after a calibration that took longer than sleep_after_s).
             app.session.band_changed_ms = now_ms
@@ -51,6 +55,20 @@ class CalibMode:
         self.buzz_until = now_ms + ms
         return True
 
+    def spare(self, now_ms):
+        """Between samples (App.run): a measurement's result worked out and written, and
+        calibration mode ended once it is over."""
+        job = self.job
+        if job is None:
+            return
+        if job.due:
+            app = self.app
+            log = app.log
+            unix = log.unix_time() if log is not None and log.unix_time else 0
+            job.finish(unix, app.boot_id, app.uptime_s())
+        if job.over() and now_ms - self.buzz_until >= 0:
+            self.set(False, now_ms)  # once its last buzz has played
+
     def step(self, now_ms, ev):
         """Each sample while on, in place of the feedback."""
         app = self.app
@@ -58,6 +76,12 @@ class CalibMode:
         if now_ms - self.until >= 0:
             self.set(False, now_ms)  # the host stopped renewing: back to sessions
             return
+        job = self.job
+        if job is not None:
+            sig = app.signal
+            ms = job.step(now_ms, sig.force_mn, sig.raw, app.fault)
+            if ms:
+                self.buzz(now_ms, ms)
         if app.fault:
             # No reading to trust: the motor off in this very sample, the fault on the LED.
             if self.duty:

@@ -7,9 +7,11 @@ from ball.wire.console import FLAG_CALIB, FLAG_DRIFT_BAD, live_pack_into
 
 
 class Control:
-    def __init__(self, app):
+    def __init__(self, app, config_path="/config.json"):
         self.app = app
+        self.config_path = config_path  # where `KB cfg` and "set bands from it" save
         self.clock_offset = None  # unix seconds at app.now == 0, once the host set the clock
+        self.measurement = None  # the phone page's last threshold measurement (ball.measure)
 
     def request_stop(self, reason):
         """End the running session now (the host's symptom key). False: none was running."""
@@ -217,6 +219,31 @@ class Control:
         if self.app.log is not None:
             self.app.log.save_day()  # kept on flash: the ball uses it until another is chosen
         return name
+
+    # The phone page's threshold measurement (ball/measure.py, loaded only when asked): each
+    # raises console.Refused for a bad request, measure.Busy for one that must wait.
+
+    def measure_start(self, area, now_ms):
+        from ball import measure
+
+        return measure.start(self, area, now_ms)
+
+    def measure_status(self, now_ms):
+        """Its state (renewing it while it runs: it lapses 10 s after the page stops asking)."""
+        from ball import measure
+
+        return measure.status(self, now_ms)
+
+    def measure_stop(self, now_ms):
+        from ball import measure
+
+        return measure.stop(self, now_ms)
+
+    def measure_bands(self):
+        """The bands set from the last threshold measured: saved and applied as `KB cfg`."""
+        from ball import measure
+
+        return measure.set_bands(self)
 
     def unix_time(self):
         """Unix seconds, or 0 when no host has set the clock since the app started. From

@@ -218,7 +218,7 @@ def main(board):
     hw.start_watchdog()
     app = App(hw, cfg, report, session_log, dose=dose)
     # The USB console: live stream, log transfer, config and clock for the host tools.
-    control = Control(app)
+    control = Control(app, CONFIG_PATH)
     app.console = Console(sys.stdin.buffer, sys.stdout.buffer, control, LOG_ROOT, CONFIG_PATH)
     control.restart_page(WIFI_PATH)  # the page, if Wi-Fi is on, and the radio's switch
     try:

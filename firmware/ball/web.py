@@ -15,8 +15,9 @@
 # made here once: streaming allocates nothing per sample (answering a request does,
 # between samples). Without the token a request gets 401
 # and no data, and nothing a request does writes to flash, except POST /symptom with the
-# token (it ends the session, which the log records) and POST /area?a=NAME with the token
-# (the area chosen, kept with the day's count).
+# token (it ends the session, which the log records), POST /area?a=NAME with the token
+# (the area chosen, kept with the day's count) and POST /measure with the token (a threshold
+# measured on the ball, kept as a file; ?bands=1: the bands set from it, saved in the config).
 import os
 import select
 import socket
@@ -165,6 +166,21 @@ class Ring:
         if seq + 1 < self.oldest():
             return self.oldest(), self.oldest() - seq - 1
         return seq + 1, 0
+
+
+def _arg(target, key):
+    """The value of `key` (b"a=") in the request target's query as text, or None; "?" for
+    bytes that are not text (refused later as no name)."""
+    q = target.find(b"?")
+    if q < 0:
+        return None
+    for part in target[q + 1 :].split(b"&"):
+        if part.startswith(key):
+            try:
+                return bytes(part[len(key) :]).decode()
+            except UnicodeError:
+                return "?"
+    return None
 
 
 def _same(a, b):
@@ -380,6 +396,8 @@ class Server:
             (b"POST", b"/symptom"),
             (b"GET", b"/area"),
             (b"POST", b"/area"),
+            (b"GET", b"/measure"),
+            (b"POST", b"/measure"),
         )
         if not known:
             self._reply(c, now_ms, "404 Not Found", "text/plain", b"not found\n")
@@ -391,6 +409,8 @@ class Server:
             self._start_stream(c, head, now_ms)
         elif path == b"/area":
             self._area(c, now_ms, method == b"POST", target)
+        elif path == b"/measure":
+            self._measure(c, now_ms, method == b"POST", target)
         else:
             stopped = self.control.request_stop(STOP_SYMPTOM)
             body = b'{"stopped":true}\n' if stopped else b'{"stopped":false}\n'
@@ -405,19 +425,42 @@ class Server:
 
         status, obj = "200 OK", None
         if choose:
-            name = ""
-            for part in target[target.find(b"?") + 1 :].split(b"&"):
-                if part.startswith(b"a="):
-                    try:
-                        name = bytes(part[2:]).decode()
-                    except UnicodeError:
-                        name = "?"  # refused by set_area as not a name
             try:
-                self.control.set_area(name)
+                self.control.set_area(_arg(target, b"a=") or "")
             except Refused as e:
                 status, obj = "400 Bad Request", {"error": str(e)}
         body = json.dumps(obj or self.control.areas()).encode()
         self._reply(c, now_ms, status, "application/json", body)
+
+    def _measure(self, c, now_ms, post, target):
+        """The phone page's threshold measurement (ball/measure.py, loaded now): GET its
+        state (which renews it); POST ?a=AREA starts, ?stop=1 cancels, ?bands=1 sets the
+        bands from the last result. 400 names a bad request, 409 what must happen first."""
+        import json
+
+        from ball.console import Refused
+        from ball.measure import Busy
+
+        control = self.control
+        status = "200 OK"
+        try:
+            if not post:
+                obj = control.measure_status(now_ms)
+            elif _arg(target, b"stop=") == "1":
+                obj = control.measure_stop(now_ms)
+            elif _arg(target, b"bands=") == "1":
+                obj = control.measure_bands()
+            elif _arg(target, b"a=") is not None:
+                obj = control.measure_start(_arg(target, b"a="), now_ms)
+            else:
+                raise Refused("POST /measure?a=AREA starts, ?stop=1 cancels, ?bands=1 sets bands")
+        except Busy as e:
+            status, obj = "409 Conflict", {"error": str(e)}
+        except Refused as e:
+            status, obj = "400 Bad Request", {"error": str(e)}
+        except OSError as e:  # the flash: said to the page, which stays up
+            status, obj = "500 Internal Server Error", {"error": "the ball's flash: {}".format(e)}
+        self._reply(c, now_ms, status, "application/json", json.dumps(obj).encode())
 
     def _reply(self, c, now_ms, status, ctype, body, extra=""):
         head = _HEAD.format(status, ctype) + extra

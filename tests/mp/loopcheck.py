@@ -206,6 +206,39 @@ def main(mode):
         assert not app.calib, "calibration mode should have lapsed"
         assert app.session.sessions_today >= 1, "sessions should run again after the lapse"
         print("ok heap-locked calibration ticks", t // PERIOD_MS, "frames", sink.frames)
+    elif mode == "measure":
+        # The phone page's threshold measurement: a press too fast, then three slow ones,
+        # stepped in each sample with the heap locked (their buzzes too); the result worked
+        # out and written between samples, unlocked, as App.run does (calib.CalibMode.spare).
+        import os
+
+        from ball.measure import Measurement
+
+        counts = array("i")
+        cpn = cfg["counts_per_n"]
+        for rise in (800, 5000, 5000, 5000):
+            for t in range(0, rise + 3500, 10):
+                n = 30 * t // rise if t < rise else max(0, 30 * (rise + 1500 - t) // 1500)
+                counts.append(n * cpn)
+        app = App(RingBoard(counts), cfg)
+        app.calibrate(True, 0)
+        m = Measurement("calves", int(cfg["light_n"] * 1000), os.getenv("KNOTBALL_TMP") or ".")
+        app._calib.job = m
+        gc.collect()
+        t = 0
+        while t < len(counts) * PERIOD_MS:
+            micropython.heap_lock()
+            try:
+                app.tick(t)
+                if t % 1000 == 0:
+                    app.calibrate(True, t)  # the page asks every second
+            finally:
+                micropython.heap_unlock()
+            if app.calib:
+                app._calib.spare(t)
+            t += PERIOD_MS
+        assert m.state == 5 and m.n == 3 and m.file, (m.state, m.n, m.error)
+        print("ok heap-locked measurement ticks", t // PERIOD_MS, "file", m.file)
     elif mode in ("lockstream", "allocstream"):
         # The live page's server in the loop, as on a ball on Wi-Fi: first with nobody
         # connected, then with two pages streaming over real sockets (they read between

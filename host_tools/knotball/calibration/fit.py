@@ -15,6 +15,9 @@ Two sensor responses:
 import math
 import re
 
+from ball import measure
+from ball.measure import LEVEL_MIN_N, RISE_MIN_MS, SPREAD_WARN_PCT, band_edges  # noqa: F401
+
 G = 9.80665  # N per kg: a kitchen scale shows mass, the ball feels force
 MAX_LOAD_KG = 60.0
 # Verdicts from the largest fit error at a scale reading, in percent of that reading: a
@@ -26,7 +29,6 @@ FAIR_PCT = 7.0
 # few times the rest noise for a tiny press on a quiet sensor.
 HOLD_MS = 1500
 HOLD_SPREAD_PCT = 2.5
-RELEASE_MS = 300
 CAL_POINTS = 8
 EXPONENTS = (0.3, 1.6)  # the power-law exponents searched; FSRs lie well inside
 
@@ -279,10 +281,8 @@ def check_points(points, threshold):
 
 
 # ---- bands: slow presses up to "strong but good" --------------------------------------------
-
-RISE_MIN_MS = 1500  # a press that peaks faster than this overshoots: do it again
-LEVEL_MIN_N = 8.0
-SPREAD_WARN_PCT = 30.0
+# The rules are the firmware's (ball/measure.py), which measures a threshold on the ball
+# itself from the phone page: one detector, here fed the live samples the host receives.
 
 
 class Trial:
@@ -291,56 +291,23 @@ class Trial:
     under way when it starts (it waits for a release first)."""
 
     def __init__(self, contact_n):
-        self.contact_n = contact_n
-        self.release_n = 0.8 * contact_n
-        self.armed = False  # seen released: the next contact starts the press
-        self.samples = []
-        self.below_since = None
+        self.detector = measure.Trial(int(round(contact_n * 1000)))
 
     def add(self, s):
-        f = s["force_n"]
-        if not self.samples:
-            if f < self.release_n:
-                self.armed = True
-            elif f >= self.contact_n and self.armed:
-                self.samples.append(s)
-            return None
-        self.samples.append(s)
-        if f >= self.release_n:
-            self.below_since = None
-            return None
-        if self.below_since is None:
-            self.below_since = s["t_ms"]
-        if s["t_ms"] - self.below_since < RELEASE_MS:
-            return None
-        return Press(self.samples)
+        if self.detector.step(s["t_ms"], int(round(s["force_n"] * 1000)), s["raw"], s["fault"]):
+            return Press(self.detector)
+        return None
 
 
 class Press:
-    def __init__(self, samples):
-        start = samples[0]
-        top = max(samples, key=lambda s: s["force_n"])
-        self.peak_n = top["force_n"]
-        self.rise_ms = top["t_ms"] - start["t_ms"]
-        self.fault = next((s["fault"] for s in samples if s["fault"]), "")
-        # Clipping: the raw reading went on growing after the force had stopped (the
-        # calibration's or the sensor's range ends below this press).
-        near = next(s for s in samples if s["force_n"] >= 0.99 * self.peak_n)
-        sign = 1 if near["raw"] >= start["raw"] else -1
-        beyond = max(sign * (s["raw"] - near["raw"]) for s in samples)
-        self.clipped = beyond > 0.1 * abs(near["raw"] - start["raw"]) and beyond > 0
+    """A finished press, from a measure.Trial that has just returned True."""
+
+    def __init__(self, trial):
+        self.peak_n = trial.peak_mn / 1000
+        self.rise_ms = trial.rise_ms
+        self.fault = trial.fault or ""
+        self.clipped = trial.clipped()
 
     @property
     def too_fast(self):
         return self.rise_ms < RISE_MIN_MS
-
-
-def band_edges(level_n):
-    """Band edges as fractions of the strong-but-good level: contact low (at most 5 N, at
-    least 1 N), medium from 40 %, firm from 75 %, too hard above 100 %."""
-    return {
-        "light_n": round(min(5.0, max(1.0, 0.125 * level_n)), 1),
-        "medium_n": round(0.40 * level_n, 1),
-        "firm_n": round(0.75 * level_n, 1),
-        "over_n": round(level_n, 1),
-    }
