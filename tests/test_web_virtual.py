@@ -307,7 +307,7 @@ def test_the_page_flashed_with_the_firmware_is_what_the_paired_phone_gets(paged)
     assert len(body) < 6144
 
 
-def test_three_presses_measured_from_the_page_are_kept_on_the_balls_flash(paged, tmp_path):
+def test_three_presses_measured_from_the_page_are_kept_on_the_balls_flash_until_pulled(paged, tmp_path):
     """The phone page's measurement end to end: started over HTTP, the page asking about
     once a second (of real time: 10 s of the ball's at --speed 10), the trace's three slow
     presses, and the threshold file on the ball's flash, read over USB as `pull` reads it."""
@@ -336,6 +336,17 @@ def test_three_presses_measured_from_the_page_are_kept_on_the_balls_flash(paged,
     assert all(r > 3500 for r in kept["rise_ms"])
     with p.ball.link() as link:
         assert link.hello()["calib"] is False  # back to sessions
+    # ...and `knotball pull` brings it into the history as the area's threshold, dated by the
+    # ball, then takes it off the ball.
+    res = knotball("pull", "--port", p.ball.port, "--json")
+    assert res.returncode == 0, res.stderr
+    (pulled,) = json.loads(res.stdout)["thresholds"]
+    assert pulled["area"] == "calves" and pulled["level_n"] == got["level_n"]
+    assert not [f for f in p.ball.files() if f["name"].endswith(".kbt")]
+    res = knotball("history", "--json")
+    assert res.returncode == 0, res.stderr
+    trend = json.loads(res.stdout)["thresholds"]["calves"]
+    assert [m["level_n"] for m in trend] == [got["level_n"]], trend
 
 
 def answers(port, token):
