@@ -324,6 +324,16 @@ def test_a_threshold_measured_from_the_page_is_shown_and_can_set_the_bands(
         seen(browser, lambda d: text(d, "cue") == "press 1 of 3: build up slowly over 5 s")
         assert text(browser, "mb") == "cancel"
         shot(browser, tmp_path, "page-measure-start.png")
+        assert "say press 1 of 3: build up slowly over 5 s" in browser.execute_script(
+            "return kbSound"
+        )
+        browser.refresh()  # a page opened again mid-measurement follows it, not lets it lapse
+        seen(browser, lambda d: text(d, "mb") == "cancel" and text(d, "cue").startswith("press "))
+        browser.find_element("id", "sound").click()  # a new page: sound needs a tap again
+        seen(browser, lambda d: text(d, "cue").startswith("press 1 of 3: slowly"), timeout=60)
+        seen(browser, lambda d: float(text(d, "force").split()[0]) >= 10, timeout=30)
+        assert text(browser, "band").lower() == "measuring"  # not the idle session's band
+        shot(browser, tmp_path, "page-measure-pressing.png")
         seen(browser, lambda d: text(d, "cue").startswith("got "), timeout=60)
         seen(browser, lambda d: text(d, "cue").startswith("threshold "), timeout=60)
         level = float(text(browser, "cue").split()[1])
@@ -331,7 +341,6 @@ def test_a_threshold_measured_from_the_page_is_shown_and_can_set_the_bands(
         assert "kept on the ball — knotball pull adds it to the history" in note(browser)
         assert text(browser, "mb") == "measure" and text(browser, "sb") == "set bands from it"
         heard = browser.execute_script("return kbSound")
-        assert "say press 1 of 3: build up slowly over 5 s" in heard
         assert "say " + text(browser, "cue") in heard  # the threshold spoken too
         shot(browser, tmp_path, "page-measure-portrait.png")
         fits_every_phone(browser, tmp_path, KEY + ("area", "mb", "sb"), "page-measure-{}.png")
