@@ -307,7 +307,9 @@ def test_the_page_flashed_with_the_firmware_is_what_the_paired_phone_gets(paged)
     assert len(body) < 6144
 
 
-def test_three_presses_measured_from_the_page_are_kept_on_the_balls_flash_until_pulled(paged, tmp_path):
+def test_three_presses_measured_from_the_page_are_kept_on_the_balls_flash_until_pulled(
+    paged, tmp_path
+):
     """The phone page's measurement end to end: started over HTTP, the page asking about
     once a second (of real time: 10 s of the ball's at --speed 10), the trace's three slow
     presses, and the threshold file on the ball's flash, read over USB as `pull` reads it."""
