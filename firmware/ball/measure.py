@@ -22,6 +22,7 @@ SPREAD_WARN_PCT = 30.0
 FILES_MAX = const(20)  # unpulled threshold files: past this, pull first
 BUZZ_GOT_IT = const(250)  # ms: the ball has the press
 BUZZ_AGAIN = const(500)  # ms: too fast, do it again
+WAIT_MS = const(120000)  # no press begun and ended in this long: a phone forgotten open
 
 # Measurement states (STATES: their names on the page).
 IDLE = const(0)
@@ -37,6 +38,7 @@ _FAULT = "sensor fault during the press: nothing kept; check the sensor"
 _CLIPPED = "the press went beyond what the ball can measure: press less hard; nothing kept"
 _LAPSED = "stopped: the page stopped asking for 10 s; nothing kept"
 _ENDED = "stopped: calibration mode ended; nothing kept"
+_NO_PRESS = "stopped: no press for 2 minutes; nothing kept"
 
 
 class Busy(Refused):
@@ -145,6 +147,7 @@ class Measurement:
         self.level_n = 0.0
         self.spread_pct = 0.0
         self.file = ""
+        self.since = -1  # when it started, or the last press ended
 
     def over(self):
         return self.state in (IDLE, DONE, FAILED) and not self.due
@@ -157,11 +160,18 @@ class Measurement:
             self.state = FAILED  # no reading to trust: calibration mode has the motor off
             self.error = _FAULT
             return 0
+        if self.since < 0:
+            self.since = now_ms
         t = self.trial
         if not t.step(now_ms, force_mn, raw, fault):
-            if t.pressing:
+            if now_ms - self.since > WAIT_MS:
+                # Bounded, whoever keeps the page asking: the ball goes back to sessions.
+                self.state = FAILED
+                self.error = _NO_PRESS
+            elif t.pressing:
                 self.state = PRESSING
             return 0
+        self.since = now_ms
         self.last_mn = t.peak_mn
         if t.clipped():
             self.state = FAILED

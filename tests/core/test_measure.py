@@ -148,6 +148,17 @@ def test_a_measurement_lapses_when_the_page_stops_asking():
     assert thresholds(root) == []
 
 
+def test_a_phone_left_asking_with_no_press_for_2_minutes_gives_the_ball_back_to_sessions():
+    app, board, control, root = ball("m-forgot", [])
+    control.measure_start("calves", app.now)
+    run(app, board, control, 110000)
+    assert app.calib and control.measure_status(app.now)["state"] == "waiting"
+    run(app, board, control, 125000)  # the page still asks every second
+    status = control.measure_status(app.now)
+    assert status["state"] == "failed" and "no press for 2 minutes" in status["error"]
+    assert not app.calib and thresholds(root) == []
+
+
 def test_a_session_runs_again_once_a_measurement_lapsed():
     app, board, control, root = ball("m-after", [(1, 30)] + [(5000, 40)] * 3)
     board.presses = [(REST_MS, 0)] * 11 + [(5000, 40)]  # the first press after 11 s
