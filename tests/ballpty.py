@@ -144,27 +144,33 @@ class Ball:
 
 
 @contextlib.contextmanager
+def pty_far_end(far_end):
+    """A raw pty whose far end runs far_end(master fd, done) on a thread until the test is
+    done (the threading.Event `done` is set). Yields the port's path."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    done = threading.Event()
+    t = threading.Thread(target=far_end, args=(master, done), daemon=True)
+    t.start()
+    try:
+        yield os.ttyname(slave)
+    finally:
+        done.set()
+        t.join(5)
+        os.close(master)
+        os.close(slave)
+
+
 def answering_pty(reply_for):
     """A raw pty whose far end answers what a command writes: reply_for(bytes read) ->
     bytes to write back, or None. Yields the port's path; a stand-in for a device that is
     not a knotball (a REPL, old firmware)."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    done = threading.Event()
 
-    def answer():
+    def answer(master, done):
         while not done.is_set():
             if select.select([master], [], [], 0.05)[0]:
                 reply = reply_for(os.read(master, 1024))
                 if reply:
                     os.write(master, reply)
 
-    t = threading.Thread(target=answer, daemon=True)
-    t.start()
-    try:
-        yield os.ttyname(slave)
-    finally:
-        done.set()
-        t.join(2)
-        os.close(master)
-        os.close(slave)
+    return pty_far_end(answer)

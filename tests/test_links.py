@@ -15,7 +15,7 @@ import time
 import tty
 
 import pytest
-from ballpty import Ball
+from ballpty import Ball, pty_far_end
 from vball_fixture import VirtualBall, deploy_firmware, put_and_reset, sim_log
 
 from conftest import knotball
@@ -236,15 +236,11 @@ def test_a_second_virtual_ball_on_the_same_image_is_refused_until_the_first_is_g
         again.kill()
 
 
-@contextlib.contextmanager
 def far_end(on_command):
-    """A raw pty whose far end runs on_command(master fd) in a thread once the host writes
-    its first command line, and stops when the test is done; yields the port's path."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    done = threading.Event()
+    """A raw pty whose far end runs on_command(master fd, done) once the host writes its
+    first command line; yields the port's path."""
 
-    def run():
+    def run(master, done):
         heard = b""
         while b"\n" not in heard and not done.is_set():
             if select.select([master], [], [], 0.05)[0]:
@@ -252,15 +248,7 @@ def far_end(on_command):
         if not done.is_set():
             on_command(master, done)
 
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    try:
-        yield os.ttyname(slave)
-    finally:
-        done.set()
-        t.join(5)
-        os.close(master)
-        os.close(slave)
+    return pty_far_end(run)
 
 
 def ask(path, command, timeout):
