@@ -43,8 +43,11 @@ def test_json_lines_follow_the_contract():
 # The budget is for the 64-bit unix port, where objects are about twice an ESP32's size. It
 # was 48 KiB until calibration, drift tracking, the symptom gesture and the daily count took
 # the firmware past 300 interned names, which opens MicroPython's fifth name pool (~3.8 KB).
-@pytest.mark.parametrize("heap_kb", [64, 56])
-def test_six_minute_session_fits_a_small_micropython_heap(tmp_path, heap_kb):
+# Every size from the budget up, not one: the heap's layout decides whether a block fits, so
+# one size can pass by luck while a larger one fails (56 KiB ran here where 57 failed, and
+# `make bench` saw 57 run and 58 fail, until the app's objects were made on a heap collected
+# of the imports' garbage).
+def test_six_minute_session_fits_every_micropython_heap_from_56_kib(tmp_path):
     b = traces.TraceBuilder(seed=11).rest(1)
     for _ in range(12):
         b.roll(20, mean_n=25, amp_n=10, freq_hz=0.6, lean_drift_n=4).ramp(0.5, 30).hold(8, 30)
@@ -52,10 +55,11 @@ def test_six_minute_session_fits_a_small_micropython_heap(tmp_path, heap_kb):
     traces.write_csv(trace, b.build())
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps({"session_limit_s": 360}))
-    res = knotball("sim", trace, "--config", cfg, "--json", "--heap-kb", heap_kb)
-    assert res.returncode == 0, res.stderr
-    summary = json.loads(res.stdout.splitlines()[-1])
-    assert summary["stop_reason"] == "time_limit" and summary["duration_ms"] >= 360000
+    for heap_kb in range(56, 65):
+        res = knotball("sim", trace, "--config", cfg, "--json", "--heap-kb", heap_kb)
+        assert res.returncode == 0, (heap_kb, res.stderr)
+        summary = json.loads(res.stdout.splitlines()[-1])
+        assert summary["stop_reason"] == "time_limit" and summary["duration_ms"] >= 360000
 
 
 def test_readable_timeline_by_default():

@@ -204,6 +204,7 @@ def run(trace_path, cfg, write, out_dir=None):
             errors[0] = log.errors
             write('{{"t_ms":{},"event":"log_error","message":"{}"}}'.format(t, log.error))
 
+    gc.collect()  # what importing the app left: its heap for the app's long-lived objects
     app = App(board, cfg, listener, log)
 
     def stop():

@@ -2,6 +2,7 @@
 # A timer wake from deep sleep comes here every 2 s, so what it needs comes first and fast:
 # no safe-mode window (that is for power-on and reset), no log, console or dose imported
 # until the ball stays awake.
+import gc
 import sys
 import time
 
@@ -216,6 +217,7 @@ def main(board):
     if problem:
         print("knotball:", problem)
     hw.start_watchdog()
+    gc.collect()  # the imports' and the recovery's garbage: one heap for the app's objects
     app = App(hw, cfg, report, session_log, dose=dose)
     # The USB console: live stream, log transfer, config and clock for the host tools.
     control = Control(app, CONFIG_PATH)
