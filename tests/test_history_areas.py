@@ -64,3 +64,32 @@ def test_importing_the_same_log_again_keeps_its_area_and_adds_no_duplicate(impor
     res = knotball("history", "--json")
     sessions = json.loads(res.stdout)["sessions"]
     assert len(sessions) == 4 and sessions[0]["area"] == "calves"
+
+
+def test_a_day_on_several_areas_is_within_the_guidance_for_each(logs, tmp_path, monkeypatch):
+    # The guidance is per area: three sessions on the calves and three on the upper back in
+    # one day are within it; a fourth on the calves is not, and the note names the calves.
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("COLUMNS", "200")
+    plan = list(enumerate(["calves", "upper_back_left"] * 3 + ["calves"], start=1))
+    files = []
+    for sid, area in plan:
+        path = tmp_path / "{:08d}.kbl".format(sid)
+        path.write_bytes(relabel(logs["hard"], sid, DAY + sid * H, area))
+        files.append(path)
+    assert knotball("import", *files[:6]).returncode == 0
+    [day] = json.loads(knotball("history", "--json").stdout)["days"]
+    assert day["sessions"] == 6 and not day["over_guidance"] and day["notes"] == []
+    assert {a: v["sessions"] for a, v in day["areas"].items()} == {
+        "calves": 3,
+        "upper_back_left": 3,
+    }
+    human = knotball("history").stdout
+    assert "within the guidance" in human and "upper back left 3 ×" in human
+    assert knotball("import", files[6]).returncode == 0
+    [day] = json.loads(knotball("history", "--json").stdout)["days"]
+    assert day["over_guidance"]
+    assert day["notes"] == [
+        "over the guidance: 4 sessions on calves that day; the advice is up to 3"
+    ]
+    assert "4 sessions on calves that day" in knotball("history").stdout

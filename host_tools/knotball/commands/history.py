@@ -122,6 +122,9 @@ def _days_table(day_rows, show_ball):
         t.add_column("ball")
     t.add_column("sessions", justify="right")
     t.add_column("time", justify="right")
+    by_area = any(set(d["areas"]) - {physio.UNSPECIFIED} for d in day_rows)
+    if by_area:
+        t.add_column("per area")
     t.add_column("")
     for d in day_rows:
         if d["date"] is None:
@@ -131,7 +134,15 @@ def _days_table(day_rows, show_ball):
         else:
             note = Text("within the guidance", style="green")
         row = [d["date"] or UNKNOWN_DAY] + ([d["ball"]] if show_ball else [])
-        t.add_row(*row, str(d["sessions"]), short_minutes(d["duration_ms"]), note)
+        row += [str(d["sessions"]), short_minutes(d["duration_ms"])]
+        if by_area:
+            row.append(
+                "\n".join(
+                    "{} {}".format(area.replace("_", " "), _area_cell(a))
+                    for area, a in d["areas"].items()
+                )
+            )
+        t.add_row(*row, note)
     return t
 
 
@@ -296,7 +307,7 @@ def run(args):
     console.print(
         Text.assemble(
             ("Daily totals", "bold"),
-            " — the guidance: up to {} sessions a day, 5–6 minutes on an area".format(
+            " — the guidance: up to {} sessions a day on an area, 5–6 minutes each".format(
                 SESSIONS_PER_DAY
             ),
         )

@@ -11,6 +11,7 @@ SESSION_MAX_MS = 6 * 60 * 1000
 DAY_MAX_MS = SESSIONS_PER_DAY * SESSION_MAX_MS
 
 
+UNSPECIFIED = "unspecified"  # the area of a session or threshold that has none
 ESTIMATED = "≈"  # marks a start worked out from the ball's uptime (its clock was not set)
 
 
@@ -68,40 +69,64 @@ def ordered(sessions):
     )
 
 
+def area_of(record):
+    """The body area of a session or a threshold measurement ("unspecified" when it has none:
+    logs from before areas, no area chosen, `knotball calibrate bands`)."""
+    return record.get("area") or UNSPECIFIED
+
+
+def _area_day_notes(area, n, ms, when):
+    """Where one area's day went past the guidance (up to 3 sessions of 5–6 minutes on an
+    area); sessions without an area are counted together, as the ball counts them."""
+    on = "" if area == UNSPECIFIED else " on " + area
+    notes = []
+    if n > SESSIONS_PER_DAY:
+        notes.append(
+            "over the guidance: {} sessions{} {}; the advice is up to {}".format(
+                n, on, when, SESSIONS_PER_DAY
+            )
+        )
+    if ms > DAY_MAX_MS:
+        notes.append(
+            "over the guidance: {}{} {}; the advice is up to 3 sessions of 5–6 minutes".format(
+                minutes(ms), on, when
+            )
+        )
+    return notes
+
+
 def days(sessions, today=None):
-    """Daily totals per ball, with gentle notes where a day went past the guidance."""
+    """Daily totals per ball, with each area's sessions and time, and gentle notes where an
+    area went past the guidance that day: it is per area, so a day on several areas can be
+    within it for each."""
     today = today or time.strftime("%Y-%m-%d")
     totals: dict = {}
     for s in sessions:
-        key = (day_of(s), s["ball"])
-        n, ms = totals.get(key, (0, 0))
-        totals[key] = (n + 1, ms + s["duration_ms"])
+        d = totals.setdefault(
+            (day_of(s), s["ball"]), {"sessions": 0, "duration_ms": 0, "areas": {}}
+        )
+        a = d["areas"].setdefault(area_of(s), {"sessions": 0, "duration_ms": 0})
+        for t in (d, a):
+            t["sessions"] += 1
+            t["duration_ms"] += s["duration_ms"]
     out = []
-    for (day, ball), (n, ms) in sorted(totals.items(), key=lambda kv: (kv[0][0] is None, kv[0])):
+    for (day, ball), d in sorted(totals.items(), key=lambda kv: (kv[0][0] is None, kv[0])):
         when = "today" if day == today else "that day"
-        notes = []
         if day is None:
-            notes.append(
-                "clock not set: cannot be counted per day (`knotball flash` sets the clock)"
-            )
+            notes = ["clock not set: cannot be counted per day (`knotball flash` sets the clock)"]
         else:
-            if n > SESSIONS_PER_DAY:
-                notes.append(
-                    "over the guidance: {} sessions {}; the advice is up to {}".format(
-                        n, when, SESSIONS_PER_DAY
-                    )
-                )
-            if ms > DAY_MAX_MS:
-                notes.append(
-                    "over the guidance: {} {}; the advice is up to 3 sessions of 5–6 "
-                    "minutes".format(minutes(ms), when)
-                )
+            notes = [
+                note
+                for area, a in sorted(d["areas"].items())
+                for note in _area_day_notes(area, a["sessions"], a["duration_ms"], when)
+            ]
         out.append(
             {
                 "date": day,
                 "ball": ball,
-                "sessions": n,
-                "duration_ms": ms,
+                "sessions": d["sessions"],
+                "duration_ms": d["duration_ms"],
+                "areas": dict(sorted(d["areas"].items())),
                 "over_guidance": day is not None and len(notes) > 0,
                 "notes": notes,
             }

@@ -12,16 +12,16 @@ import datetime
 import re
 import time
 
-from knotball.history.guidance import SESSION_MAX_MS, SESSIONS_PER_DAY, day_of
+from knotball.history.guidance import (
+    SESSION_MAX_MS,
+    SESSIONS_PER_DAY,
+    UNSPECIFIED,
+    area_of,
+    day_of,
+)
 
-UNSPECIFIED = "unspecified"
 WEEK_DAYS = 7
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
-
-
-def area_of(record):
-    """The body area of a session or a threshold measurement ("unspecified" when it has none)."""
-    return record.get("area") or UNSPECIFIED
 
 
 def today():
