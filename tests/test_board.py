@@ -401,7 +401,7 @@ def test_the_radio_is_off_when_asked_and_while_the_cell_is_low(board, network, c
     hw.net(HOME)
     assert WLAN(0).on
     assert hw.net(False) is None and not WLAN(0).on and not WLAN(1).on
-    ADC.readings = {36: 1750000}  # 3.5 V: below WIFI_MIN_MV
+    ADC.readings = {36: 1750000}  # 3.5 V: below radio.LOW_MV
     assert hw.net(HOME) is None and not WLAN(0).on
     assert hw.net(HOME) is None  # the page's retry asks again: said once, not every time
     assert capsys.readouterr().out.count("Wi-Fi stays off") == 1

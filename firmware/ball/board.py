@@ -30,9 +30,6 @@ WATCHDOG_MS = 3000
 # not a certification.) The cost: 10 dB less is ~a third of the range in free space
 # (10 ** (-10 / 20) = 0.32): plenty across a room from the router, or to the phone in AP mode.
 TX_DBM = 10
-# Below this the radio stays off: a low cell keeps what it has for the sessions and a safe
-# stop (the cut-off is ~3.3 V; a Wi-Fi burst of 300+ mA would sag it there early).
-WIFI_MIN_MV = 3600
 
 
 def load_profile(path=PROFILE_PATH):
@@ -253,10 +250,13 @@ class Board(BoardBase):
         start) asks again; asked again it does not restart a connection under way."""
         import network  # only here: a ball without Wi-Fi never loads the driver
 
+        from ball.app import NO_CELL_MV
+        from ball.radio import LOW_MV  # a low cell keeps what it has for a safe stop
+
         sta = network.WLAN(network.STA_IF)
         ap = network.WLAN(network.AP_IF)
         mv = self.battery_mv()
-        if not wifi or 0 < mv < WIFI_MIN_MV:
+        if not wifi or NO_CELL_MV <= mv < LOW_MV:
             if wifi and not self.low_said:
                 self.low_said = True  # once: the page's retries ask again every few s
                 print("knotball: battery at {} mV: Wi-Fi stays off".format(mv))

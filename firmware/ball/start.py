@@ -142,17 +142,20 @@ class RadioSwitch:
         busy = (
             s.state == ACTIVE or s.band != 0 or bool(web is not None and web.addr and web.streams)
         )
-        if not self.radio.step(now_ms, busy):
+        if not self.radio.step(now_ms, busy, app.battery_mv):
             return
         if self.radio.on:
             print("knotball: radio on")
             app.web = serve(self.hw, self.control, self.wifi_path)
             return
-        print(
-            "knotball: radio off, unused for {} s: a press turns it on".format(
-                self.radio.keep_ms // 1000
+        if self.radio.low:
+            print("knotball: radio off: battery at {} mV".format(app.battery_mv))
+        else:
+            print(
+                "knotball: radio off, unused for {} s: a press turns it on".format(
+                    self.radio.keep_ms // 1000
+                )
             )
-        )
         app.web = None
         if web is not None:
             web.close()

@@ -1,6 +1,6 @@
 # The radio on only while it is useful (ball/radio.py), and start.RadioSwitch making that
 # real: the page's server closed and the radio off when unused, served again on a press.
-from ball.radio import KEEP_MS, Radio
+from ball.radio import KEEP_MS, LOW_MV, Radio
 from ball.session import ACTIVE, READY
 
 
@@ -38,6 +38,21 @@ def test_a_rebased_clock_counts_from_now_rather_than_switching_off():
     assert r.step(10 + KEEP_MS, False) and not r.on
 
 
+def test_a_low_cell_turns_a_radio_in_use_off_until_it_reads_charged():
+    r = Radio(0)
+    assert not r.step(1000, True, 3900) and r.on
+    assert r.step(2000, True, LOW_MV - 10) and not r.on and r.low  # in use, still off
+    assert not r.step(3000, True, LOW_MV + 50)  # a cell that recovers with the radio off
+    assert not r.on
+    assert r.step(4000, True, LOW_MV + 100) and r.on  # charged: on again while in use
+
+
+def test_no_cell_on_the_divider_is_not_a_low_cell():
+    r = Radio(0)
+    for mv in (0, 1200, 2499):  # a USB bench: nothing, or a floating divider
+        assert not r.step(1000, True, mv) and r.on
+
+
 class Session:
     state = READY
     band = 0
@@ -66,6 +81,7 @@ class App:
     def __init__(self, web):
         self.session = Session()
         self.web = web
+        self.battery_mv = 0  # no divider
 
 
 class Control:
@@ -111,3 +127,14 @@ def test_a_press_asks_for_the_network_again():
     # serve() asks the board again: here no network is stored (Board.net(None)), so
     # nothing serves; with one, the server comes back (tests/test_web_virtual.py)
     assert sw.radio.on and hw.asked == [False, None] and app.web is None
+
+
+def test_a_page_in_use_closes_and_the_radio_goes_off_when_the_cell_reads_low():
+    sw, app, hw = switch(Page(streams=1))
+    page = app.web
+    sw.poll(1000)
+    assert app.web is page and hw.asked == []
+    app.battery_mv = LOW_MV - 50  # the app's last reading (every 5 s in a session)
+    app.session.state = ACTIVE
+    sw.poll(2000)
+    assert app.web is None and page.closed and hw.asked == [False] and sw.radio.low
