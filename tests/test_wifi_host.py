@@ -10,7 +10,7 @@ import qrcode
 
 from ball import BoardBase, wifi
 from knotball.commands import config as config_cmd
-from knotball.commands.wifi import describe, page_url, qr_text
+from knotball.commands.wifi import describe, join_text, page_url, qr_text
 
 URL = "http://192.168.1.23/?k=00112233445566778899aabbccddeeff"
 CHARS = {"\xa0": (0, 0), "\u2580": (1, 0), "\u2584": (0, 1), "\u2588": (1, 1)}
@@ -87,6 +87,35 @@ def test_the_access_point_is_named_after_the_ball_with_a_random_passphrase():
     assert len(a["password"]) == 20 and a["password"] != b["password"]
     shown = wifi.state(a, None, "t" * 32)
     assert shown["ap_password"] == a["password"] and shown["wifi"] == "ap"
+
+
+def matrix(text):
+    qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_L)
+    qr.add_data(text)
+    qr.make(fit=True)
+    return [[int(m) for m in row] for row in qr.get_matrix()]
+
+
+def test_the_access_point_is_joined_by_scanning_its_own_qr_code_then_the_pages():
+    a = wifi.access_point("a1b2c3d4e5f6")
+    shown = wifi.state(a, FakeServer(None, "192.168.4.1", 80), "t" * 32)
+    out = io.StringIO()
+    describe(shown, out)
+    lines = out.getvalue().splitlines()
+    assert lines[1].startswith("  join it with the password " + a["password"])
+    page = next(i for i, line in enumerate(lines) if line.startswith("live page: "))
+    join = "WIFI:T:WPA;S:knotball-e5f6;P:{};;".format(a["password"])
+    assert join_text(a["ssid"], a["password"]) == join
+    want = matrix(join)
+    assert modules("\n".join(lines[2:page]))[: len(want)] == want  # the network's code first
+    url = "http://192.168.4.1/?k=" + "t" * 32
+    assert lines[page] == "live page: " + url
+    want = matrix(url)
+    assert modules("\n".join(lines[page + 1 : -1]))[: len(want)] == want  # then the page's
+
+
+def test_the_join_code_escapes_what_the_wifi_qr_format_reserves():
+    assert join_text('a;b,c:d"e\\f', "p;w") == 'WIFI:T:WPA;S:a\\;b\\,c\\:d\\"e\\\\f;P:p\\;w;;'
 
 
 def test_config_masks_a_password_among_its_keys():

@@ -57,6 +57,16 @@ def qr_text(url, tty=False):
     return out.getvalue()
 
 
+def join_text(ssid, password):
+    """What a phone's camera reads as "join this network" (the Wi-Fi QR code's text, as
+    Android and iOS read it): WPA with its passphrase, special characters escaped."""
+
+    def esc(text):
+        return "".join("\\" + ch if ch in '\\;,:"' else ch for ch in text)
+
+    return "WIFI:T:WPA;S:{};P:{};;".format(esc(ssid), esc(password))
+
+
 def command_for(args):
     """The console command to send, after checking what was typed (UsageError names the
     field). Asks for the password when a network is given."""
@@ -95,7 +105,15 @@ def describe(state, out=sys.stdout):
         print("Wi-Fi: no network stored (`knotball wifi SSID`, or --ap)", file=out)
     elif kind == "ap":
         print("Wi-Fi: {}, the ball's own network {}".format(_on(state), state["ssid"]), file=out)
-        print("  join it with the password {}".format(state["ap_password"]), file=out)
+        print(
+            "  join it with the password {}, or scan this with the phone's camera:".format(
+                state["ap_password"]
+            ),
+            file=out,
+        )
+        print(
+            qr_text(join_text(state["ssid"], state["ap_password"]), out.isatty()), end="", file=out
+        )
     else:
         print("Wi-Fi: {}, network {}".format(_on(state), state["ssid"]), file=out)
     url = page_url(state)
