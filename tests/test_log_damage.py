@@ -294,6 +294,7 @@ def test_boot_recovery_keeps_every_byte_of_a_finished_session_with_a_flipped_bit
 
 def test_boot_recovery_never_deletes_a_log_with_a_flipped_length_byte(demo_log, tmp_path):
     (first_trace,) = [r for r in _written(demo_log) if r[2] == framing.TRACE][:1]
+    flips = 0
     for at in (3, 4, first_trace[0] + 3, first_trace[0] + 4):  # the 'H' and a 'T' length
         for bit in range(8):
             bad = bytearray(demo_log)
@@ -304,6 +305,8 @@ def test_boot_recovery_never_deletes_a_log_with_a_flipped_length_byte(demo_log, 
             log.recover(str(d))
             assert (d / "00000001.kbl").read_bytes() == bytes(bad), (at, bit)
             shutil.rmtree(d)
+            flips += 1
+    print("boot recovery, length bytes flipped: {} flips, every file kept whole".format(flips))
 
 
 def test_boot_recovery_only_appends_to_a_damaged_session_cut_by_a_power_cut(demo_log, tmp_path):
