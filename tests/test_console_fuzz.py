@@ -20,7 +20,17 @@ def fuzz(tmp_path, seed):
     assert res.returncode == 0 and out and out[-1].startswith("fuzz "), res.stdout + res.stderr
     figures = json.loads(out[-1][len("fuzz ") :])
     keys = "lines bytes frames replies worst_poll_us heap_start heap_end real_ms".split()
+    limit, period = figures["limit_ms"], figures["period_ms"]
+    on_time = sum(
+        reason == "time_limit" and limit <= stop - start <= limit + period
+        for start, stop, reason, _elapsed in figures["sessions"]
+    )
     print("seed", seed, {k: figures[k] for k in keys})
+    print(
+        "  sessions: {} started, {} stopped on time, {} rest signals".format(
+            len(figures["sessions"]), on_time, figures["rest_signals"]
+        )
+    )
     return figures
 
 

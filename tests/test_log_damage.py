@@ -1,8 +1,8 @@
-"""A written log, cut at every byte and with every single bit flipped: the reader recovers
-what is intact, reports the damage, never raises anything but NotALog, never changes a
-session silently, and more bytes never recover less; the ball's boot recovery keeps every
-byte of a damaged log. Plus `knotball inspect` on such files. `pytest -s` prints the
-sweeps' figures."""
+"""A written log, cut at every byte, with every single bit flipped and every record dropped,
+repeated or swapped with the next: the reader recovers what is intact, reports the damage,
+never raises anything but NotALog, never changes a session silently, and more bytes never
+recover less; the ball's boot recovery keeps every byte of a damaged log. Plus `knotball
+inspect` on such files. `pytest -s` prints the sweeps' figures."""
 
 import json
 import shutil
@@ -151,9 +151,9 @@ def _written(data):
     ]
 
 
-def _lost(full, sessions, records, hit):
-    """How many intact records (all but `hit`) `sessions` do not show as the writer wrote
-    them, and how many samples they show that the writer never wrote."""
+def _lost(full, sessions, records, hits):
+    """How many intact records (all but those in `hits`) `sessions` do not show as the writer
+    wrote them, and how many samples they show that the writer never wrote."""
     s = next((s for s in sessions if s["id"] == full["id"]), None)
     if s is None:
         return len(records) - 1, 0
@@ -161,7 +161,7 @@ def _lost(full, sessions, records, hit):
     lost = 0
     for r in records:
         start, end, rtype, p = r
-        if r is hit:
+        if any(r is h for h in hits):
             continue
         if rtype == framing.HEADER:
             lost += s["header"] != full["header"]
@@ -188,7 +188,7 @@ def sweep(data):
             bad[i] ^= 1 << bit
             sessions, damage = logfile.read(bytes(bad))
             flips += 1
-            n, invented = _lost(full, sessions, records, hit)
+            n, invented = _lost(full, sessions, records, (hit,))
             lost += n
             silent += not damage or invented > 0
             for s in sessions:  # a summary read is the one written, or marked rebuilt
@@ -209,6 +209,75 @@ def test_every_single_bit_flip_of_firmware_logs_loses_no_intact_record(demo_log,
         assert lost == 0 and silent == 0
 
 
+def reorderings(data, records):
+    """Each of data's records (as _written gives them) dropped, repeated (its copy right
+    after it) and swapped with the next: yield (what, altered bytes, the records it lost or
+    moved)."""
+    whole = [data[start:end] for start, end, _t, _p in records]
+    for i, r in enumerate(records):
+        yield "drop {}".format(i), b"".join(whole[:i] + whole[i + 1 :]), (r,)
+        yield "repeat {}".format(i), b"".join(whole[: i + 1] + whole[i:]), ()
+        if i + 1 < len(records):
+            swapped = whole[:i] + [whole[i + 1], whole[i]] + whole[i + 2 :]
+            yield "swap {}".format(i), b"".join(swapped), (r, records[i + 1])
+
+
+def reorder_sweep(data):
+    """Every reordering of data's records: (files, damage named, intact records lost, silent
+    changes as [what]). Silent: read without damage named yet not as the original, or showing
+    samples the writer never wrote or one twice, or a summary that is not the one written."""
+    original = logfile.read(data)
+    (full,), _ = original
+    records = _written(data)
+    files = named = lost = 0
+    silent = []
+    for what, bad, hits in reorderings(data, records):
+        files += 1
+        sessions, damage = logfile.read(bad)
+        named += bool(damage) and all(reason for _at, reason in damage)
+        n, invented = _lost(full, sessions, records, hits)
+        lost += n
+        times = [x[0] for s in sessions for x in s["trace"]]
+        unnamed = not damage and (sessions, damage) != original
+        other_summary = any(
+            s["complete"] and not s["recovered"] and s["summary_values"] != full["summary_values"]
+            for s in sessions
+        )
+        if unnamed or invented or len(set(times)) != len(times) or other_summary:
+            silent.append(what)
+    return files, named, lost, silent
+
+
+def test_every_dropped_repeated_or_swapped_record_of_firmware_logs_loses_no_intact_record(
+    demo_log, written_log
+):
+    for name, data in (("demo", demo_log), ("30 s", written_log[1])):
+        files, named, lost, silent = reorder_sweep(data)
+        print(
+            "drop/repeat/swap sweep, {} log ({} records): {} files, {} with damage named, "
+            "{} intact records lost, {} silent changes {}".format(
+                name, len(_written(data)), files, named, lost, len(silent), silent
+            )
+        )
+        n = len(_written(data))
+        assert files == 3 * n - 1 and named == files - len(silent)
+        assert lost == 0
+        # No silent change but the one the xfail test below keeps in view.
+        assert silent in ([], ["drop {}".format(n - 1)]), silent
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a dropped final 'S' reads as a session cut by a power cut before it: "
+    "'interrupted', no damage named (the bytes are those of a cut at a record boundary)",
+)
+def test_every_dropped_repeated_or_swapped_record_of_firmware_logs_is_named_damage(
+    demo_log, written_log
+):
+    for data in (demo_log, written_log[1]):
+        assert reorder_sweep(data)[3] == []
+
+
 def test_boot_recovery_keeps_every_byte_of_a_finished_session_with_a_flipped_bit(
     demo_log, tmp_path
 ):
@@ -225,6 +294,7 @@ def test_boot_recovery_keeps_every_byte_of_a_finished_session_with_a_flipped_bit
 
 def test_boot_recovery_never_deletes_a_log_with_a_flipped_length_byte(demo_log, tmp_path):
     (first_trace,) = [r for r in _written(demo_log) if r[2] == framing.TRACE][:1]
+    flips = 0
     for at in (3, 4, first_trace[0] + 3, first_trace[0] + 4):  # the 'H' and a 'T' length
         for bit in range(8):
             bad = bytearray(demo_log)
@@ -235,6 +305,8 @@ def test_boot_recovery_never_deletes_a_log_with_a_flipped_length_byte(demo_log, 
             log.recover(str(d))
             assert (d / "00000001.kbl").read_bytes() == bytes(bad), (at, bit)
             shutil.rmtree(d)
+            flips += 1
+    print("boot recovery, length bytes flipped: {} flips, every file kept whole".format(flips))
 
 
 def test_boot_recovery_only_appends_to_a_damaged_session_cut_by_a_power_cut(demo_log, tmp_path):
