@@ -171,7 +171,7 @@ class SessionLog:
                 self._seal(sess)
         if ev & EV_STOP:  # the stop instant ends the trace; it starts no new sample
             self._close_sample()
-            self._seal(sess)
+            self._seal(sess, rec.LAST)
             self._end(sess)
             return
         f = sess.force_mn
@@ -196,11 +196,12 @@ class SessionLog:
         self._acc = 0
         self._acc_n = 0
 
-    def _ids(self, p, size):
-        """Append the session id and the next record number to the payload at out[p] of
-        `size` bytes; returns its new size."""
+    def _ids(self, p, size, last=0):
+        """Append the session id and the next record number (| rec.LAST for the session's
+        last record before its 'S') to the payload at out[p] of `size` bytes; returns its
+        new size."""
         self._seq += 1
-        return size + rec.ids_pack_into(self.out, p + size, self.session_id, self._seq)
+        return size + rec.ids_pack_into(self.out, p + size, self.session_id, self._seq | last)
 
     def _room(self, size):
         size += rec.IDS_SIZE
@@ -209,10 +210,12 @@ class SessionLog:
             return False
         return True
 
-    def _seal(self, sess):
-        """Turn the buffered samples into a 'T' record (the checkpoint) and queue it."""
+    def _seal(self, sess, last=0):
+        """Turn the buffered samples into a 'T' record (the checkpoint) and queue it. The
+        stop's (last = rec.LAST) is written even without samples: it goes out with the 'S',
+        so a file whose 'S' is missing after it was damaged, not cut by a power cut."""
         n, nb = self._n, self._nb
-        if n == 0:
+        if n == 0 and not last:
             return
         if not self._room(rec.TRACE_FIXED + 2 * nb + n):
             return
@@ -231,7 +234,7 @@ class SessionLog:
             self.samples,
             n,
         )
-        size = self._ids(p, size)
+        size = self._ids(p, size, last)
         self.out_len += fr.frame_head(self.out, self.out_len, fr.TRACE, size)
         self.ops |= _OP_WRITE | _OP_SYNC
         self._reset_chunk(self._t0 + n * rec.TRACE_PERIOD_MS)

@@ -73,6 +73,16 @@ SUMMARY_V2 = bytes.fromhex(
     "4b42533c0048ee0000e8030000204e00003075000028230000e8030000b8050100606d00000200e8260000"
     "010002000000010001000100000001000700000003001f236f3d"
 )
+# Version 3 (what the ball writes now): the same header with version 3, and the session's
+# last record before its 'S' marked in its number's top bit (the 'T' above, number 2).
+HEADER_V3 = bytes.fromhex(
+    "4b42485300030700000000812469640088130000204e0000b8880000d8d6000060ea0000204e00008813"
+    "000060ea0000102700000305302e312e302a0000005a0000000663616c76657300000000000000000000"
+    "000000000a679773"
+)
+TRACE_V3_LAST = bytes.fromhex(
+    "4b42541e00000000000301010000000000000000e02e000002020a1428070000000280b8cf91cd"
+)
 # 'L': uptime 1 s, -0.25 N, medium, active, 12.345 s in, holding 5 s, cues hold_effective
 # and too_hard, no fault, raw 101325 counts, drift -3.4 N, calibration mode and drift bad.
 LIVE = bytes.fromhex(
@@ -122,12 +132,41 @@ def test_header_bytes():
     records.header_set_id(buf, 0, 7, 1764000000)
     records.header_set_start(buf, 0, 42, 90)
     records.header_set_area(buf, 0, b"calves", 6)  # a shorter name clears the longer one
-    assert framing.record(framing.HEADER, bytes(buf)) == HEADER_V2
-    for frame in (HEADER, HEADER_V2, HEADER_V2_NO_AREA):
+    assert framing.record(framing.HEADER, bytes(buf)) == HEADER_V3
+    for frame in (HEADER, HEADER_V2, HEADER_V2_NO_AREA, HEADER_V3):
         h = records.unpack_header(payload(frame))
         assert h["boot"] == 42 and h["uptime_s"] == 90 and h["firmware"] == "0.1.0"
     assert records.unpack_header(payload(HEADER_V2))["version"] == 2
     assert records.unpack_header(payload(HEADER_V2))["area"] == "calves"
+
+
+def test_a_summary_lost_after_the_last_record_is_damage_not_a_power_cut():
+    whole = HEADER_V3 + FAULT_V2 + TRACE_V3_LAST + SUMMARY_V2
+    (s,), damage = logfile.read(whole)
+    assert s["complete"] and damage == [] and s["stop_reason"] == "time_limit"
+    # Its 'S' gone: the 'T' marked last went out with it, so no power cut fell between.
+    (s,), damage = logfile.read(whole[: -len(SUMMARY_V2)])
+    at = len(HEADER_V3 + FAULT_V2)
+    assert damage == [(at, "session 7: its summary is lost")] and s["damage"] == damage
+    assert s["stop_reason"] == "interrupted" and not s["complete"]
+    assert s["summary_values"][-1] == records.FLAG_RECOVERED | records.FLAG_DAMAGED
+    # Version 2 marked no last record: a missing 'S' there is a power cut, as it was.
+    (s,), damage = logfile.read(HEADER_V2 + FAULT_V2 + TRACE_V2)
+    assert damage == [] and s["stop_reason"] == "interrupted"
+    assert s["summary_values"][-1] == records.FLAG_RECOVERED
+
+
+def test_a_record_after_the_last_is_damage():
+    b = bytearray(payload(FAULT_V2))
+    records.ids_pack_into(b, len(b) - records.IDS_SIZE, 7, 3)
+    fault = framing.record(framing.FAULT, bytes(b))
+    b = bytearray(payload(SUMMARY_V2))
+    records.ids_pack_into(b, len(b) - records.IDS_SIZE, 7, 4)
+    summary = framing.record(framing.SUMMARY, bytes(b))
+    head = HEADER_V3 + FAULT_V2 + TRACE_V3_LAST
+    (s,), damage = logfile.read(head + fault + summary)
+    assert damage == [(len(head), "a record of session 7 after its last")]
+    assert s["complete"] and s["faults"] == [(4200, "bus"), (4200, "bus")]
 
 
 def test_the_area_reads_as_none_chosen_from_older_headers_and_travels_in_archives():

@@ -19,7 +19,7 @@ STOP_REASONS = (
 STATE_NAMES = ("ready", "active", "stopped")
 # Sensor faults: 0 none (in a log's 'F' record: the sensor works again), then what failed.
 FAULT_NAMES = ("", "bus", "sensor", "stuck")
-LOG_VERSION = 2  # the 'H' record's format version (1: no record ids; still read)
+LOG_VERSION = 3  # the 'H' record's format version (1: no record ids, 2: no last mark; read)
 PROTO = 2  # the USB console protocol's version, in the `KB hello` reply
 
 

@@ -11,7 +11,9 @@
 #     ends the open one, a record whose session's 'H' is lost starts that session (its
 #     header unknown: damage), a number that skips is damage (records missing) and one
 #     already passed is damage (repeated or out of order) and is not read;
-#   - finish a session that has no 'S' from its last 'T' and mark it interrupted;
+#   - finish a session that has no 'S' from its last 'T' and mark it interrupted; in
+#     version 3, when its last record read is marked LAST (written with the 'S'), its 'S'
+#     was lost to damage: report that too, and a record after a LAST one other than the 'S';
 #   - report a second session with an id already read from the same file as damage and
 #     ignore it ('A' records excepted: rotation cut by a power cut can repeat one);
 #   - ignore record types they do not know (newer writers MAY add types).
@@ -98,6 +100,7 @@ class _Open:
         self.id = header["id"]
         self.version = header["version"]
         self.seq = 0  # the number of its last record read (version 2; the 'H' is 0)
+        self.last_at = -1  # the offset of its record marked LAST (version 3), if read
         self.damage = damage  # [(offset, reason)] found in it
         self.trace: list | None = [] if keep_trace else None
         self.period = header.get("period_ms") or rec.TRACE_PERIOD_MS
@@ -179,9 +182,12 @@ class _Reader:
 
     def close(self, values=None):
         """End the open session: by its own summary `values`, or rebuilt from its trace."""
-        s, self.current = self.current, None
+        s = self.current
         if s is None:
             return
+        if values is None and s.last_at >= 0:
+            self.note(s.last_at, "session {}: its summary is lost".format(s.id))
+        self.current = None
         out = _session(
             s.header, values or s.recovered_values(), s.trace, False, values is not None, s.chunks
         )
@@ -204,9 +210,15 @@ class _Reader:
                 self.seen.add(header["id"])
                 self.sessions.append(_session(header, values, None, True, True, 0))
         elif rtype == TRACE or rtype == FAULT or rtype == SUMMARY:
-            s = self._in_place(offset, rec.ids(p, rec.body_size(rtype, p)))
-            if s is not None:
-                self._read(s, rtype, p)
+            place = rec.ids(p, rec.body_size(rtype, p))
+            s = self._in_place(offset, place)
+            if s is None:
+                return
+            if s.last_at >= 0 and rtype != SUMMARY:
+                self.note(offset, "a record of session {} after its last".format(s.id))
+            if place is not None and place[1] & rec.LAST:
+                s.last_at = offset
+            self._read(s, rtype, p, offset)
 
     def _in_place(self, offset, place):
         """The session a 'T', 'F' or 'S' record with this (session id, number), or None
@@ -219,6 +231,7 @@ class _Reader:
                 return None
             return s
         sid, seq = place
+        seq &= ~rec.LAST
         if s is None or s.id != sid:
             if sid in self.seen:
                 self.note(offset, "a record of session {} after its end".format(sid))
@@ -235,14 +248,20 @@ class _Reader:
         s.seq = seq
         return s
 
-    def _read(self, s, rtype, p):
+    def _read(self, s, rtype, p, offset):
         if rtype == TRACE:
             s.add_chunk(p)
         elif rtype == FAULT:
             t, what = rec.unpack_fault(p)
             s.faults.append((t, "cleared" if what == 0 else name(FAULT_NAMES, what)))
         else:
-            self.close(rec.unpack_summary(p))
+            values = rec.unpack_summary(p)
+            if values[18] & rec.FLAG_DAMAGED and not s.damage:
+                # The ball's boot recovery met damage it left in place (so it is read again
+                # here) or a summary lost to damage (gone: only this flag tells of it).
+                at = s.last_at if s.last_at >= 0 else offset
+                self.note(at, "session {}: its summary is lost (rebuilt)".format(s.id))
+            self.close(values)
 
 
 def read(data, keep_trace=True):

@@ -1,4 +1,4 @@
-# The session log's records, version 2 (firmware/LOG-FORMAT.md). Each record is framed
+# The session log's records, version 3 (firmware/LOG-FORMAT.md). Each record is framed
 # (framing.py); here are the payloads: pack_into(buf, off, ...) writes one in place for the
 # ball (no allocation: the sampling loop builds records this way), unpack(payload) reads
 # one for the host and the ball's recovery. All integers unsigned little-endian; times in
@@ -32,6 +32,9 @@
 #       it 1, 2, 3 ...), so a reader sees records missing, repeated or out of order and
 #       knows a record's session when its 'H' is lost. A payload's length tells the two
 #       versions apart (ids(): with or without the 6 bytes), so one reader reads both.
+#   Version 3: the record number's top bit (LAST) marks the session's last record before
+#       its 'S', written with it (a 'T', empty when the stop fell on a chunk's end): a
+#       session whose 'S' is missing after it lost its summary to damage, not to a power cut.
 #   'A' archived summary (the file summaries.kbl): u32 session id, u32 start time,
 #       u32 x4 band edges, u32 session limit ms, then an 'S' payload, then (version 2)
 #       u8 n + n bytes: the session's area as its 'H' gave it. Written when a session's
@@ -61,6 +64,7 @@ FLAG_RECOVERED = 1
 FLAG_DAMAGED = 2  # a rebuilt summary of a session whose log was damaged
 _IDS = "<IH"
 IDS_SIZE = 6
+LAST = 0x8000  # in a record number: the session's last record before its 'S'
 AREA_LEN = 20  # the longest area name (ball/dose.py checks names against it)
 
 # ---- 'H' header ----
