@@ -385,3 +385,19 @@ def test_pull_names_the_damage_and_stores_the_finished_session_not_a_short_one(
         assert cli.main(["pull", "--port", ball.port]) == 0
     finally:
         ball.close()
+
+
+def test_rotation_drops_only_undamaged_traces_and_keeps_each_summary(demo_log, tmp_path):
+    # make_room frees flash by dropping old traces (their summaries kept in summaries.kbl);
+    # a damaged file or one that is no log at all is left whole for the host to name.
+    bad = bytearray(demo_log)
+    bad[DEMO_FLIP] ^= 0x04
+    (tmp_path / "00000001.kbl").write_bytes(bytes(bad))
+    (tmp_path / "00000002.kbl").write_bytes(demo_log)
+    (tmp_path / "00000003.kbl").write_bytes(b"not a knotball log")
+    assert not log.make_room(str(tmp_path), reserve=1 << 62)  # more than any disk: try all
+    assert (tmp_path / "00000001.kbl").read_bytes() == bytes(bad)
+    assert (tmp_path / "00000003.kbl").read_bytes() == b"not a knotball log"
+    assert not (tmp_path / "00000002.kbl").exists()
+    (s,), damage = logfile.read((tmp_path / log.SUMMARIES).read_bytes())
+    assert damage == [] and s["archived"] and s["duration_ms"] == 60000
