@@ -66,7 +66,7 @@ def test_the_pages_have_their_titles_labelled_axes_and_numbers(logs, tmp_path):
     for label in ("Threshold over time", "date measured", "strong-but-good level (N)"):
         assert label in threshold
     # the week before is where the range starts from: 30.2 N then, 36.3 N on Friday
-    assert "unspecified: 30.2 N → 36.3 N (+6.1 N, +20 %)" in threshold
+    assert "unspecified 30.2 N → 36.3 N (+6.1 N, +20 %)" in " ".join(threshold.split())
     assert "33.1 N" in threshold and "(before)" in threshold
 
     assert table.startswith("Sessions") and "1–8 of 8" in table
