@@ -54,20 +54,23 @@ THRESHOLDS = [(DAY - 7 * D, (30.1, 31.5, 29.0)), (DAY + D, (33.0, 34.2, 32.1)),
 
 
 def build(logs, tmp_path, plan=PLAN, thresholds=THRESHOLDS):
-    """Import the planned sessions into the test's history; store the thresholds."""
+    """Import the planned sessions into the test's history; store the thresholds. A plan's
+    (id, log, start, AREA) is a session on that body area; a threshold's (at, peaks, AREA)
+    is measured on it as `knotball measure AREA` keeps it (the bands unchanged)."""
     files = []
-    for sid, name, start in plan:
+    for sid, name, start, *area in plan:
         path = tmp_path / "{:08d}.kbl".format(sid)
-        path.write_bytes(relabel(logs[name], sid, start))
+        path.write_bytes(relabel(logs[name], sid, start, *area))
         files.append(path)
     res = knotball("import", *files)
     assert res.returncode == 0, res.stderr
-    for at, peaks in thresholds:
+    for at, peaks, *area in thresholds:
         level = sum(peaks) / len(peaks)
         quality = {"level_n": round(level, 2)}
         quality["spread_pct"] = round(100 * (max(peaks) - min(peaks)) / level, 1)
+        kind, values = ("threshold", {}) if area else ("bands", {"over_n": round(level * 1.3, 1)})
         store.History().add_calibration(
-            "vb01", "bands", {"over_n": round(level * 1.3, 1)}, quality,
-            [{"peak_n": p, "rise_ms": 5200} for p in peaks], board="sim-baro", at=at,
+            "vb01", kind, values, quality, [{"peak_n": p, "rise_ms": 5200} for p in peaks],
+            board="sim-baro", at=at, area=area[0] if area else None,
         )  # fmt: skip
     return store.History().sessions()

@@ -1,7 +1,10 @@
 """`knotball report --pdf`: the physiotherapist's report over a range of days, from a history
 of logs the firmware wrote. Its pages are rendered to PNG with pdftoppm (not blank) and read
-back with pdftotext (titles, axis labels, the numbers); empty ranges and bad dates."""
+back with pdftotext (titles, axis labels, the numbers; sessions and thresholds on named
+areas, and where their names and labels sit on the page); empty ranges and bad dates."""
 
+import html
+import re
 import subprocess
 
 import matplotlib.image
@@ -66,7 +69,7 @@ def test_the_pages_have_their_titles_labelled_axes_and_numbers(logs, tmp_path):
     for label in ("Threshold over time", "date measured", "strong-but-good level (N)"):
         assert label in threshold
     # the week before is where the range starts from: 30.2 N then, 36.3 N on Friday
-    assert "unspecified: 30.2 N → 36.3 N (+6.1 N, +20 %)" in threshold
+    assert "unspecified 30.2 N → 36.3 N (+6.1 N, +20 %)" in " ".join(threshold.split())
     assert "33.1 N" in threshold and "(before)" in threshold
 
     assert table.startswith("Sessions") and "1–8 of 8" in table
@@ -143,3 +146,114 @@ def test_bad_input_is_one_line_naming_the_option_and_writes_nothing(tmp_path, ar
 def test_from_and_to_go_with_pdf(tmp_path):
     res = knotball("report", "--from", "2025-03-10")
     assert res.returncode == 2 and "--from and --to choose the days of --pdf" in one_line(res)
+
+
+# Sessions on named areas: Monday and Tuesday on both, Thursday four on the calves (past the
+# guidance) and three on the upper back (within it); each area's threshold measured twice.
+AREAS_PLAN = (
+    [
+        (1, "hard", DAY, "calves"),
+        (2, "hard", DAY + 2 * H, "calves"),
+        (3, "five", DAY + 4 * H, "upper_back_left"),
+        (4, "symptom", DAY + D, "upper_back_left"),
+        (5, "five", DAY + D + 2 * H, "calves"),
+    ]
+    + [(6 + k, "five", DAY + 3 * D + 2 * k * H, "calves") for k in range(4)]
+    + [(10 + k, "hard", DAY + 3 * D + (2 * k + 1) * H, "upper_back_left") for k in range(3)]
+)
+AREAS_THRESHOLDS = [
+    (DAY + D, (30.1, 31.5, 29.0), "calves"),
+    (DAY + 4 * D, (36.4, 37.0, 35.5), "calves"),
+    (DAY + 2 * D, (22.0, 23.4, 21.5), "upper_back_left"),
+    (DAY + 5 * D, (24.8, 25.9, 24.1), "upper_back_left"),
+]
+
+
+def test_each_named_area_has_its_days_its_note_and_its_threshold_trend(logs, tmp_path):
+    physio_history.build(logs, tmp_path, plan=AREAS_PLAN, thresholds=AREAS_THRESHOLDS)
+    pdf = tmp_path / "areas.pdf"
+    res = knotball("report", "--pdf", pdf, *WEEK)
+    assert res.returncode == 0, res.stderr
+    dose, safety, threshold, table = (" ".join(p.split()) for p in pages(pdf))
+
+    assert "12 sessions, 32.7 minutes on 3 of 7 days" in dose
+    assert "calves upper_back_left" in dose  # the legend of the bars and the dots
+    # Thursday: 20 minutes on the calves (four of 5 min), 1.5 on the upper back (three of 0.5)
+    assert "20.0 min" in dose and "1.5 min" in dose
+    assert "unspecified" not in dose
+    assert "Over the guidance" in dose and "Every day within" not in dose
+    assert "2025-03-13: 4 sessions on calves: the advice is up to 3 a day on an area" in dose
+    assert "on upper_back_left" not in dose  # three a day on it: within the guidance
+
+    assert "2025-03-11 08:00 · session 4 · upper_back_left" in safety  # the symptom stop
+
+    assert "calves 30.2 N → 36.3 N (+6.1 N, +20 %)" in threshold
+    assert "upper_back_left 22.3 N → 24.9 N (+2.6 N, +12 %)" in threshold
+    for level in ("30.2 N", "36.3 N", "22.3 N", "24.9 N"):
+        assert threshold.count(level) == 2  # in its trend and beside its dot
+    assert "unspecified" not in threshold
+
+    assert table.count(" calves ") == 7 and table.count(" upper_back_left ") == 5
+
+
+def test_an_areas_longest_name_fits_its_column_of_the_sessions_table(logs, tmp_path):
+    # A ball takes names of up to 20 characters (the person's own areas); a cell's text is
+    # not clipped: one wider than its cell runs on under the next column's cell.
+    own = "left_forearm_flexors"
+    plan = [(1, "hard", DAY, own), (2, "symptom", DAY + H, "neck_shoulder_right")]
+    physio_history.build(logs, tmp_path, plan=plan, thresholds=[])
+    pdf = tmp_path / "long.pdf"
+    assert knotball("report", "--pdf", pdf, *WEEK).returncode == 0
+    words = page_words(pdf, 4)
+    for name, minutes in ((own, "0.5"), ("neck_shoulder_right", "0.2")):
+        (area,) = [w for w in words if w[4] == name]
+        # the minutes on its row: the next column's text begins 10 % (4.7 pt) into its cell
+        (nxt,) = [w for w in words if w[4] == minutes and abs(w[1] - area[1]) < 1]
+        assert area[2] <= nxt[0] - 4, (name, area, nxt)
+
+
+def page_words(pdf, page):
+    """(xMin, yMin, xMax, yMax, text) of each word on page `page` (from 1), in points."""
+    res = subprocess.run(
+        ["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    return [
+        (*map(float, m.groups()[:4]), html.unescape(m.group(5)))
+        for m in re.finditer(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>',
+            res.stdout,
+        )
+    ]
+
+
+MANY = ("calves", "glutes_left", "glutes_right", "hamstrings", "lower_back", "soles",
+        "upper_back_left", "upper_back_right")  # fmt: skip
+
+
+def test_many_areas_on_a_day_keep_their_minutes_legend_and_notes_apart(logs, tmp_path):
+    # Eight areas on Monday, four sessions on the calves on Tuesday: eight bars in a day's
+    # slot are narrower than their minutes, and the legend lists eight areas.
+    plan = [(i + 1, "five", DAY + i * H, a) for i, a in enumerate(MANY)]
+    plan += [(20 + k, "hard", DAY + D + k * H, "calves") for k in range(4)]
+    physio_history.build(logs, tmp_path, plan=plan, thresholds=[])
+    pdf = tmp_path / "many.pdf"
+    assert knotball("report", "--pdf", pdf, *WEEK).returncode == 0
+    words = page_words(pdf, 1)
+    (chart,) = [w for w in words if w[4] == "(minutes"]  # the upper chart's title...
+    (lower,) = [w for w in words if w[4] == "Minutes"]  # ...and the lower one's
+    labels = [w for w in words if re.fullmatch(r"\d+\.\d|min", w[4])]
+    labels = [w for w in labels if chart[3] < w[1] < lower[1]]
+    assert len(labels) == 2 * 9, labels  # "5.0 min" over each of Monday's bars, "2.0 min"
+    for i, a in enumerate(labels):
+        for b in labels[i + 1 :]:
+            overlap_x = min(a[2], b[2]) - max(a[0], b[0])
+            overlap_y = min(a[3], b[3]) - max(a[1], b[1])
+            assert min(overlap_x, overlap_y) < 1, (a, b)  # (boxes hold the line's leading)
+    legend = [w for w in words if w[4] in MANY]  # (a note says "calves:")
+    assert sorted(w[4] for w in legend) == sorted(MANY)
+    (over,) = [w for w in words if w[4] == "Over"]
+    assert max(w[3] for w in legend) < over[1]  # "Over the guidance" under the legend
+    assert "4 sessions on calves" in " ".join(pages(pdf)[0].split())

@@ -27,6 +27,7 @@ GUIDE = "#b03a2e"
 RED = BAND_COLOURS[4]
 AREA_COLOURS = ("#3b6fb6", "#2e9d4a", "#e3a400", "#8e44ad", "#f06a00", "#0f9b8e", "#7f8c8d")
 ROWS_PER_PAGE = 22
+LABEL_IN = 0.45  # inches: a bar's minutes label at 7 pt ("20.0 min" is 0.40 wide)
 LISTED = 6  # symptom stops and notes listed under a chart; more are counted
 GUIDANCE = "the guidance: up to {} sessions a day on an area, 5–6 minutes each".format(
     guidance.SESSIONS_PER_DAY
@@ -125,6 +126,8 @@ def _dose_page(pages, days, sessions, undated):
     bottom = fig.add_axes((0.07, 0.16, 0.70, 0.25))
     width = 0.8 / max(len(areas), 1)
     label = len(days) <= 14  # room for a label on each bar
+    # A label wider than its bar would run into the next area's: stand it up instead.
+    upright = width * 0.70 * A4_LANDSCAPE[0] / len(days) < LABEL_IN
     for k, area in enumerate(areas):
         xs = [i - 0.4 + width * (k + 0.5) for i in range(len(days))]
         n = [d["areas"].get(area, {}).get("sessions", 0) for d in days]
@@ -137,6 +140,7 @@ def _dose_page(pages, days, sessions, undated):
                 fontsize=7,
                 color=GREY,
                 padding=2,
+                rotation=90 if upright else 0,
             )
     top.axhline(guidance.SESSIONS_PER_DAY, color=GUIDE, linewidth=1, linestyle=(0, (4, 3)))
     top.text(
@@ -152,7 +156,9 @@ def _dose_page(pages, days, sessions, undated):
     _day_axis(top, days)
     top.set_ylabel("sessions a day")
     top.set_title("Sessions per day and area (minutes on top)", loc="left", fontsize=11)
-    top.legend(title="area", loc="upper left", bbox_to_anchor=(1.11, 1), frameon=False, fontsize=8)
+    legend = top.legend(
+        title="area", loc="upper left", bbox_to_anchor=(1.11, 1), frameon=False, fontsize=8
+    )
 
     for k, area in enumerate(areas):
         xs, ys = [], []
@@ -182,14 +188,17 @@ def _dose_page(pages, days, sessions, undated):
     bottom.set_ylabel("minutes per session")
     bottom.set_title("Minutes of each session, per day and area", loc="left", fontsize=11)
     notes = ["{}: {}".format(d["date"], note) for d in days for note in d["notes"]]
+    # Under the legend, however many areas it lists (with four it reached the heading at 0.70).
+    legend_bottom = legend.get_window_extent().transformed(fig.transFigure.inverted()).y0
+    y = min(0.70, legend_bottom - 0.04)
     if notes:
-        fig.text(0.85, 0.70, "Over the guidance", fontsize=10, fontweight="bold", color=GUIDE)
+        fig.text(0.85, y, "Over the guidance", fontsize=10, fontweight="bold", color=GUIDE)
         if len(notes) > LISTED:
             notes = notes[:LISTED] + ["… and {} more".format(len(notes) - LISTED)]
-        fig.text(0.85, 0.67, "\n".join(textwrap.fill(n, 28) for n in notes), fontsize=8,
+        fig.text(0.85, y - 0.03, "\n".join(textwrap.fill(n, 28) for n in notes), fontsize=8,
                  color=GUIDE, va="top", linespacing=1.4)  # fmt: skip
     else:
-        fig.text(0.85, 0.70, "Every day within\nthe guidance", fontsize=10, color="#2e9d4a")
+        fig.text(0.85, y, "Every day within\nthe guidance", fontsize=10, color="#2e9d4a")
     pages.save(fig)
 
 
@@ -258,17 +267,15 @@ def _threshold_page(pages, measured, first, last):
         pages.save(fig)
         return
     areas = sorted({m["area"] for m in measured})
-    trends = [
-        "{}: {}".format(a, physio.trend_text([m for m in measured if m["area"] == a]))
-        for a in areas
-    ]
     subtitle = (
         "The level of three slow presses up to 'strong but good' (knotball measure AREA): "
         "the dot is their mean, the bar their range.\nA level that rises over the weeks means "
-        "the area takes more pressure before it hurts. " + " · ".join(trends)
+        "the area takes more pressure before it hurts: each area's change is under its name."
     )
     fig = pages.new("Pressure threshold per area", subtitle)
-    ax = fig.add_axes((0.08, 0.16, 0.72, 0.62))
+    # Narrower than the other charts: the legend beside it holds each area's change in
+    # words (one line of the subtitle held them all, and ran off the page from two areas).
+    ax = fig.add_axes((0.08, 0.16, 0.62, 0.62))
     for area in areas:
         mine = [m for m in measured if m["area"] == area]
         when = [datetime.datetime.fromtimestamp(m["at_unix"]) for m in mine]
@@ -276,8 +283,9 @@ def _threshold_page(pages, measured, first, last):
         low = [lv - min(m["peaks_n"] or [lv]) for lv, m in zip(levels, mine, strict=True)]
         high = [max(m["peaks_n"] or [lv]) - lv for lv, m in zip(levels, mine, strict=True)]
         colour = _colour(areas, area)
+        label = "{}\n{}".format(area, physio.trend_text(mine))
         ax.errorbar(
-            when, levels, yerr=[low, high], color=colour, marker="o", capsize=4, label=area
+            when, levels, yerr=[low, high], color=colour, marker="o", capsize=4, label=label
         )
         for w, lv, m in zip(when, levels, mine, strict=True):
             note = "{:.1f} N".format(lv) + (" (before)" if m["before"] else "")
@@ -304,7 +312,13 @@ SESSION_COLUMNS = (
     "started", "ball", "id", "area", "minutes", "stopped", "light s", "medium s", "firm s",
     "too hard s", "too hard ×", "peak N", "holds",
 )  # fmt: skip
-SESSION_WIDTHS = (0.13, 0.07, 0.035, 0.09, 0.06, 0.15, 0.055, 0.07, 0.05, 0.07, 0.075, 0.06, 0.045)
+# Of the table's axes, 0.92 of the page: each column as wide as its heading or its widest
+# text needs at 8.5 pt, the area's for a name of AREA_LEN (20) characters, "stopped"'s for
+# "numbness or tingling" in bold (a cell's text starts 10 % into it and is not clipped: a
+# text wider than the rest of its cell runs under the next cell).
+SESSION_WIDTHS = (
+    0.125, 0.068, 0.035, 0.155, 0.06, 0.148, 0.052, 0.068, 0.046, 0.072, 0.076, 0.052, 0.041,
+)  # fmt: skip
 
 
 def _session_row(s):
@@ -330,7 +344,7 @@ def _sessions_pages(pages, sessions):
                 start + 1, start + len(chunk), len(ordered)
             ),
         )
-        ax = fig.add_axes((0.05, 0.08, 0.9, 0.78))
+        ax = fig.add_axes((0.04, 0.08, 0.92, 0.78))
         ax.axis("off")
         table = ax.table(
             cellText=[_session_row(s) for s in chunk],
