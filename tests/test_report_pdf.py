@@ -257,3 +257,12 @@ def test_many_areas_on_a_day_keep_their_minutes_legend_and_notes_apart(logs, tmp
     (over,) = [w for w in words if w[4] == "Over"]
     assert max(w[3] for w in legend) < over[1]  # "Over the guidance" under the legend
     assert "4 sessions on calves" in " ".join(pages(pdf)[0].split())
+
+
+def test_every_area_a_ball_can_name_has_its_own_colour():
+    from ball import dose
+    from knotball.history import pdf
+
+    areas = list(dose.AREAS) + ["mine{}".format(i) for i in range(dose.AREAS_MAX)]
+    areas.append("unspecified")
+    assert len({pdf._colour(areas, a) for a in areas}) == len(areas)

@@ -25,7 +25,13 @@ A4_LANDSCAPE = (11.69, 8.27)
 GREY = "#555555"
 GUIDE = "#b03a2e"
 RED = BAND_COLOURS[4]
-AREA_COLOURS = ("#3b6fb6", "#2e9d4a", "#e3a400", "#8e44ad", "#f06a00", "#0f9b8e", "#7f8c8d")
+# One colour per area, as many as a report can show: the ball's built-in areas, the person's
+# own (dose.AREAS_MAX) and "unspecified".
+AREA_COLOURS = (
+    "#3b6fb6", "#2e9d4a", "#e3a400", "#8e44ad", "#f06a00", "#0f9b8e", "#7f8c8d",
+    "#c0392b", "#5dade2", "#82c46c", "#f5cd5b", "#bb8fce", "#f5a26b", "#76d7c4",
+    "#34495e", "#a04000", "#d35480", "#154360", "#7d6608",
+)  # fmt: skip
 ROWS_PER_PAGE = 22
 LABEL_IN = 0.45  # inches: a bar's minutes label at 7 pt ("20.0 min" is 0.40 wide)
 LISTED = 6  # symptom stops and notes listed under a chart; more are counted
