@@ -353,3 +353,42 @@ def test_a_threshold_measured_from_the_page_is_shown_and_can_set_the_bands(
         assert kbt == ["t0000001.kbt"]
     finally:
         p.ball.kill()
+
+
+# A Wake Lock that says what the page asked of it (headless Chromium grants none).
+FAKE_WAKE_LOCK = """
+window.kbWake = [];
+Object.defineProperty(navigator, "wakeLock", {configurable: true, value: {
+  request: function (kind) {
+    kbWake.push("request " + kind);
+    var handlers = [];
+    return Promise.resolve({
+      addEventListener: function (name, f) { if (name === "release") handlers.push(f); },
+      release: function () {
+        kbWake.push("release");
+        handlers.forEach(function (f) { f(); });
+        return Promise.resolve();
+      }
+    });
+  }
+}});
+"""
+
+
+def test_the_screen_is_kept_awake_while_a_session_runs_and_let_go_after(
+    firmware_image, tmp_path, browser
+):
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": FAKE_WAKE_LOCK})
+    rows = [(0, 0), (8000, 25), (70000, 25), (70100, 0)]  # idle first, then a session
+    p = paged_ball(firmware_image, tmp_path, rows)
+    try:
+        browser.get(p.url)
+        seen(browser, lambda d: text(d, "band").lower() == "idle")
+        assert browser.execute_script("return kbWake") == []  # no session: the screen may sleep
+        seen(browser, lambda d: text(d, "band").lower() == "medium")
+        seen(browser, lambda d: d.execute_script("return kbWake") == ["request screen"])
+        browser.find_element("id", "stop").click()
+        seen(browser, lambda d: "symptom" in text(d, "band").lower())
+        seen(browser, lambda d: d.execute_script("return kbWake") == ["request screen", "release"])
+    finally:
+        p.ball.kill()
