@@ -296,6 +296,31 @@ def test_the_area_picker_chooses_the_area_the_next_session_is_logged_with(
         p.ball.kill()
 
 
+def test_an_area_picked_while_rolling_is_the_running_sessions_area(
+    firmware_image, tmp_path, browser
+):
+    from selenium.webdriver.support.ui import Select
+
+    image = tmp_path / "flash.img"
+    shutil.copyfile(firmware_image, image)
+    rows = [(0, 0), (3000, 25), (12000, 25), (12100, 0)]
+    p = PagedBall(tmp_path, image, "--trace", write_trace(tmp_path / "press.csv", rows))
+    try:
+        browser.get(p.url)
+        seen(browser, lambda d: text(d, "band").lower() == "medium")  # rolling already
+        seen(browser, lambda d: len(Select(d.find_element("id", "area")).options) > 10)
+        Select(browser.find_element("id", "area")).select_by_value("glutes_left")
+        seen(browser, lambda d: text(d, "note") == "area: glutes left, this session on")
+        p.ball.wait_finished(timeout=60)
+        res = knotball("pull", "--port", p.ball.port, "--json")
+        assert res.returncode == 0, res.stderr
+        res = knotball("history", "--json")
+        assert res.returncode == 0, res.stderr
+        assert [s["area"] for s in json.loads(res.stdout)["sessions"]] == ["glutes_left"]
+    finally:
+        p.ball.kill()
+
+
 def test_a_threshold_measured_from_the_page_is_shown_and_can_set_the_bands(
     firmware_image, tmp_path, browser
 ):

@@ -394,10 +394,12 @@ class Console:
         self.reply(name, {"stopped": True, "reason": "symptom", "elapsed_ms": elapsed})
 
     def cmd_area(self, name, arg):
-        # The body area of the sessions from now on (a running one keeps its own): one of
-        # the config's areas, or `none`. Without one, the reply tells the day per area.
+        # The body area of the sessions from now on (the running one's too when that area
+        # can take it): one of the config's areas, or `none`. Without one, the reply tells
+        # the day per area.
         if arg:
-            area = self.control.set_area(arg)  # Refused, naming the problem
-            self.reply(name, {"area": area, "applies": "from the next session"})
+            area, moved = self.control.set_area(arg)  # Refused, naming the problem
+            when = "this session on" if moved else "from the next session"
+            self.reply(name, {"area": area, "applies": when})
             return
         self.reply(name, self.control.areas())

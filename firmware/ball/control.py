@@ -199,8 +199,10 @@ class Control:
         }
 
     def set_area(self, name):
-        """Choose the area of the sessions from now on (`none`: no area). Saved with the
-        day's count. Returns its name; raises console.Refused naming the problem."""
+        """Choose the area of the sessions from now on (`none`: no area), the running one's
+        too when that area can take it (ball/dose.py). Saved with the day's count. Returns
+        (its name, True when the running session moved to it); raises console.Refused
+        naming the problem."""
         from ball.console import Refused
         from ball.dose import NO_AREA, area_problem, areas
 
@@ -215,10 +217,13 @@ class Control:
                 )
             if why:
                 raise Refused("area {}: {}".format(name[:24], why))
-        dose.set_area("" if name == NO_AREA else name, self.app.session)
-        if self.app.log is not None:
-            self.app.log.save_day()  # kept on flash: the ball uses it until another is chosen
-        return name
+        moved = dose.set_area("" if name == NO_AREA else name, self.app.session)
+        log = self.app.log
+        if log is not None:
+            if moved:
+                log.moved(dose.area_b, self.app.session.limit_ms)
+            log.save_day()  # kept on flash: the ball uses it until another is chosen
+        return name, moved
 
     # The phone page's threshold measurement (ball/measure.py, loaded only when asked): each
     # raises console.Refused for a bad request, measure.Busy for one that must wait.

@@ -31,7 +31,7 @@
 # (every session of the day counts), as on a ball nobody chose an area on. A symptom stop
 # rests the whole body, whatever the area: numbness is a warning about more than one spot.
 from ball import const
-from ball.session import EV_START, EV_STOP, STOP_SYMPTOM
+from ball.session import ACTIVE, EV_START, EV_STOP, STOP_SYMPTOM
 
 DAY_S = const(86400)
 _MIN_DAY_S = const(23 * 3600)  # the shortest local day: daylight saving starting
@@ -180,6 +180,18 @@ class Dose:
         self.sync(sess)
         return save
 
+    def _of(self, a, skip=-1):
+        """(sessions, seconds) counted today for area a, but the one at index skip."""
+        count = 0
+        secs = 0
+        i = 0
+        while i < self.n:
+            if i != skip and self.areas[i] == a:
+                count += 1
+                secs += self.used[i]
+            i += 1
+        return count, secs
+
     def _tally(self):
         """The chosen area's count and what it has left (all sessions without an area)."""
         a = self.area
@@ -187,14 +199,7 @@ class Dose:
             self.count = self.n
             self.left_ms = NO_CAP_MS if self.n < KEEP else 0
             return
-        count = 0
-        secs = 0
-        i = 0
-        while i < self.n:
-            if self.areas[i] == a:
-                count += 1
-                secs += self.used[i]
-            i += 1
+        count, secs = self._of(a)
         self.count = count
         left = self.area_day_s - secs
         # A full record would forget a count to make room: rest until one ends instead.
@@ -208,12 +213,31 @@ class Dose:
         sess.left_ms = self.left_ms
 
     def set_area(self, area, sess):
-        """The area of the sessions from now on ("": none), between samples; a running
-        session keeps its own. Saved with the day (the caller asks the log to)."""
+        """The area of the sessions from now on ("": none), between samples. A running
+        session moves to it too when that area can take it: fewer than max_sessions_per_day
+        other sessions on it today, and _MIN_LEFT_S more of its day left than the session has
+        run; the session's limit then becomes that area's time left (never more than the
+        config's), and it counts against that area alone. Saved with the day (the caller
+        asks the log to). Returns True when the running session moved."""
+        moved = False
+        i = self.n - 1
+        if self._running and sess.state == ACTIVE and self.areas[i] != area:
+            if area:
+                count, secs = self._of(area, i)
+                left_ms = (self.area_day_s - secs) * 1000
+            else:  # no area: the whole body's count, and no time of its own
+                count, left_ms = i, sess.cfg_limit_ms
+            if count < sess.max_per_day and left_ms - sess.elapsed_ms >= _MIN_LEFT_S * 1000:
+                lim = sess.cfg_limit_ms
+                sess.set_limit(left_ms if left_ms < lim else lim)
+                self.areas[i] = area
+                self.used[i] = (sess.limit_ms + 999) // 1000
+                moved = True
         self.area = area
         self.area_b = area.encode()
         self._tally()
         self.sync(sess)
+        return moved
 
     def today(self):
         """{area: [sessions, seconds]} of the counts still running ("" for no area)."""

@@ -292,6 +292,16 @@ class SessionLog:
         self.active = False
         self.ops |= _OP_WRITE | _OP_SYNC | _OP_CLOSE | _OP_ROTATE
 
+    def moved(self, area, limit_ms):
+        """The running session moved to another area (ball/dose.py set_area, between
+        samples): an 'N' record with the area (bytes) and the session's limit from now."""
+        if not self.active or not self._room(rec.AREA_SIZE):
+            return
+        p = self.out_len + fr.FRAME_HEAD
+        size = self._ids(p, rec.area_pack_into(self.out, p, area, len(area), limit_ms))
+        self.out_len += fr.frame_head(self.out, self.out_len, fr.AREA, size)
+        self.ops |= _OP_WRITE | _OP_SYNC
+
     def save_day(self):
         """The day's starts changed (dose.py): save them with the next id, between samples."""
         self.ops |= _OP_SAVE_ID

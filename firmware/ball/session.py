@@ -113,13 +113,14 @@ class Session:
             self.down[i + 1] = e - (h if h > _HYST_MIN_MN else _HYST_MIN_MN)
         self.cfg_limit_ms = int(cfg["session_limit_s"] * 1000)
         self.warn_before_ms = int(cfg["warn_before_s"] * 1000)
-        self._set_limit(self.cfg_limit_ms)
+        self.set_limit(self.cfg_limit_ms)
         self.idle_stop_ms = int(cfg["idle_stop_s"] * 1000)
         self.hold_min_ms = int(cfg["hold_min_s"] * 1000)
         self.hold_max_ms = int(cfg["hold_max_s"] * 1000)
         self.max_per_day = cfg["max_sessions_per_day"]
 
-    def _set_limit(self, limit_ms):
+    def set_limit(self, limit_ms):
+        """The session's limit: the config's, or what its area has left (ball/dose.py)."""
         self.limit_ms = limit_ms
         # The warning comes warn_before_s before the limit, but never in the first half.
         warn = self.warn_before_ms
@@ -214,7 +215,7 @@ class Session:
                 else:
                     self._clear()
                     lim = self.cfg_limit_ms
-                    self._set_limit(self.left_ms if self.left_ms < lim else lim)
+                    self.set_limit(self.left_ms if self.left_ms < lim else lim)
                     self.sessions_today += 1
                     self.state = ACTIVE
                     self.start_ms = now_ms

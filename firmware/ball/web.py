@@ -418,7 +418,8 @@ class Server:
 
     def _area(self, c, now_ms, choose, target):
         """GET /area: the area chosen, the areas and the day per area (as `KB area`);
-        POST /area?a=NAME: choose one for the sessions from now on (`none`: no area)."""
+        POST /area?a=NAME: choose one for the sessions from now on, the running one's too
+        when it can take it (`none`: no area); its "applies" says which."""
         import json
 
         from ball.console import Refused
@@ -426,7 +427,9 @@ class Server:
         status, obj = "200 OK", None
         if choose:
             try:
-                self.control.set_area(_arg(target, b"a=") or "")
+                moved = self.control.set_area(_arg(target, b"a=") or "")[1]
+                obj = self.control.areas()
+                obj["applies"] = "this session on" if moved else "from the next session"
             except Refused as e:
                 status, obj = "400 Bad Request", {"error": str(e)}
         body = json.dumps(obj or self.control.areas()).encode()

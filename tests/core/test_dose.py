@@ -583,6 +583,80 @@ def test_the_session_log_records_the_area_chosen():
     assert areas == ["", "neck_shoulder_left"]
 
 
+def written(app, board, t, ms):
+    """run_ticks with the log's flash work done every second, as the loop does it."""
+    end = t + ms
+    while t < end:
+        t = run_ticks(app, board, t, min(1000, end - t))
+        while app.log.pending():
+            app.log.service()
+    return t
+
+
+def logged(wlog, sid):
+    from ball.wire import logfile
+
+    with open(wlog.root + "/" + log.session_file(sid), "rb") as f:
+        (one,), damage = logfile.read(f.read())
+    assert damage == []
+    return one
+
+
+def test_an_area_chosen_during_a_session_becomes_its_area_when_that_area_can_take_it():
+    from ball.control import Control
+
+    app, board, wlog = area_app("dose-area-move", limit_s=300)
+    ctl = Control(app)
+    ctl.set_area("upper_back_left")
+    board.counts = 25000
+    t = written(app, board, 0, 30000)  # 30 s into a session on the upper back
+    assert app.session.state == s.ACTIVE
+    assert ctl.set_area("calves") == ("calves", True)  # chosen on the page while rolling
+    assert app.session.limit_ms == 300000 and app.dose.today() == {"calves": [1, 300]}
+    t = written(app, board, t, 300000)
+    assert app.session.stop_reason == s.STOP_TIME_LIMIT and app.session.elapsed_ms == 300000
+    board.counts = 0
+    t = written(app, board, t, 3000)
+    app.log.close()
+    one = logged(wlog, 1)
+    assert one["area"] == "calves" and one["header"]["session_limit_ms"] == 300000
+    assert app.dose.today() == {"calves": [1, 300]}  # the upper back had none of it
+
+
+def test_a_session_moved_to_an_area_with_less_left_takes_that_limit_or_stays_where_it_was():
+    from ball.control import Control
+
+    app, board, wlog = area_app("dose-area-move-less", limit_s=300, max_per_day=2)
+    app.dose.area_day_s = 360  # (6 minutes on an area today, for a short test)
+    ctl = Control(app)
+    ctl.set_area("calves")
+    t, first = session_of(app, board, 0, 400000)
+    assert first == 300000  # calves: 60 s left today
+    ctl.set_area("soles")
+    t, _ = session_of(app, board, t, 10000)
+    t, _ = session_of(app, board, t, 10000)  # soles: its 2 sessions today
+    ctl.set_area("lower_back")
+    board.counts = 25000
+    t = written(app, board, t, 20000)  # 20 s into a session on the lower back
+    assert ctl.set_area("soles") == ("soles", False)  # no session left on it: stays
+    assert app.session.limit_ms == 300000
+    assert ctl.set_area("calves") == ("calves", True)  # 60 s left: the session's limit now
+    assert app.session.limit_ms == 60000
+    t = written(app, board, t, 41000)
+    assert app.session.stop_reason == s.STOP_TIME_LIMIT and app.session.elapsed_ms == 60000
+    board.counts = 0
+    t = written(app, board, t, 3000)
+    app.log.close()
+    one = logged(wlog, 4)
+    assert one["area"] == "calves" and one["header"]["session_limit_ms"] == 60000
+    assert one["duration_ms"] == 60000
+    # 50 s into another session, calves (now spent) cannot take it: it stays
+    ctl.set_area("lower_back")
+    board.counts = 25000
+    t = written(app, board, t, 50000)
+    assert ctl.set_area("calves") == ("calves", False) and app.session.limit_ms == 300000
+
+
 def test_a_day_with_every_count_kept_in_use_rests_rather_than_forget_one():
     d, sess = fresh(), make(24)
     sess.limit_ms = 5000  # short sessions: 7 on an area take 35 of its 1080 s

@@ -83,6 +83,10 @@ HEADER_V3 = bytes.fromhex(
 TRACE_V3_LAST = bytes.fromhex(
     "4b42541e00000000000301010000000000000000e02e000002020a1428070000000280b8cf91cd"
 )
+# 'N' (version 3): the running session moved to lower_back, its limit now 60 s (record 2).
+AREA_V3 = bytes.fromhex(
+    "4b424e1f000a6c6f7765725f6261636b0000000000000000000060ea00000700000002003abc694a"
+)
 # 'L': uptime 1 s, -0.25 N, medium, active, 12.345 s in, holding 5 s, cues hold_effective
 # and too_hard, no fault, raw 101325 counts, drift -3.4 N, calibration mode and drift bad.
 LIVE = bytes.fromhex(
@@ -154,6 +158,29 @@ def test_a_summary_lost_after_the_last_record_is_damage_not_a_power_cut():
     (s,), damage = logfile.read(HEADER_V2 + FAULT_V2 + TRACE_V2)
     assert damage == [] and s["stop_reason"] == "interrupted"
     assert s["summary_values"][-1] == records.FLAG_RECOVERED
+
+
+def renumbered(frame, seq):
+    """A 'T', 'F' or 'S' frame of session 7 as record number seq."""
+    b = bytearray(payload(frame))
+    records.ids_pack_into(b, len(b) - records.IDS_SIZE, 7, seq)
+    return framing.record(frame[2], bytes(b))
+
+
+def test_a_session_moved_to_another_area_takes_its_area_and_limit_from_then():
+    b = bytearray(records.AREA_SIZE + records.IDS_SIZE)
+    n = records.area_pack_into(b, 0, b"lower_back", 10, 60000)
+    records.ids_pack_into(b, n, 7, 2)
+    assert framing.record(framing.AREA, bytes(b)) == AREA_V3
+    assert records.unpack_area(payload(AREA_V3)) == ("lower_back", 60000)
+    log = HEADER_V3 + FAULT_V2 + AREA_V3 + renumbered(TRACE_V3_LAST, 3 | records.LAST)
+    (s,), damage = logfile.read(log + renumbered(SUMMARY_V2, 4))
+    assert damage == [] and s["complete"]
+    assert s["area"] == "lower_back" and s["header"]["session_limit_ms"] == 60000
+    archived = framing.record(framing.ARCHIVED, logfile.archived_payload(s))
+    assert logfile.read(archived)[0][0]["area"] == "lower_back"  # kept when the trace goes
+    (s,), damage = logfile.read(log)  # its 'S' lost: rebuilt, on the area it moved to
+    assert s["area"] == "lower_back" and s["stop_reason"] == "interrupted" and damage
 
 
 def test_a_record_after_the_last_is_damage():

@@ -20,6 +20,7 @@ TRACE = 0x54  # 'T'
 SUMMARY = 0x53  # 'S'
 FAULT = 0x46  # 'F'
 ARCHIVED = 0x41  # 'A'
+AREA = 0x4E  # 'N'
 # Console frames (firmware/ball/wire/console.py); never in a log file.
 REPLY = 0x52  # 'R'
 ERROR = 0x45  # 'E'

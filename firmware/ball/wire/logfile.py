@@ -1,7 +1,7 @@
 # Reading a whole session log file (firmware/LOG-FORMAT.md): the host's history and the
 # ball's own boot recovery and rotation read logs with this one reader.
 #
-# A session file holds 'H', then 'T' (and 'F') records, then 'S'. Readers MUST:
+# A session file holds 'H', then 'T' (and 'F', 'N') records, then 'S'. Readers MUST:
 #   - check every CRC; on damaged bytes report damage at their offset and go on at the next
 #     offset where a whole valid frame starts, however far on; damage is a torn tail only
 #     when no valid frame follows it;
@@ -14,6 +14,8 @@
 #   - finish a session that has no 'S' from its last 'T' and mark it interrupted; in
 #     version 3, when its last record read is marked LAST (written with the 'S'), its 'S'
 #     was lost to damage: report that too, and a record after a LAST one other than the 'S';
+#   - in version 3, take a session's area and limit from its last 'N' record, if any (it
+#     moved to another area while it ran), else from its 'H';
 #   - report a second session with an id already read from the same file as damage and
 #     ignore it ('A' records excepted: rotation cut by a power cut can repeat one);
 #   - ignore record types they do not know (newer writers MAY add types).
@@ -24,7 +26,7 @@ import struct
 
 from ball.wire import CUE_NAMES, FAULT_NAMES, STOP_REASONS, name
 from ball.wire import records as rec
-from ball.wire.framing import ARCHIVED, FAULT, HEADER, MAGIC, SUMMARY, TRACE, frames
+from ball.wire.framing import ARCHIVED, AREA, FAULT, HEADER, MAGIC, SUMMARY, TRACE, frames
 
 STOP_INTERRUPTED = STOP_REASONS.index("interrupted")
 
@@ -209,7 +211,7 @@ class _Reader:
             if header["id"] not in self.seen:
                 self.seen.add(header["id"])
                 self.sessions.append(_session(header, values, None, True, True, 0))
-        elif rtype == TRACE or rtype == FAULT or rtype == SUMMARY:
+        elif rtype == TRACE or rtype == FAULT or rtype == SUMMARY or rtype == AREA:
             place = rec.ids(p, rec.body_size(rtype, p))
             s = self._in_place(offset, place)
             if s is None:
@@ -251,6 +253,8 @@ class _Reader:
     def _read(self, s, rtype, p, offset):
         if rtype == TRACE:
             s.add_chunk(p)
+        elif rtype == AREA:  # the session moved to another area: its own from here on
+            s.header["area"], s.header["session_limit_ms"] = rec.unpack_area(p)
         elif rtype == FAULT:
             t, what = rec.unpack_fault(p)
             s.faults.append((t, "cleared" if what == 0 else name(FAULT_NAMES, what)))

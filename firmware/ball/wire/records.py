@@ -27,7 +27,10 @@
 #       hold ms, u16 too-hard count, u16 x6 cue counts, u8 stop reason (STOP_REASONS
 #       index), u8 flags (bit 0: recovered from the trace after an interruption).
 #   'F' sensor fault: u32 session time, u8 what (FAULT_NAMES index; 0: works again).
-#   Version 2: 'T', 'F' and 'S' payloads end with 6 more bytes, the record's place: u32
+#   'N' (version 3) the running session moved to another body area (chosen during it): u8 n
+#       + 20 bytes, the area as in 'H' (n = 0: none), then u32 the session's limit (ms) from
+#       then on; the session's area and limit are the last 'N' gives, else its 'H's.
+#   Version 2: 'T', 'F' and 'S' (and 'N') payloads end with 6 more bytes, the record's place: u32
 #       session id, u16 record number within the session (the 'H' is 0, the records after
 #       it 1, 2, 3 ...), so a reader sees records missing, repeated or out of order and
 #       knows a record's session when its 'H' is lost. A payload's length tells the two
@@ -103,7 +106,10 @@ def _area_at(buf, off):
 def header_set_area(buf, off, area, n):
     """Set the area of the header payload at buf[off]: the first n bytes of `area` (n = 0:
     none). Allocation-free."""
-    q = _area_at(buf, off)
+    _area_into(buf, _area_at(buf, off), area, n)
+
+
+def _area_into(buf, q, area, n):
     buf[q] = n
     i = 0
     while i < AREA_LEN:
@@ -165,6 +171,24 @@ def _area(p, q):
     return bytes(p[q + 1 : q + 1 + n]).decode()
 
 
+# ---- 'N' the running session's new area (version 3) ----
+
+AREA_SIZE = 1 + AREA_LEN + 4
+
+
+def area_pack_into(buf, off, area, n, limit_ms):
+    """An 'N' payload at buf[off]: the first n bytes of `area` and the session's limit from
+    now on. Returns its size."""
+    _area_into(buf, off, area, n)
+    struct.pack_into("<I", buf, off + 1 + AREA_LEN, limit_ms)
+    return AREA_SIZE
+
+
+def unpack_area(p):
+    """(area name, limit ms) of an 'N' payload."""
+    return _area(p, 0), struct.unpack_from("<I", p, 1 + AREA_LEN)[0]
+
+
 # ---- v2: the record's place, after a 'T', 'F' or 'S' payload ----
 
 
@@ -185,9 +209,11 @@ def ids(p, body):
 
 
 def body_size(rtype, p):
-    """Bytes of a 'T' (0x54), 'F' (0x46) or 'S' (0x53) payload before its ids."""
+    """Bytes of a 'T' (0x54), 'F' (0x46), 'S' (0x53) or 'N' (0x4E) payload before its ids."""
     if rtype == 0x54:
         return TRACE_FIXED + 2 * p[5] + p[4]
+    if rtype == 0x4E:
+        return AREA_SIZE
     return FAULT_SIZE if rtype == 0x46 else SUMMARY_SIZE
 
 

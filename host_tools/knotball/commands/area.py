@@ -54,7 +54,8 @@ def add_area(link, name):
 
 
 def describe(state, out=sys.stdout):
-    print("area: {}".format(state["area"]), file=out)
+    applies = ", " + state["applies"] if state.get("applies") else ""
+    print("area: {}{}".format(state["area"], applies), file=out)
     if state.get("left_s") is not None:
         print("  {} s left on it today".format(state["left_s"]), file=out)
     if state.get("rest"):
@@ -72,9 +73,12 @@ def run(args):
     with commands.ball(args.port) as link:
         if args.add:
             add_area(link, args.name)
+        applies = None
         if args.name is not None:
-            link.request("area " + args.name)
+            applies = link.request("area " + args.name)["applies"]
         state = link.request("area")
+        if applies:
+            state["applies"] = applies  # this session on, or from the next
     state.pop("command", None)
     if args.json:
         print(json.dumps(state))

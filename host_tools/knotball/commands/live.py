@@ -174,10 +174,10 @@ def next_area(link):
         names = state["areas"] + [dose.NO_AREA]
         i = names.index(state["area"]) if state["area"] in names else -1
         new = names[(i + 1) % len(names)]
-        link.request("area " + new)
+        applies = link.request("area " + new).get("applies", "from the next session")
     except BallError as e:
         return "area not changed: {}".format(e)
-    return "area: {}, from the next session".format(new.replace("_", " "))
+    return "area: {}, {}".format(new.replace("_", " "), applies)
 
 
 def follow(opener, view, status, sleep=time.sleep, keys=None):
