@@ -217,8 +217,9 @@ class Control:
                 )
             if why:
                 raise Refused("area {}: {}".format(name[:24], why))
-        moved = dose.set_area("" if name == NO_AREA else name, self.app.session)
         log = self.app.log
+        move = log is None or log.can_move()
+        moved = dose.set_area("" if name == NO_AREA else name, self.app.session, move)
         if log is not None:
             if moved:
                 log.moved(dose.area_b, self.app.session.limit_ms)

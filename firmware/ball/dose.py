@@ -212,16 +212,17 @@ class Dose:
         sess.resting = self.resting
         sess.left_ms = self.left_ms
 
-    def set_area(self, area, sess):
+    def set_area(self, area, sess, move=True):
         """The area of the sessions from now on ("": none), between samples. A running
         session moves to it too when that area can take it: fewer than max_sessions_per_day
         other sessions on it today, and _MIN_LEFT_S more of its day left than the session has
         run; the session's limit then becomes that area's time left (never more than the
-        config's), and it counts against that area alone. Saved with the day (the caller
-        asks the log to). Returns True when the running session moved."""
+        config's), and it counts against that area alone; not when `move` is False (the log
+        cannot note it now). Saved with the day (the caller asks the log to). Returns True
+        when the running session moved."""
         moved = False
         i = self.n - 1
-        if self._running and sess.state == ACTIVE and self.areas[i] != area:
+        if move and self._running and sess.state == ACTIVE and self.areas[i] != area:
             if area:
                 count, secs = self._of(area, i)
                 left_ms = (self.area_day_s - secs) * 1000

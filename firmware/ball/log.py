@@ -292,9 +292,18 @@ class SessionLog:
         self.active = False
         self.ops |= _OP_WRITE | _OP_SYNC | _OP_CLOSE | _OP_ROTATE
 
+    def can_move(self):
+        """Room for an 'N' record with a whole checkpoint and the summary still to come: a
+        page choosing areas as fast as it can must never fill the buffer (that would end
+        the session's log), so past this the session keeps its area."""
+        need = 2 * fr.FRAME_OVERHEAD + 3 * rec.IDS_SIZE + rec.AREA_SIZE + rec.SUMMARY_SIZE
+        need += fr.FRAME_OVERHEAD + rec.TRACE_FIXED + 3 * _CHUNK
+        return self.active and self.out_len + need <= _OUT_SIZE
+
     def moved(self, area, limit_ms):
         """The running session moved to another area (ball/dose.py set_area, between
-        samples): an 'N' record with the area (bytes) and the session's limit from now."""
+        samples, once can_move() said so): an 'N' record with the area (bytes) and the
+        session's limit from now."""
         if not self.active or not self._room(rec.AREA_SIZE):
             return
         p = self.out_len + fr.FRAME_HEAD

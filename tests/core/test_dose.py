@@ -657,6 +657,25 @@ def test_a_session_moved_to_an_area_with_less_left_takes_that_limit_or_stays_whe
     assert ctl.set_area("calves") == ("calves", False) and app.session.limit_ms == 300000
 
 
+def test_areas_chosen_as_fast_as_a_page_can_never_fill_the_log_of_the_running_session():
+    from ball.control import Control
+
+    app, board, wlog = area_app("dose-area-flood", limit_s=60, max_per_day=9)
+    ctl = Control(app)
+    board.counts = 25000
+    t = written(app, board, 0, 5000)
+    moves = 0
+    for i in range(200):  # between two samples: the flash has no time to take any of it
+        moves += ctl.set_area(("calves", "soles")[i % 2])[1]
+    assert 0 < moves < 200 and wlog.errors == 0  # some moved, then the session stayed
+    t = written(app, board, t, 60000)
+    board.counts = 0
+    t = written(app, board, t, 3000)
+    app.log.close()
+    one = logged(wlog, 1)  # whole, undamaged, on the last area it moved to
+    assert one["duration_ms"] == 60000 and one["area"] == ("calves", "soles")[(moves - 1) % 2]
+
+
 def test_a_day_with_every_count_kept_in_use_rests_rather_than_forget_one():
     d, sess = fresh(), make(24)
     sess.limit_ms = 5000  # short sessions: 7 on an area take 35 of its 1080 s
