@@ -265,6 +265,16 @@ def test_after_the_tap_for_sound_a_band_change_plays_a_tone_and_a_cue_is_spoken(
         p.ball.kill()
 
 
+def areas_pulled(p):
+    """Once the paged ball's trace is played: its sessions pulled, their areas in the history."""
+    p.ball.wait_finished(timeout=60)
+    res = knotball("pull", "--port", p.ball.port, "--json")
+    assert res.returncode == 0, res.stderr
+    res = knotball("history", "--json")
+    assert res.returncode == 0, res.stderr
+    return [s["area"] for s in json.loads(res.stdout)["sessions"]]
+
+
 def test_the_area_picker_chooses_the_area_the_next_session_is_logged_with(
     firmware_image, tmp_path, browser
 ):
@@ -283,12 +293,7 @@ def test_the_area_picker_chooses_the_area_the_next_session_is_logged_with(
         picker.select_by_value("calves")
         seen(browser, lambda d: text(d, "note") == "area: calves, from the next session")
         shot(browser, tmp_path, "page-area.png")
-        p.ball.wait_finished(timeout=60)
-        res = knotball("pull", "--port", p.ball.port, "--json")
-        assert res.returncode == 0, res.stderr
-        res = knotball("history", "--json")
-        assert res.returncode == 0, res.stderr
-        assert [s["area"] for s in json.loads(res.stdout)["sessions"]] == ["calves"]
+        assert areas_pulled(p) == ["calves"]
         browser.refresh()  # the ball keeps the area chosen: the list comes back with it
         seen(browser, lambda d: len(Select(d.find_element("id", "area")).options) > 10)
         assert browser.execute_script("return document.getElementById('area').value") == "calves"
@@ -311,12 +316,7 @@ def test_an_area_picked_while_rolling_is_the_running_sessions_area(
         seen(browser, lambda d: len(Select(d.find_element("id", "area")).options) > 10)
         Select(browser.find_element("id", "area")).select_by_value("glutes_left")
         seen(browser, lambda d: text(d, "note") == "area: glutes left, this session on")
-        p.ball.wait_finished(timeout=60)
-        res = knotball("pull", "--port", p.ball.port, "--json")
-        assert res.returncode == 0, res.stderr
-        res = knotball("history", "--json")
-        assert res.returncode == 0, res.stderr
-        assert [s["area"] for s in json.loads(res.stdout)["sessions"]] == ["glutes_left"]
+        assert areas_pulled(p) == ["glutes_left"]
     finally:
         p.ball.kill()
 

@@ -593,6 +593,17 @@ def written(app, board, t, ms):
     return t
 
 
+def to_its_end(app, board, t, ms):
+    """Press on for ms (the session stops at its limit meanwhile), let go, and close the
+    log; returns the time after."""
+    t = written(app, board, t, ms)
+    assert app.session.stop_reason == s.STOP_TIME_LIMIT
+    board.counts = 0
+    t = written(app, board, t, 3000)
+    app.log.close()
+    return t
+
+
 def logged(wlog, sid):
     from ball.wire import logfile
 
@@ -613,11 +624,8 @@ def test_an_area_chosen_during_a_session_becomes_its_area_when_that_area_can_tak
     assert app.session.state == s.ACTIVE
     assert ctl.set_area("calves") == ("calves", True)  # chosen on the page while rolling
     assert app.session.limit_ms == 300000 and app.dose.today() == {"calves": [1, 300]}
-    t = written(app, board, t, 300000)
-    assert app.session.stop_reason == s.STOP_TIME_LIMIT and app.session.elapsed_ms == 300000
-    board.counts = 0
-    t = written(app, board, t, 3000)
-    app.log.close()
+    to_its_end(app, board, t, 300000)
+    assert app.session.elapsed_ms == 300000
     one = logged(wlog, 1)
     assert one["area"] == "calves" and one["header"]["session_limit_ms"] == 300000
     assert app.dose.today() == {"calves": [1, 300]}  # the upper back had none of it
@@ -642,11 +650,8 @@ def test_a_session_moved_to_an_area_with_less_left_takes_that_limit_or_stays_whe
     assert app.session.limit_ms == 300000
     assert ctl.set_area("calves") == ("calves", True)  # 60 s left: the session's limit now
     assert app.session.limit_ms == 60000
-    t = written(app, board, t, 41000)
-    assert app.session.stop_reason == s.STOP_TIME_LIMIT and app.session.elapsed_ms == 60000
-    board.counts = 0
-    t = written(app, board, t, 3000)
-    app.log.close()
+    t = to_its_end(app, board, t, 41000)
+    assert app.session.elapsed_ms == 60000
     one = logged(wlog, 4)
     assert one["area"] == "calves" and one["header"]["session_limit_ms"] == 60000
     assert one["duration_ms"] == 60000
