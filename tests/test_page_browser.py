@@ -316,6 +316,7 @@ def test_an_area_picked_while_rolling_is_the_running_sessions_area(
         seen(browser, lambda d: len(Select(d.find_element("id", "area")).options) > 10)
         Select(browser.find_element("id", "area")).select_by_value("glutes_left")
         seen(browser, lambda d: text(d, "note") == "area: glutes left, this session on")
+        shot(browser, tmp_path, "page-area-while-rolling.png")
         assert areas_pulled(p) == ["glutes_left"]
     finally:
         p.ball.kill()
